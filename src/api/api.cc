@@ -1,0 +1,204 @@
+#include "api/api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "common/crypto.h"
+
+namespace varg {
+
+Family family_of(std::string_view path) {
+  if (path.starts_with("/api/v0")) return Family::vast;
+  if (path.starts_with("/api/")) return Family::app;
+  return Family::gateway;
+}
+
+Response json_response(int status, const json& body) {
+  Response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+Response error_response(Family f, const Status& s) {
+  const int status = http_status(s.code);
+  // Internal errors never leak details; the access log line carries the request id to correlate.
+  const std::string message = s.code == Code::internal ? "Internal server error" : s.message;
+  json body;
+  switch (f) {
+    case Family::gateway:
+      body = {{"error", {{"code", code_name(s.code)}, {"message", message}}}, {"message", message}, {"statusCode", status}};
+      if (!s.field.empty()) body["field"] = s.field;
+      if (!s.provider.empty()) body["provider"] = s.provider;
+      break;
+    case Family::app:
+      body = {{"error", message}, {"code", code_name(s.code)}, {"statusCode", status}};
+      if (!s.field.empty()) body["field"] = s.field;
+      break;
+    case Family::vast:
+      body = {{"success", false}, {"error", code_name(s.code)},
+              {"msg", s.code == Code::unauthorized ? std::string("Invalid user key") : message}};
+      break;
+  }
+  Response r = json_response(status, body);
+  if (s.code == Code::rate_limited) r.set_header("Retry-After", std::to_string(std::max(1, s.retry_after)));
+  return r;
+}
+
+Api::Api(Options opts, Authenticator& auth, Metrics& metrics)
+    : opts_(opts), auth_(auth), metrics_(metrics), pool_(std::make_unique<WorkerPool>(opts.workers, opts.max_queue)) {}
+
+Api::~Api() { pool_.reset(); }
+
+void Api::add(RouteSpec spec) {
+  router_.add(spec.method, spec.pattern);
+  routes_.push_back(std::move(spec));
+}
+
+size_t Api::body_limit(std::string_view method, std::string_view path) const {
+  auto m = router_.match(std::string(method), std::string(path));
+  if (m.kind == Router::Match::found && routes_[m.index].body_limit) return routes_[m.index].body_limit;
+  return opts_.json_body_limit;
+}
+
+Response Api::refuse(std::string_view path, int status, const std::string& message) {
+  Code c = status == 413 ? Code::payload_too_large : Code::invalid;
+  Response r = error_response(family_of(path), error(c, message));
+  r.status = status;
+  r.set_header("X-Request-Id", "req_" + random_base62(20));
+  return r;
+}
+
+void Api::handle(Request req, std::function<void(Response)> done) {
+  auto shared = std::make_shared<Request>(std::move(req));
+  bool queued = pool_->submit([this, shared, done] { done(run(*shared)); });
+  if (!queued) {
+    Response r = error_response(family_of(shared->path), error(Code::unavailable, "Server is overloaded; retry shortly"));
+    r.set_header("Retry-After", "1");
+    done(std::move(r));
+  }
+}
+
+namespace {
+
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
+  return true;
+}
+
+std::string_view bearer(const Request& req) {
+  std::string_view h = req.header("authorization");
+  if (h.size() < 7 || !(h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer ")) return {};
+  h.remove_prefix(7);
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+  return h;
+}
+
+}  // namespace
+
+Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {
+  std::string credential(bearer(req));
+  if (credential.empty() && fam == Family::vast) credential = req.query_param("api_key").value_or("");
+  if (credential.empty()) return error(Code::unauthorized, Authenticator::kInvalid);
+  if (credential.starts_with(AccessToken::kPrefix)) {
+    if (mode != Auth::key_or_session)
+      return error(Code::unauthorized, "Access tokens are not accepted here; use an API key");
+    return auth_.session(credential);
+  }
+  return auth_.api_key(credential);
+}
+
+Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
+  auto m = router_.match(ctx.req.method, ctx.req.path);
+  if (m.kind == Router::Match::none) return error(Code::not_found, "No route for " + ctx.req.method + " " + ctx.req.path);
+  if (m.kind == Router::Match::wrong_method) {
+    Status s = error(Code::method_not_allowed, "Method " + ctx.req.method + " is not allowed here; allowed: " + m.allow);
+    return s;
+  }
+  route = &routes_[m.index];
+  ctx.params = std::move(m.params);
+
+  if (route->auth != Auth::none) {
+    auto p = authenticate(ctx.req, route->auth, ctx.family);
+    if (!p.ok()) return p.status();
+    ctx.principal = std::move(*p);
+    if (!route->category.empty()) {
+      json attrs = route->attrs ? route->attrs(ctx.req) : json::object();
+      if (!permitted(ctx.principal.permissions, route->category, route->api_name, attrs))
+        return error(Code::forbidden, "This API key does not have the '" + route->category + "' permission for " +
+                                          route->api_name);
+    }
+  }
+  return route->handler(ctx);
+}
+
+Response Api::run(const Request& req) {
+  const auto start = std::chrono::steady_clock::now();
+  Ctx ctx{req, {}, {}, {}, family_of(req.path)};
+  std::string_view given = req.header("x-request-id");
+  ctx.request_id = sane_request_id(given) ? std::string(given) : "req_" + random_base62(20);
+
+  const RouteSpec* route = nullptr;
+  Result<Response> result = error(Code::internal, "no response");
+  try {
+    result = pipeline(ctx, route);
+  } catch (const std::exception& e) {
+    spdlog::error(json{{"msg", "handler threw"}, {"what", e.what()}, {"request_id", ctx.request_id}}.dump());
+    result = error(Code::internal, "internal error");
+  }
+  Response res;
+  if (result.ok()) {
+    res = std::move(*result);
+  } else {
+    res = error_response(ctx.family, result.status());
+    if (result.status().code == Code::method_not_allowed) {
+      auto m = router_.match(req.method, req.path);
+      res.set_header("Allow", m.allow);
+    }
+    if (result.status().code == Code::internal)
+      spdlog::error(json{{"msg", "internal error"}, {"detail", result.status().message}, {"request_id", ctx.request_id}}.dump());
+  }
+  res.set_header("X-Request-Id", ctx.request_id);
+
+  const int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  const std::string route_name = route ? route->pattern : "unmatched";
+  metrics_.observe(req.method, route_name, res.status, us);
+  json line = {{"msg", "request"}, {"method", req.method}, {"route", route_name}, {"status", res.status},
+               {"duration_us", us}, {"request_id", ctx.request_id}};
+  if (ctx.principal.key_id) line["key_id"] = ctx.principal.key_id;
+  if (ctx.principal.user_id) line["user_id"] = ctx.principal.user_id;
+  spdlog::info(line.dump());
+  return res;
+}
+
+json Api::openapi() const {
+  json paths = json::object();
+  for (auto& r : routes_) {
+    json op = {{"summary", r.summary}, {"tags", json::array({r.pattern.starts_with("/api/v0") ? "vast"
+                                                             : r.pattern.starts_with("/api/") ? "app"
+                                                                                              : "gateway"})}};
+    if (r.auth != Auth::none) op["security"] = json::array({{{"bearer", json::array()}}});
+    if (!r.category.empty()) op["x-varg-permission"] = {{"category", r.category}, {"name", r.api_name}};
+    json params = json::array();
+    for (size_t i = r.pattern.find('{'); i != std::string::npos; i = r.pattern.find('{', i + 1)) {
+      size_t j = r.pattern.find('}', i);
+      params.push_back({{"name", r.pattern.substr(i + 1, j - i - 1)}, {"in", "path"}, {"required", true}, {"schema", {{"type", "string"}}}});
+    }
+    if (!params.empty()) op["parameters"] = params;
+    op["responses"] = {{"default", {{"description", "JSON; errors in the route family's dialect (SPEC 9)"}}}};
+    std::string m = r.method;
+    for (auto& ch : m) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    paths[r.pattern][m] = op;
+  }
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "varg gateway"}, {"version", "1"}}},
+          {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+          {"paths", paths}};
+}
+
+}  // namespace varg

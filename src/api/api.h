@@ -1,0 +1,89 @@
+// The request pipeline. Every route passes through the same steps, in order:
+//   request id → route match (404/405) → authentication → permission → rate limit → handler →
+//   error mapping (the route family's dialect) → metrics and one access-log line.
+// Handlers are synchronous and run on the worker pool, so store calls never block a network thread.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/metrics.h"
+#include "auth/authenticator.h"
+#include "common/status.h"
+#include "common/worker_pool.h"
+#include "http/message.h"
+#include "http/router.h"
+
+namespace varg {
+
+using json = nlohmann::json;
+
+enum class Family { gateway, app, vast };  // SPEC 9: one error dialect per client family
+Family family_of(std::string_view path);
+
+enum class Auth {
+  none,            // public
+  api_key,         // API key only (generation routes refuse session tokens)
+  key_or_session,  // API key or access token (app routes)
+};
+
+struct Ctx {
+  const Request& req;
+  std::map<std::string, std::string> params;
+  Principal principal;
+  std::string request_id;
+  Family family = Family::gateway;
+  const std::string& param(const std::string& name) const { return params.at(name); }
+};
+
+using Handler = std::function<Result<Response>(Ctx&)>;
+
+struct RouteSpec {
+  std::string method, pattern, summary;
+  Auth auth = Auth::api_key;
+  std::string category, api_name;  // the permission the route needs; empty category: any principal
+  std::function<json(const Request&)> attrs;  // attributes for permission constraints (model, credits)
+  size_t body_limit = 0;                      // 0: the JSON body limit
+  Handler handler;
+};
+
+Response json_response(int status, const json& body);
+Response error_response(Family f, const Status& s);
+
+class Api final : public HttpHandler {
+ public:
+  struct Options {
+    size_t json_body_limit = 1 << 20;
+    int workers = 16;
+    size_t max_queue = 4096;
+  };
+  Api(Options opts, Authenticator& auth, Metrics& metrics);
+  ~Api() override;
+
+  void add(RouteSpec spec);
+
+  // HttpHandler
+  void handle(Request req, std::function<void(Response)> done) override;
+  size_t body_limit(std::string_view method, std::string_view path) const override;
+  Response refuse(std::string_view path, int status, const std::string& message) override;
+
+  // The whole pipeline for one request, on the calling thread.
+  Response run(const Request& req);
+  json openapi() const;
+
+ private:
+  Result<Response> pipeline(Ctx& ctx, const RouteSpec*& route);
+  Result<Principal> authenticate(const Request& req, Auth mode, Family fam);
+
+  Options opts_;
+  Authenticator& auth_;
+  Metrics& metrics_;
+  Router router_;
+  std::vector<RouteSpec> routes_;
+  std::unique_ptr<WorkerPool> pool_;
+};
+
+}  // namespace varg

@@ -1,0 +1,61 @@
+// HTTP request and response as plain values, so that route handlers never see Beast types.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace varg {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as received, with query
+  std::string path;    // normalized: no doubled slashes, no trailing slash
+  std::string query;   // without '?'
+  Headers headers;     // names in lower case
+  std::string body;
+  std::string remote_ip;
+
+  std::string_view header(std::string_view lower_name) const;
+  std::optional<std::string> query_param(std::string_view name) const;  // percent-decoded
+};
+
+// A body produced piece by piece (server-sent events): the server asks for the next piece and
+// writes it as soon as `deliver` is called; std::nullopt ends the stream.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
+  virtual void cancel() {}  // the client went away
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  Headers headers;
+  std::string body;
+  std::shared_ptr<BodyStream> stream;  // when set, `body` is ignored and the connection closes after
+
+  void set_header(std::string name, std::string value);
+};
+
+std::string normalize_path(std::string_view path);
+std::string percent_decode(std::string_view s);
+
+// What the server hands requests to. handle() may complete on any thread.
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  virtual void handle(Request req, std::function<void(Response)> done) = 0;
+  // The largest body accepted for this method and path.
+  virtual size_t body_limit(std::string_view method, std::string_view path) const = 0;
+  // A response for a request the server refused before it reached handle() (too large, malformed).
+  virtual Response refuse(std::string_view path, int status, const std::string& message) = 0;
+};
+
+}  // namespace varg

@@ -1,0 +1,297 @@
+#include "http/server.h"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+#include <vector>
+
+namespace varg {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+struct Server::Impl {
+  Options opts;
+  HttpHandler& handler;
+  // One io_context per network thread (the nginx model): a connection lives on one thread for its
+  // whole life, so no strands are needed. ioc[0] also runs the acceptor and signals.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  asio::io_context& ioc;
+  size_t next_context = 0;
+  tcp::acceptor acceptor{ioc};
+  asio::signal_set signals{ioc};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  std::mutex conns_mu;
+  std::set<std::shared_ptr<beast::tcp_stream>> idle_conns;  // waiting for a next request
+
+  static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int threads) {
+    int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (int i = 0; i < n; i++) v.push_back(std::make_unique<asio::io_context>(1));
+    return v;
+  }
+  Impl(Options o, HttpHandler& h)
+      : opts(std::move(o)), handler(h), contexts(make_contexts(opts.threads)), ioc(*contexts[0]) {}
+
+  awaitable<void> accept_loop();
+  awaitable<void> session(tcp::socket sock);
+  awaitable<Response> dispatch(Request req);
+  awaitable<bool> write(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version, bool head);
+  awaitable<void> write_stream(beast::tcp_stream& stream, Response& r);
+  void begin_stop();
+  // After refusing a request whose body we will not read: stop sending and discard what the client
+  // still sends for a moment, so that closing does not reset the connection before it reads our answer.
+  static awaitable<void> drain(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::array<char, 65536> sink;
+    size_t total = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (total < (64u << 20)) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), tuple_awaitable);
+      if (rec) break;
+      total += n;
+    }
+  }
+};
+
+Server::Server(Options opts, HttpHandler& handler) : impl_(std::make_unique<Impl>(std::move(opts), handler)) {}
+Server::~Server() = default;
+
+uint16_t Server::listen() {
+  auto& a = impl_->acceptor;
+  tcp::endpoint ep(asio::ip::make_address(impl_->opts.host), impl_->opts.port);
+  a.open(ep.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(ep);
+  a.listen(asio::socket_base::max_listen_connections);
+  return a.local_endpoint().port();
+}
+
+void Server::stop() {
+  asio::post(impl_->ioc, [this] { impl_->begin_stop(); });
+}
+
+void Server::Impl::begin_stop() {
+  if (stopping.exchange(true)) return;
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel();
+  std::lock_guard lk(conns_mu);
+  for (auto& s : idle_conns)  // each on its own thread: streams are not thread-safe
+    asio::post(s->get_executor(), [s] {
+      beast::error_code ignored;
+      s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    });
+}
+
+void Server::run(bool handle_signals) {
+  auto& im = *impl_;
+  if (handle_signals) {
+    im.signals.add(SIGTERM);
+    im.signals.add(SIGINT);
+    im.signals.async_wait([&im](const beast::error_code& ec, int) {
+      if (!ec) im.begin_stop();
+    });
+  }
+  asio::co_spawn(im.ioc, im.accept_loop(), asio::detached);
+  // A watchdog: once stopping, give in-flight requests the grace period, then stop the loop.
+  std::thread watchdog([&im] {
+    while (!im.stopping) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto deadline = std::chrono::steady_clock::now() + im.opts.shutdown_grace;
+    while (im.in_flight > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (auto& c : im.contexts) c->stop();
+  });
+  std::vector<std::thread> pool;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  for (auto& c : im.contexts) guards.push_back(asio::make_work_guard(*c));
+  for (size_t i = 1; i < im.contexts.size(); i++) pool.emplace_back([&im, i] { im.contexts[i]->run(); });
+  im.ioc.run();
+  for (auto& t : pool) t.join();
+  im.stopping = true;
+  watchdog.join();
+}
+
+awaitable<void> Server::Impl::accept_loop() {
+  for (;;) {
+    auto& target = *contexts[next_context++ % contexts.size()];
+    auto [ec, sock] = co_await acceptor.async_accept(target, tuple_awaitable);
+    if (ec) {
+      if (stopping || ec == asio::error::operation_aborted) co_return;
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    auto ex = sock.get_executor();
+    asio::co_spawn(ex, session(std::move(sock)), asio::detached);
+  }
+}
+
+awaitable<Response> Server::Impl::dispatch(Request req) {
+  // The handler completes on its own thread; hop back to this connection's executor.
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
+      [this, &req, ex](auto h) mutable {
+        auto shared = std::make_shared<decltype(h)>(std::move(h));
+        handler.handle(std::move(req), [shared, ex](Response r) {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
+        });
+      },
+      use_awaitable);
+}
+
+awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version,
+                                    bool head) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  if (head) {
+    res.content_length(r.body.size());
+  } else {
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+  }
+  stream.expires_after(opts.write_timeout);
+  http::serializer<false, http::string_body> sr{res};
+  if (head) sr.split(true);
+  beast::error_code ec;
+  if (head) {
+    std::tie(ec, std::ignore) = co_await http::async_write_header(stream, sr, tuple_awaitable);
+  } else {
+    std::tie(ec, std::ignore) = co_await http::async_write(stream, sr, tuple_awaitable);
+  }
+  co_return !ec;
+}
+
+awaitable<void> Server::Impl::write_stream(beast::tcp_stream& stream, Response& r) {
+  // Head first, then each piece as the producer delivers it, until it ends or the client leaves.
+  std::string head = "HTTP/1.1 " + std::to_string(r.status) + " OK\r\nContent-Type: " + r.content_type +
+                     "\r\nCache-Control: no-cache\r\nConnection: close\r\n";
+  for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+  head += "\r\n";
+  stream.expires_after(opts.write_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), tuple_awaitable);
+  auto ex = co_await asio::this_coro::executor;
+  while (!ec) {
+    auto piece = co_await asio::async_initiate<decltype(use_awaitable), void(std::optional<std::string>)>(
+        [&r, ex](auto h) {
+          auto shared = std::make_shared<decltype(h)>(std::move(h));
+          r.stream->next([shared, ex](std::optional<std::string> p) {
+            asio::post(ex, [shared, p = std::move(p)]() mutable { std::move(*shared)(std::move(p)); });
+          });
+        },
+        use_awaitable);
+    if (!piece) break;
+    stream.expires_after(opts.write_timeout);
+    std::tie(ec, n) = co_await asio::async_write(stream, asio::buffer(*piece), tuple_awaitable);
+  }
+  if (ec) r.stream->cancel();
+}
+
+awaitable<void> Server::Impl::session(tcp::socket sock) {
+  auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
+  beast::error_code ec;
+  std::string remote = stream->socket().remote_endpoint(ec).address().to_string();
+  beast::flat_buffer buf;
+  bool first = true;
+  while (!stopping) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
+    parser.body_limit(boost::none);  // set per route once the header is known
+
+    // Between requests on a kept-alive connection the idle deadline applies; shutdown may cut it.
+    const bool idle = !first && buf.size() == 0;
+    if (idle) {
+      std::lock_guard lk(conns_mu);
+      idle_conns.insert(stream);
+    }
+    first = false;
+    stream->expires_after(idle ? opts.idle_timeout : opts.read_timeout);
+    auto [hec, hn] = co_await http::async_read_header(*stream, buf, parser, tuple_awaitable);
+    if (idle) {
+      std::lock_guard lk(conns_mu);
+      idle_conns.erase(stream);
+    }
+    if (hec) {
+      if (hec == http::error::header_limit) {
+        Response r = handler.refuse("/", 431, "Request headers are too large");
+        co_await write(*stream, r, false, 11, false);
+      } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
+                 hec != asio::error::connection_reset && hec != asio::error::eof && hec != asio::error::operation_aborted &&
+                 hn > 0) {
+        Response r = handler.refuse("/", 400, "Malformed HTTP request");
+        co_await write(*stream, r, false, 11, false);
+      }
+      break;
+    }
+    auto& hdr = parser.get();
+    std::string target(hdr.target());
+    std::string path = normalize_path(std::string_view(target).substr(0, target.find('?')));
+    size_t limit = handler.body_limit(std::string(hdr.method_string()), path);
+    if (parser.content_length() && *parser.content_length() > limit) {
+      Response r = handler.refuse(path, 413, "Request body is larger than " + std::to_string(limit) + " bytes");
+      co_await write(*stream, r, false, hdr.version(), false);
+      co_await drain(*stream);
+      break;  // the unread body makes the connection unusable
+    }
+    parser.body_limit(limit);
+    if (beast::iequals(hdr[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, 11};
+      stream->expires_after(opts.write_timeout);
+      co_await http::async_write(*stream, cont, tuple_awaitable);
+    }
+    stream->expires_after(opts.read_timeout);
+    auto [bec, bn] = co_await http::async_read(*stream, buf, parser, tuple_awaitable);
+    if (bec == http::error::body_limit) {
+      Response r = handler.refuse(path, 413, "Request body is larger than " + std::to_string(limit) + " bytes");
+      co_await write(*stream, r, false, hdr.version(), false);
+      co_await drain(*stream);
+      break;
+    }
+    if (bec) break;  // timeout (slow client), disconnect or malformed body: drop the connection
+
+    auto msg = parser.release();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::move(target);
+    req.path = std::move(path);
+    if (auto q = req.target.find('?'); q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    req.remote_ip = remote;
+    bool keep_alive = msg.keep_alive();
+    bool head = msg.method() == http::verb::head;
+    unsigned version = msg.version();
+
+    in_flight++;
+    Response res = co_await dispatch(std::move(req));
+    bool ok;
+    if (res.stream) {
+      co_await write_stream(*stream, res);
+      ok = false;
+    } else {
+      ok = co_await write(*stream, res, keep_alive && !stopping, version, head);
+    }
+    in_flight--;
+    if (!ok || !keep_alive) break;
+  }
+  stream->socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream->close();
+}
+
+}  // namespace varg

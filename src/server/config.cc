@@ -1,0 +1,222 @@
+#include "server/config.h"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+extern char** environ;
+
+namespace varg {
+
+namespace {
+
+struct Setting {
+  const char* name;
+  const char* def;
+  const char* help;
+  std::function<Status(Config&, const std::string&)> apply;
+};
+
+Status bad(const char* name, const std::string& why) {
+  return error(Code::invalid, std::string("invalid setting --") + name + ": " + why, name);
+}
+
+template <class T>
+std::function<Status(Config&, const std::string&)> integer(const char* name, T Config::*field, int64_t lo, int64_t hi) {
+  return [=](Config& c, const std::string& v) -> Status {
+    try {
+      size_t used = 0;
+      long long n = std::stoll(v, &used);
+      if (used != v.size() || n < lo || n > hi)
+        return bad(name, "'" + v + "' is not an integer between " + std::to_string(lo) + " and " + std::to_string(hi));
+      c.*field = static_cast<T>(n);
+      return Status::Ok();
+    } catch (...) {
+      return bad(name, "'" + v + "' is not an integer");
+    }
+  };
+}
+
+std::function<Status(Config&, const std::string&)> text(std::string Config::*field) {
+  return [=](Config& c, const std::string& v) { c.*field = v; return Status::Ok(); };
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> s = {
+      {"listen", "127.0.0.1:8080", "address and port to serve on (port 0 picks a free one)",
+       [](Config& c, const std::string& v) -> Status {
+         auto colon = v.rfind(':');
+         if (colon == std::string::npos || colon == 0) return bad("listen", "expected HOST:PORT, got '" + v + "'");
+         c.listen_host = v.substr(0, colon);
+         if (c.listen_host.front() == '[' && c.listen_host.back() == ']') c.listen_host = c.listen_host.substr(1, c.listen_host.size() - 2);
+         std::string port = v.substr(colon + 1);
+         if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
+           return bad("listen", "port must be 0-65535, got '" + port + "'");
+         c.listen_port = static_cast<uint16_t>(std::stoi(port));
+         return Status::Ok();
+       }},
+      {"data-dir", "./data", "directory for the SQLite file, blobs, outbox and server secret", text(&Config::data_dir)},
+      {"database", "", "database: a SQLite path (default <data-dir>/varg.db)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v.starts_with("postgres://") || v.starts_with("postgresql://"))
+           return bad("database", "PostgreSQL is not supported by this build yet; use a SQLite path");
+         c.database = v.starts_with("sqlite:") ? v.substr(7) : v;
+         return Status::Ok();
+       }},
+      {"public-url", "", "absolute base URL used in every URL vargd hands out (default http://<listen>)",
+       [](Config& c, const std::string& v) -> Status {
+         if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
+           return bad("public-url", "must start with http:// or https://");
+         c.public_url = v;
+         while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+         return Status::Ok();
+       }},
+      {"secret", "", "server secret (64 hex chars) for key hashing and encryption; default: <data-dir>/server.secret",
+       [](Config& c, const std::string& v) -> Status {
+         if (!v.empty() && (v.size() != 64 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+           return bad("secret", "must be 64 hex characters");
+         c.secret = v;
+         return Status::Ok();
+       }},
+      {"json-body-limit", "1048576", "largest JSON request body in bytes (413 above)",
+       integer("json-body-limit", &Config::json_body_limit, 1024, 64LL << 20)},
+      {"upload-body-limit", "52428800", "largest upload in bytes (413 above)",
+       integer("upload-body-limit", &Config::upload_body_limit, 1024, 4LL << 30)},
+      {"header-limit", "16384", "largest request line plus headers in bytes (431 above)",
+       integer("header-limit", &Config::header_limit, 1024, 1 << 20)},
+      {"read-timeout-ms", "30000", "deadline to receive a whole request", integer("read-timeout-ms", &Config::read_timeout_ms, 10, 3600000)},
+      {"idle-timeout-ms", "60000", "keep-alive wait for the next request", integer("idle-timeout-ms", &Config::idle_timeout_ms, 10, 3600000)},
+      {"write-timeout-ms", "30000", "deadline to send a response", integer("write-timeout-ms", &Config::write_timeout_ms, 10, 3600000)},
+      {"shutdown-grace-ms", "10000", "how long in-flight requests may finish after SIGTERM",
+       integer("shutdown-grace-ms", &Config::shutdown_grace_ms, 0, 600000)},
+      {"threads", "0", "network threads (0: one per core)", integer("threads", &Config::threads, 0, 256)},
+      {"workers", "16", "worker threads for handlers and store calls", integer("workers", &Config::workers, 1, 1024)},
+      {"log-level", "info", "trace, debug, info, warn, error or off",
+       [](Config& c, const std::string& v) -> Status {
+         for (const char* ok : {"trace", "debug", "info", "warn", "error", "off"})
+           if (v == ok) {
+             c.log_level = v;
+             return Status::Ok();
+           }
+         return bad("log-level", "'" + v + "' is not one of trace, debug, info, warn, error, off");
+       }},
+      {"welcome-credits", "0", "credits granted to an account created by email login",
+       integer("welcome-credits", &Config::welcome_credits, 0, 1000000000)},
+  };
+  return s;
+}
+
+std::string env_name(const std::string& name) {
+  std::string out = "VARGD_";
+  for (char c : name) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+const Setting* find_setting(const std::string& name) {
+  for (auto& s : settings())
+    if (name == s.name) return &s;
+  return nullptr;
+}
+
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+Status read_config_file(const std::string& path, std::map<std::string, std::string>* out) {
+  std::ifstream f(path);
+  if (!f) return error(Code::invalid, "invalid setting --config: cannot read '" + path + "'", "config");
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) {
+    n++;
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      return error(Code::invalid, path + ":" + std::to_string(n) + ": expected 'name = value'", "config");
+    std::string k = trim(line.substr(0, eq)), v = trim(line.substr(eq + 1));
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    if (!find_setting(k)) return error(Code::invalid, path + ":" + std::to_string(n) + ": unknown setting '" + k + "'", k);
+    (*out)[k] = v;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string Config::database_path() const { return database.empty() ? data_dir + "/varg.db" : database; }
+
+Result<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                              bool allow_extra) {
+  ParsedArgs out;
+  std::map<std::string, std::string> flags;
+  std::string config_file;
+  if (auto e = env.find("VARGD_CONFIG"); e != env.end()) config_file = e->second;
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (!a.starts_with("--")) {
+      out.positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    auto eq = name.find('=');
+    bool has_value = eq != std::string::npos;
+    if (has_value) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < args.size() && !args[i + 1].starts_with("--")) {
+      value = args[++i];
+      has_value = true;
+    }
+    if (name == "config") {
+      if (!has_value) return error(Code::invalid, "invalid setting --config: needs a file path", "config");
+      config_file = value;
+    } else if (find_setting(name)) {
+      if (!has_value) return bad(find_setting(name)->name, "needs a value");
+      flags[name] = value;
+    } else if (allow_extra) {
+      out.extra[name] = has_value ? value : "true";
+    } else {
+      return error(Code::invalid, "unknown flag --" + name + " (see vargd --help)", name);
+    }
+  }
+  std::map<std::string, std::string> file;
+  if (!config_file.empty()) VARG_TRY(read_config_file(config_file, &file));
+  for (auto& s : settings()) {
+    std::string v = s.def;
+    if (auto it = file.find(s.name); it != file.end()) v = it->second;
+    if (auto it = env.find(env_name(s.name)); it != env.end()) v = it->second;
+    if (auto it = flags.find(s.name); it != flags.end()) v = it->second;
+    VARG_TRY(s.apply(out.config, v));
+  }
+  return out;
+}
+
+std::string settings_help() {
+  std::ostringstream o;
+  o << "usage: vargd [settings]              serve the gateway\n"
+       "       vargd admin <command> [...]    operator commands (vargd admin --help)\n\n"
+       "Every setting is a flag, an environment variable and a config-file entry (name = value);\n"
+       "precedence: flag > environment > file > default.\n\n"
+       "  --config FILE (VARGD_CONFIG)\n      config file to read\n";
+  for (auto& s : settings())
+    o << "  --" << s.name << " (" << env_name(s.name) << ", default \"" << s.def << "\")\n      " << s.help << "\n";
+  return o.str();
+}
+
+std::map<std::string, std::string> process_env() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; e++) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+}  // namespace varg

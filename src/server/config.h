@@ -1,0 +1,45 @@
+// vargd settings: each one a flag (--name), an environment variable (VARGD_NAME) and a config-file
+// entry (name = value). Precedence: flag > env > file > default. Invalid values stop start-up with
+// a message naming the setting.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace varg {
+
+struct Config {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string data_dir = "./data";
+  std::string database;  // empty: <data_dir>/varg.db
+  std::string public_url;  // empty: http://<listen>
+  std::string secret;      // hex; empty: read or create <data_dir>/server.secret
+  size_t json_body_limit = 1 << 20;
+  size_t upload_body_limit = 50u << 20;
+  size_t header_limit = 16 * 1024;
+  int64_t read_timeout_ms = 30000, idle_timeout_ms = 60000, write_timeout_ms = 30000, shutdown_grace_ms = 10000;
+  int threads = 0, workers = 16;
+  std::string log_level = "info";
+  int64_t welcome_credits = 0;
+
+  std::string database_path() const;  // resolved SQLite path
+};
+
+struct ParsedArgs {
+  Config config;
+  std::vector<std::string> positional;         // e.g. {"admin", "create-user"}
+  std::map<std::string, std::string> extra;    // flags that are not settings (admin options)
+  bool help = false;
+};
+
+// argv without the program name; env as NAME → value. Unknown flags are errors unless allow_extra.
+Result<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                              bool allow_extra);
+std::string settings_help();
+std::map<std::string, std::string> process_env();
+
+}  // namespace varg

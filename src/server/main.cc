@@ -1,0 +1,114 @@
+// vargd: the gateway server, and `vargd admin` operator commands on the same binary.
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "api/api.h"
+#include "api/services.h"
+#include "common/crypto.h"
+#include "http/server.h"
+#include "server/admin.h"
+#include "server/config.h"
+#include "server/secret.h"
+#include "store/sqlite/sqlite_store.h"
+
+using namespace varg;
+
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("vargd");
+  // Every line is one JSON object; the event part is always a JSON object we built.
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+int serve(const Config& cfg) {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  if (ec) {
+    std::cerr << "vargd: cannot create data directory " << cfg.data_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  auto store = SqliteStore::open(cfg.database_path(), cfg.workers);
+  if (!store.ok()) {
+    std::cerr << "vargd: " << store.status().message << "\n";
+    return 1;
+  }
+  auto secret = load_secret(cfg.secret, cfg.data_dir);
+  if (!secret.ok()) {
+    std::cerr << "vargd: " << secret.status().message << "\n";
+    return 1;
+  }
+  setup_logging(cfg.log_level);
+
+  SystemClock clock;
+  SecretHasher hasher(secret->pepper);
+  Authenticator auth(**store, clock, hasher);
+  Metrics metrics;
+  Api api(Api::Options{cfg.json_body_limit, cfg.workers, 4096}, auth, metrics);
+
+  Server::Options so;
+  so.host = cfg.listen_host;
+  so.port = cfg.listen_port;
+  so.threads = cfg.threads;
+  so.header_limit = cfg.header_limit;
+  so.read_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
+  so.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
+  so.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
+  so.shutdown_grace = std::chrono::milliseconds(cfg.shutdown_grace_ms);
+  Server server(so, api);
+  uint16_t port;
+  try {
+    port = server.listen();
+  } catch (const std::exception& e) {
+    std::cerr << "vargd: cannot listen on " << cfg.listen_host << ":" << cfg.listen_port << ": " << e.what() << "\n";
+    return 1;
+  }
+  const std::string base = "http://" + cfg.listen_host + ":" + std::to_string(port);
+  Services services{**store, clock, hasher, auth, metrics, cfg.public_url.empty() ? base : cfg.public_url};
+  add_system_routes(api, services);
+  add_account_routes(api, services);
+
+  std::cout << "vargd listening on " << base << " (database " << cfg.database_path() << ")\n"
+            << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"
+            << (cfg.data_dir != "./data" ? " --data-dir " + cfg.data_dir : "") << "\n"
+            << "Then:            curl -H \"Authorization: Bearer $KEY\" " << base << "/v1/balance\n"
+            << std::flush;
+  spdlog::info(json{{"msg", "listening"}, {"address", base}, {"public_url", services.public_url}}.dump());
+  server.run();
+  spdlog::info(json{{"msg", "stopped"}}.dump());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    crypto_init();
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const bool admin = !args.empty() && args[0] == "admin";
+    auto parsed = parse_args(args, process_env(), admin);
+    if (!parsed.ok()) {
+      std::cerr << "vargd: " << parsed.status().message << "\n";
+      return 2;
+    }
+    if (admin) return run_admin(*parsed);
+    if (parsed->help) {
+      std::cout << settings_help();
+      return 0;
+    }
+    if (!parsed->positional.empty()) {
+      std::cerr << "vargd: unexpected argument '" << parsed->positional[0] << "' (see vargd --help)\n";
+      return 2;
+    }
+    return serve(parsed->config);
+  } catch (const std::exception& e) {
+    std::cerr << "vargd: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,657 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <unordered_map>
+
+#include "common/crypto.h"
+
+namespace varg {
+
+namespace {
+
+// Numbered migrations; each runs once, in order, inside one transaction.
+const char* const kMigrations[] = {
+    // 1: accounts, keys, sessions, ledger, login codes
+    R"sql(
+CREATE TABLE users(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  email TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL);
+CREATE TABLE api_keys(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  permissions TEXT,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER,
+  expires_at INTEGER,
+  revoked_at INTEGER);
+CREATE INDEX api_keys_user ON api_keys(user_id);
+CREATE INDEX api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE TABLE sessions(
+  hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE TABLE accounts(
+  user_id INTEGER PRIMARY KEY REFERENCES users(id),
+  settled INTEGER NOT NULL DEFAULT 0,
+  reserved INTEGER NOT NULL DEFAULT 0,
+  CHECK (reserved >= 0),
+  CHECK (settled - reserved >= 0));
+CREATE TABLE ledger(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  idempotency_id TEXT NOT NULL UNIQUE,
+  ref TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL);
+CREATE INDEX ledger_user ON ledger(user_id, id);
+CREATE UNIQUE INDEX ledger_settles_once ON ledger(ref) WHERE kind IN ('capture', 'release');
+CREATE TABLE otp_codes(
+  email TEXT PRIMARY KEY,
+  code_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL);
+CREATE TABLE otp_sends(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  email TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  at INTEGER NOT NULL);
+CREATE INDEX otp_sends_email ON otp_sends(email, at);
+CREATE INDEX otp_sends_ip ON otp_sends(ip, at);
+)sql",
+};
+
+Status db_error(sqlite3* db, int rc) {
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return error(Code::unavailable, "The database is busy; retry shortly");
+  return error(Code::internal, std::string("database error: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+}
+
+// A prepared statement borrowed from the connection's cache; reset when it goes out of scope.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  ~Stmt() {
+    if (s_) {
+      sqlite3_reset(s_);
+      sqlite3_clear_bindings(s_);
+    }
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool valid() const { return s_ != nullptr; }
+  Stmt& bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+  Stmt& bind(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.data(), int(v.size()), SQLITE_TRANSIENT); return *this; }
+  Stmt& bind(int i, const char* v) { return bind(i, std::string(v)); }
+  template <class T>
+  Stmt& bind(int i, const std::optional<T>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(s_); }
+  int64_t i64(int c) { return sqlite3_column_int64(s_, c); }
+  std::string text(int c) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
+    return p ? std::string(p, size_t(sqlite3_column_bytes(s_, c))) : std::string();
+  }
+  std::optional<int64_t> opt_i64(int c) {
+    if (sqlite3_column_type(s_, c) == SQLITE_NULL) return std::nullopt;
+    return i64(c);
+  }
+  std::optional<std::string> opt_text(int c) {
+    if (sqlite3_column_type(s_, c) == SQLITE_NULL) return std::nullopt;
+    return text(c);
+  }
+  Status done() {  // steps a statement that returns no rows
+    int rc = step();
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : db_error(db_, rc);
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+}  // namespace
+
+struct SqliteStore::Conn {
+  sqlite3* db = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts;  // keyed by SQL text
+
+  ~Conn() {
+    for (auto& [_, s] : stmts) sqlite3_finalize(s);
+    if (db) sqlite3_close_v2(db);
+  }
+  Stmt prepare(const char* sql) {
+    auto it = stmts.find(sql);
+    if (it != stmts.end()) return Stmt(db, it->second);
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) return Stmt(db, nullptr);
+    stmts.emplace(sql, s);
+    return Stmt(db, s);
+  }
+  Status exec(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return Status::Ok();
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return db_error(db, rc);
+    return error(Code::internal, "database error: " + msg);
+  }
+};
+
+// A connection checked out of the pool; returned when the lease ends.
+class SqliteStore::Lease {
+ public:
+  Lease(SqliteStore* s, Conn* c) : store_(s), c_(c) {}
+  Lease(Lease&& o) noexcept : store_(o.store_), c_(o.c_) { o.c_ = nullptr; }
+  ~Lease() {
+    if (c_) store_->give_back(c_);
+  }
+  Conn* operator->() { return c_; }
+
+ private:
+  SqliteStore* store_;
+  Conn* c_;
+};
+
+SqliteStore::Lease SqliteStore::lease() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !idle_.empty(); });
+  Conn* c = idle_.back();
+  idle_.pop_back();
+  return Lease(this, c);
+}
+
+void SqliteStore::give_back(Conn* c) {
+  {
+    std::lock_guard lk(mu_);
+    idle_.push_back(c);
+  }
+  cv_.notify_one();
+}
+
+namespace {
+
+// A write transaction: BEGIN IMMEDIATE takes the write lock up front, so two writers never
+// deadlock upgrading read locks. Rolls back unless committed.
+class Tx {
+ public:
+  explicit Tx(SqliteStore::Conn* c) : c_(c) { st_ = c_->exec("BEGIN IMMEDIATE"); }
+  ~Tx() {
+    if (st_.ok() && !done_) c_->exec("ROLLBACK");
+  }
+  const Status& begun() const { return st_; }
+  Status commit() {
+    done_ = true;
+    Status s = c_->exec("COMMIT");
+    if (!s.ok()) c_->exec("ROLLBACK");
+    return s;
+  }
+
+ private:
+  SqliteStore::Conn* c_;
+  Status st_;
+  bool done_ = false;
+};
+
+#define PREP(var, conn, sql)          \
+  Stmt var = (conn)->prepare(sql);    \
+  if (!var.valid()) return db_error((conn)->db, sqlite3_errcode((conn)->db))
+
+User read_user(Stmt& s) { return User{s.i64(0), s.text(1), s.i64(2)}; }
+
+constexpr const char* kKeyCols =
+    "id, user_id, name, prefix, hash, permissions, created_at, last_used_at, expires_at, revoked_at";
+
+ApiKeyRecord read_key(Stmt& s) {
+  ApiKeyRecord k;
+  k.id = s.i64(0);
+  k.user_id = s.i64(1);
+  k.name = s.text(2);
+  k.prefix = s.text(3);
+  k.hash = s.text(4);
+  k.permissions = s.opt_text(5);
+  k.created_at = s.i64(6);
+  k.last_used_at = s.opt_i64(7);
+  k.expires_at = s.opt_i64(8);
+  k.revoked_at = s.opt_i64(9);
+  return k;
+}
+
+LedgerEntry read_entry(Stmt& s) {
+  LedgerEntry e;
+  e.id = s.i64(0);
+  e.user_id = s.i64(1);
+  e.kind = entry_kind_from(s.text(2)).value_or(EntryKind::adjustment);
+  e.amount = s.i64(3);
+  e.idempotency_id = s.text(4);
+  e.ref = s.text(5);
+  e.created_at = s.i64(6);
+  return e;
+}
+
+const std::string kSelectKey = std::string("SELECT ") + kKeyCols + " FROM api_keys ";
+const std::string kKeyByHash = kSelectKey + "WHERE hash = ?";
+const std::string kKeysOf = kSelectKey + "WHERE user_id = ? AND revoked_at IS NULL ORDER BY id";
+const std::string kKeyOf = kSelectKey + "WHERE user_id = ? AND id = ? AND revoked_at IS NULL";
+const std::string kKeyById = kSelectKey + "WHERE id = ?";
+
+constexpr const char* kEntryCols = "SELECT id, user_id, kind, amount, idempotency_id, ref, created_at FROM ledger ";
+
+Result<ApiKeyRecord> insert_key_in(SqliteStore::Conn* c, const ApiKeyRecord& k) {
+  PREP(s, c,
+       "INSERT INTO api_keys(user_id, name, prefix, hash, permissions, created_at, expires_at) "
+       "VALUES(?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, k.user_id).bind(2, k.name).bind(3, k.prefix).bind(4, k.hash).bind(5, k.permissions);
+  s.bind(6, k.created_at).bind(7, k.expires_at);
+  int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT) return error(Code::conflict, "An API key with this hash already exists");
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  ApiKeyRecord out = k;
+  out.id = sqlite3_last_insert_rowid(c->db);
+  return out;
+}
+
+Result<Balance> sum_balance(SqliteStore::Conn* c, const char* sql, int64_t user_id) {
+  Stmt s = c->prepare(sql);
+  if (!s.valid()) return db_error(c->db, sqlite3_errcode(c->db));
+  s.bind(1, user_id);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return Balance{};
+  if (rc != SQLITE_ROW) return db_error(c->db, rc);
+  return Balance{s.i64(0), s.i64(1)};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, int connections) {
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  for (int i = 0; i < std::max(1, connections); i++) {
+    auto c = std::make_unique<Conn>();
+    int rc = sqlite3_open_v2(path.c_str(), &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) return error(Code::internal, "cannot open database " + path + ": " + sqlite3_errstr(rc));
+    sqlite3_busy_timeout(c->db, 5000);
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+      Status s = c->exec(pragma);
+      if (!s.ok()) return s;
+    }
+    if (i == 0) {
+      // Migrations: all pending ones in one immediate transaction, so a concurrent admin command
+      // and a starting server never both apply the same step.
+      VARG_TRY(c->exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
+      Tx tx(c.get());
+      VARG_TRY(tx.begun());
+      int64_t have = 0;
+      {
+        Stmt q = c->prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+        if (q.valid() && q.step() == SQLITE_ROW) have = q.i64(0);
+      }
+      const int64_t total = int64_t(std::size(kMigrations));
+      if (have > total) return error(Code::internal, "database schema is newer than this vargd (version " + std::to_string(have) + ")");
+      for (int64_t v = have + 1; v <= total; v++) {
+        VARG_TRY(c->exec(kMigrations[v - 1]));
+        Stmt ins = c->prepare("INSERT INTO schema_migrations(version, applied_at) VALUES(?, strftime('%s','now'))");
+        ins.bind(1, v);
+        VARG_TRY(ins.done());
+      }
+      VARG_TRY(tx.commit());
+    }
+    store->idle_.push_back(c.get());
+    store->all_.push_back(std::move(c));
+  }
+  return store;
+}
+
+SqliteStore::~SqliteStore() = default;
+
+// ---- users ----
+
+Result<User> SqliteStore::create_user(const std::string& email, int64_t now) {
+  auto c = lease();
+  PREP(s, c, "INSERT INTO users(email, created_at) VALUES(?, ?)");
+  s.bind(1, email).bind(2, now);
+  int rc = s.step();
+  if (rc == SQLITE_CONSTRAINT) return error(Code::conflict, "A user with this email already exists", "email");
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return User{sqlite3_last_insert_rowid(c->db), email, now};
+}
+
+Result<User> SqliteStore::user_by_email(const std::string& email) {
+  auto c = lease();
+  PREP(s, c, "SELECT id, email, created_at FROM users WHERE email = ?");
+  s.bind(1, email);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return read_user(s);
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such user");
+  return db_error(c->db, rc);
+}
+
+Result<User> SqliteStore::user_by_id(int64_t id) {
+  auto c = lease();
+  PREP(s, c, "SELECT id, email, created_at FROM users WHERE id = ?");
+  s.bind(1, id);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return read_user(s);
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such user");
+  return db_error(c->db, rc);
+}
+
+Result<std::vector<User>> SqliteStore::list_users() {
+  auto c = lease();
+  PREP(s, c, "SELECT id, email, created_at FROM users ORDER BY id");
+  std::vector<User> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_user(s));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+
+// ---- keys ----
+
+Result<ApiKeyRecord> SqliteStore::insert_key(const ApiKeyRecord& key) {
+  auto c = lease();
+  return insert_key_in(c.operator->(), key);
+}
+
+Result<ApiKeyRecord> SqliteStore::key_by_hash(const std::string& hash) {
+  auto c = lease();
+  PREP(s, c, kKeyByHash.c_str());
+  s.bind(1, hash);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return read_key(s);
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such key");
+  return db_error(c->db, rc);
+}
+
+Result<std::vector<ApiKeyRecord>> SqliteStore::keys_of(int64_t user_id) {
+  auto c = lease();
+  PREP(s, c, kKeysOf.c_str());
+  s.bind(1, user_id);
+  std::vector<ApiKeyRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_key(s));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+
+Result<ApiKeyRecord> SqliteStore::key_of(int64_t user_id, int64_t key_id) {
+  auto c = lease();
+  PREP(s, c, kKeyOf.c_str());
+  s.bind(1, user_id).bind(2, key_id);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return read_key(s);
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such API key");
+  return db_error(c->db, rc);
+}
+
+Status SqliteStore::revoke_key(int64_t key_id, int64_t user_id, int64_t now) {
+  auto c = lease();
+  PREP(s, c,
+       "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND (? = 0 OR user_id = ?) AND revoked_at IS NULL");
+  s.bind(1, now).bind(2, key_id).bind(3, user_id).bind(4, user_id);
+  VARG_TRY(s.done());
+  if (sqlite3_changes(c->db) == 0) return error(Code::not_found, "No such API key");
+  return Status::Ok();
+}
+
+Result<ApiKeyRecord> SqliteStore::rotate_key(int64_t old_key_id, const ApiKeyRecord& fresh, int64_t now) {
+  auto c = lease();
+  Tx tx(c.operator->());
+  VARG_TRY(tx.begun());
+  {
+    PREP(s, c, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL");
+    s.bind(1, now).bind(2, old_key_id).bind(3, fresh.user_id);
+    VARG_TRY(s.done());
+    if (sqlite3_changes(c->db) == 0) return error(Code::not_found, "No such API key");
+  }
+  auto k = insert_key_in(c.operator->(), fresh);
+  if (!k.ok()) return k.status();
+  VARG_TRY(tx.commit());
+  return k;
+}
+
+Status SqliteStore::touch_key(int64_t key_id, int64_t now) {
+  auto c = lease();
+  PREP(s, c, "UPDATE api_keys SET last_used_at = ? WHERE id = ?");
+  s.bind(1, now).bind(2, key_id);
+  return s.done();
+}
+
+Result<std::vector<int64_t>> SqliteStore::revoked_since(int64_t since) {
+  auto c = lease();
+  PREP(s, c, "SELECT id FROM api_keys WHERE revoked_at >= ?");
+  s.bind(1, since);
+  std::vector<int64_t> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.i64(0));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+
+// ---- sessions ----
+
+Status SqliteStore::insert_session(const SessionRecord& r) {
+  auto c = lease();
+  PREP(s, c, "INSERT INTO sessions(hash, user_id, created_at, expires_at) VALUES(?, ?, ?, ?)");
+  s.bind(1, r.hash).bind(2, r.user_id).bind(3, r.created_at).bind(4, r.expires_at);
+  return s.done();
+}
+
+Result<SessionRecord> SqliteStore::session_by_hash(const std::string& hash) {
+  auto c = lease();
+  PREP(s, c, "SELECT hash, user_id, created_at, expires_at FROM sessions WHERE hash = ?");
+  s.bind(1, hash);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return SessionRecord{s.text(0), s.i64(1), s.i64(2), s.i64(3)};
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such session");
+  return db_error(c->db, rc);
+}
+
+Status SqliteStore::delete_session(const std::string& hash) {
+  auto c = lease();
+  PREP(s, c, "DELETE FROM sessions WHERE hash = ?");
+  s.bind(1, hash);
+  return s.done();
+}
+
+// ---- ledger ----
+
+Result<LedgerEntry> SqliteStore::append(const LedgerEntry& in) {
+  if (in.idempotency_id.empty()) return error(Code::invalid, "ledger entry needs an idempotency id");
+  auto c = lease();
+  Tx tx(c.operator->());
+  VARG_TRY(tx.begun());
+
+  {  // a repeat of an entry already written returns it
+    PREP(s, c, (std::string(kEntryCols) + "WHERE idempotency_id = ?").c_str());
+    s.bind(1, in.idempotency_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) {
+      LedgerEntry old = read_entry(s);
+      bool same = old.user_id == in.user_id && old.kind == in.kind &&
+                  (old.amount == in.amount || in.kind == EntryKind::capture || in.kind == EntryKind::release);
+      if (!same) return error(Code::conflict, "Idempotency id already used for a different ledger entry");
+      return old;
+    }
+    if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  }
+  {
+    PREP(s, c, "INSERT OR IGNORE INTO accounts(user_id) VALUES(?)");
+    s.bind(1, in.user_id);
+    VARG_TRY(s.done());
+  }
+
+  LedgerEntry e = in;
+  auto available = [&]() -> int64_t {
+    Stmt q = c->prepare("SELECT settled - reserved FROM accounts WHERE user_id = ?");
+    q.bind(1, in.user_id);
+    return q.valid() && q.step() == SQLITE_ROW ? q.i64(0) : 0;
+  };
+  switch (in.kind) {
+    case EntryKind::grant:
+    case EntryKind::purchase:
+    case EntryKind::refund: {
+      if (in.amount <= 0) return error(Code::invalid, "amount must be positive", "credits");
+      PREP(s, c, "UPDATE accounts SET settled = settled + ? WHERE user_id = ?");
+      s.bind(1, in.amount).bind(2, in.user_id);
+      VARG_TRY(s.done());
+      break;
+    }
+    case EntryKind::adjustment: {
+      if (in.amount == 0) return error(Code::invalid, "amount must not be zero", "credits");
+      PREP(s, c, "UPDATE accounts SET settled = settled + ? WHERE user_id = ? AND settled + ? - reserved >= 0");
+      s.bind(1, in.amount).bind(2, in.user_id).bind(3, in.amount);
+      VARG_TRY(s.done());
+      if (sqlite3_changes(c->db) == 0)
+        return error(Code::insufficient_balance, "Adjustment would make the balance negative");
+      break;
+    }
+    case EntryKind::reserve: {
+      if (in.amount <= 0) return error(Code::invalid, "amount must be positive", "credits");
+      // One conditional write: the check and the hold cannot be separated by another writer.
+      PREP(s, c, "UPDATE accounts SET reserved = reserved + ? WHERE user_id = ? AND settled - reserved >= ?");
+      s.bind(1, in.amount).bind(2, in.user_id).bind(3, in.amount);
+      VARG_TRY(s.done());
+      if (sqlite3_changes(c->db) == 0)
+        return error(Code::insufficient_balance, "Insufficient balance. Required: " + std::to_string(in.amount) +
+                                                     " credits, available: " + std::to_string(available()) + " credits");
+      break;
+    }
+    case EntryKind::capture:
+    case EntryKind::release: {
+      PREP(r, c, (std::string(kEntryCols) + "WHERE idempotency_id = ? AND kind = 'reserve'").c_str());
+      r.bind(1, in.ref);
+      int rc = r.step();
+      if (rc == SQLITE_DONE) return error(Code::not_found, "No such reservation");
+      if (rc != SQLITE_ROW) return db_error(c->db, rc);
+      LedgerEntry hold = read_entry(r);
+      if (hold.user_id != in.user_id) return error(Code::not_found, "No such reservation");
+      {  // settled already (by this or the other kind): exactly once, so return that entry
+        PREP(q, c, (std::string(kEntryCols) + "WHERE ref = ? AND kind IN ('capture', 'release')").c_str());
+        q.bind(1, in.ref);
+        int qrc = q.step();
+        if (qrc == SQLITE_ROW) return read_entry(q);
+        if (qrc != SQLITE_DONE) return db_error(c->db, qrc);
+      }
+      e.amount = hold.amount;
+      PREP(s, c,
+           in.kind == EntryKind::capture
+               ? "UPDATE accounts SET reserved = reserved - ?1, settled = settled - ?1 WHERE user_id = ?2"
+               : "UPDATE accounts SET reserved = reserved - ?1 WHERE user_id = ?2");
+      s.bind(1, e.amount).bind(2, in.user_id);
+      VARG_TRY(s.done());
+      break;
+    }
+  }
+  {
+    PREP(s, c,
+         "INSERT INTO ledger(user_id, kind, amount, idempotency_id, ref, created_at) VALUES(?, ?, ?, ?, ?, ?)");
+    s.bind(1, e.user_id).bind(2, entry_kind_name(e.kind)).bind(3, e.amount).bind(4, e.idempotency_id);
+    s.bind(5, e.ref).bind(6, e.created_at);
+    int rc = s.step();
+    if (rc != SQLITE_DONE) return db_error(c->db, rc);
+    e.id = sqlite3_last_insert_rowid(c->db);
+  }
+  VARG_TRY(tx.commit());
+  return e;
+}
+
+Result<Balance> SqliteStore::balance(int64_t user_id) {
+  auto c = lease();
+  return sum_balance(c.operator->(), "SELECT settled, reserved FROM accounts WHERE user_id = ?", user_id);
+}
+
+Result<Balance> SqliteStore::ledger_sum(int64_t user_id) {
+  auto c = lease();
+  return sum_balance(c.operator->(),
+                     "SELECT COALESCE(SUM(CASE WHEN kind IN ('grant','purchase','refund','adjustment') THEN amount "
+                     "WHEN kind = 'capture' THEN -amount ELSE 0 END), 0), "
+                     "COALESCE(SUM(CASE kind WHEN 'reserve' THEN amount WHEN 'capture' THEN -amount "
+                     "WHEN 'release' THEN -amount ELSE 0 END), 0) FROM ledger WHERE user_id = ?",
+                     user_id);
+}
+
+Result<std::vector<LedgerEntry>> SqliteStore::entries(int64_t user_id, int limit) {
+  auto c = lease();
+  PREP(s, c, (std::string(kEntryCols) + "WHERE user_id = ? ORDER BY id DESC LIMIT ?").c_str());
+  s.bind(1, user_id).bind(2, int64_t(limit));
+  std::vector<LedgerEntry> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_entry(s));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+
+// ---- login codes ----
+
+Status SqliteStore::put_otp(const std::string& email, const std::string& code_hash, int64_t expires_at, int64_t now) {
+  auto c = lease();
+  PREP(s, c,
+       "INSERT INTO otp_codes(email, code_hash, expires_at, attempts, created_at) VALUES(?1, ?2, ?3, 0, ?4) "
+       "ON CONFLICT(email) DO UPDATE SET code_hash = ?2, expires_at = ?3, attempts = 0, created_at = ?4");
+  s.bind(1, email).bind(2, code_hash).bind(3, expires_at).bind(4, now);
+  return s.done();
+}
+
+Result<OtpCheck> SqliteStore::check_otp(const std::string& email, const std::string& code_hash, int max_attempts,
+                                        int64_t now) {
+  auto c = lease();
+  Tx tx(c.operator->());
+  VARG_TRY(tx.begun());
+  PREP(s, c, "SELECT code_hash, expires_at, attempts FROM otp_codes WHERE email = ?");
+  s.bind(1, email);
+  int rc = s.step();
+  if (rc == SQLITE_DONE) return OtpCheck{OtpCheck::dead};
+  if (rc != SQLITE_ROW) return db_error(c->db, rc);
+  std::string stored = s.text(0);
+  int64_t expires_at = s.i64(1), attempts = s.i64(2);
+  OtpCheck out;
+  if (expires_at <= now || attempts >= max_attempts) {
+    out.outcome = OtpCheck::dead;
+  } else if (constant_time_equal(stored, code_hash)) {
+    out.outcome = OtpCheck::accepted;
+    PREP(d, c, "DELETE FROM otp_codes WHERE email = ?");
+    d.bind(1, email);
+    VARG_TRY(d.done());
+  } else {
+    out.outcome = OtpCheck::wrong;
+    PREP(u, c, "UPDATE otp_codes SET attempts = attempts + 1 WHERE email = ?");
+    u.bind(1, email);
+    VARG_TRY(u.done());
+  }
+  VARG_TRY(tx.commit());
+  return out;
+}
+
+Status SqliteStore::record_otp_send(const std::string& email, const std::string& ip, int64_t now) {
+  auto c = lease();
+  PREP(s, c, "INSERT INTO otp_sends(email, ip, at) VALUES(?, ?, ?)");
+  s.bind(1, email).bind(2, ip).bind(3, now);
+  return s.done();
+}
+
+Result<Store::SendCounts> SqliteStore::otp_sends_since(const std::string& email, const std::string& ip, int64_t since) {
+  auto c = lease();
+  PREP(s, c,
+       "SELECT (SELECT COUNT(*) FROM otp_sends WHERE email = ?1 AND at >= ?3), "
+       "(SELECT COUNT(*) FROM otp_sends WHERE ip = ?2 AND at >= ?3), "
+       "(SELECT COALESCE(MAX(at), 0) FROM otp_sends WHERE email = ?1)");
+  s.bind(1, email).bind(2, ip).bind(3, since);
+  int rc = s.step();
+  if (rc != SQLITE_ROW) return db_error(c->db, rc);
+  return SendCounts{s.i64(0), s.i64(1), s.i64(2)};
+}
+
+}  // namespace varg

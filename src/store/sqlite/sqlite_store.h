@@ -1,0 +1,64 @@
+// SqliteStore: the embedded Store. WAL mode, a busy timeout, a small pool of connections each with
+// its cache of prepared statements, and numbered migrations applied at open. Safe to share one file
+// between a running vargd and `vargd admin` commands.
+#pragma once
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace varg {
+
+class SqliteStore final : public Store {
+ public:
+  // Opens (creating if needed) the database file and applies pending migrations.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, int connections);
+  ~SqliteStore() override;
+
+  Result<User> create_user(const std::string& email, int64_t now) override;
+  Result<User> user_by_email(const std::string& email) override;
+  Result<User> user_by_id(int64_t id) override;
+  Result<std::vector<User>> list_users() override;
+
+  Result<ApiKeyRecord> insert_key(const ApiKeyRecord& key) override;
+  Result<ApiKeyRecord> key_by_hash(const std::string& hash) override;
+  Result<std::vector<ApiKeyRecord>> keys_of(int64_t user_id) override;
+  Result<ApiKeyRecord> key_of(int64_t user_id, int64_t key_id) override;
+  Status revoke_key(int64_t key_id, int64_t user_id, int64_t now) override;
+  Result<ApiKeyRecord> rotate_key(int64_t old_key_id, const ApiKeyRecord& fresh, int64_t now) override;
+  Status touch_key(int64_t key_id, int64_t now) override;
+  Result<std::vector<int64_t>> revoked_since(int64_t since) override;
+
+  Status insert_session(const SessionRecord& s) override;
+  Result<SessionRecord> session_by_hash(const std::string& hash) override;
+  Status delete_session(const std::string& hash) override;
+
+  Result<LedgerEntry> append(const LedgerEntry& entry) override;
+  Result<Balance> balance(int64_t user_id) override;
+  Result<Balance> ledger_sum(int64_t user_id) override;
+  Result<std::vector<LedgerEntry>> entries(int64_t user_id, int limit) override;
+
+  Status put_otp(const std::string& email, const std::string& code_hash, int64_t expires_at, int64_t now) override;
+  Result<OtpCheck> check_otp(const std::string& email, const std::string& code_hash, int max_attempts,
+                             int64_t now) override;
+  Status record_otp_send(const std::string& email, const std::string& ip, int64_t now) override;
+  Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) override;
+
+  struct Conn;  // one sqlite3 handle and its prepared statements
+
+ private:
+  SqliteStore() = default;
+  class Lease;
+  Lease lease();
+  void give_back(Conn* c);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Conn>> all_;
+  std::vector<Conn*> idle_;
+};
+
+}  // namespace varg
