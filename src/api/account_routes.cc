@@ -18,16 +18,20 @@ json key_json(const ApiKeyRecord& k) {
           {"permissions", perms}};
 }
 
-namespace {
-
-Result<int64_t> id_param(const Ctx& ctx) {
-  const std::string& raw = ctx.param("id");
-  if (raw.empty() || raw.size() > 18 || raw.find_first_not_of("0123456789") != std::string::npos)
-    return error(Code::not_found, "No such API key");
-  return std::stoll(raw);
+Result<IssuedKey> reset_calling_key(Services& s, const Principal& p) {
+  auto old = s.store.key_of(p.user_id, p.key_id);
+  if (!old.ok()) return old.status();
+  auto fresh = rotate_key(s.store, s.hasher, *old, s.clock.now());
+  if (fresh.ok()) s.auth.forget(old->id);
+  return fresh;
 }
 
-}  // namespace
+Result<int64_t> id_param(const Ctx& ctx, const char* what) {
+  const std::string& raw = ctx.param("id");
+  if (raw.empty() || raw.size() > 18 || raw.find_first_not_of("0123456789") != std::string::npos)
+    return error(Code::not_found, std::string("No such ") + what);
+  return std::stoll(raw);
+}
 
 void add_account_routes(Api& api, Services& s) {
   api.add({"GET", "/v1/balance", "Spendable and reserved credits", Auth::key_or_session, "billing_read",
@@ -70,9 +74,18 @@ void add_account_routes(Api& api, Services& s) {
              return json_response(201, out);
            }});
 
+  api.add({"POST", "/api/keys/reset", "Revoke the calling key and return its replacement (shown once)",
+           Auth::api_key, "user_write", "api.keys.write", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto fresh = reset_calling_key(s, ctx.principal);
+             if (!fresh.ok()) return fresh.status();
+             json out = key_json(fresh->record);
+             out["key"] = fresh->key;
+             return json_response(200, out);
+           }});
+
   api.add({"GET", "/api/keys/{id}", "One of the caller's API keys", Auth::key_or_session, "user_read", "api.keys.read",
            nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto id = id_param(ctx);
+             auto id = id_param(ctx, "API key");
              if (!id.ok()) return id.status();
              auto k = s.store.key_of(ctx.principal.user_id, *id);
              if (!k.ok()) return k.status();
@@ -81,7 +94,7 @@ void add_account_routes(Api& api, Services& s) {
 
   api.add({"DELETE", "/api/keys/{id}", "Revoke one of the caller's API keys", Auth::key_or_session, "user_write",
            "api.keys.write", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto id = id_param(ctx);
+             auto id = id_param(ctx, "API key");
              if (!id.ok()) return id.status();
              VARG_TRY(s.store.revoke_key(*id, ctx.principal.user_id, s.clock.now()));
              s.auth.forget(*id);

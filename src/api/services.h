@@ -6,6 +6,8 @@
 #include "api/metrics.h"
 #include "auth/api_key.h"
 #include "auth/authenticator.h"
+#include "auth/keys.h"
+#include "auth/login.h"
 #include "common/clock.h"
 #include "store/store.h"
 
@@ -17,14 +19,21 @@ struct Services {
   const SecretHasher& hasher;
   Authenticator& auth;
   Metrics& metrics;
+  Login& login;
   std::string public_url;  // absolute base for every URL we hand out
 };
 
 // Route families, each in its own file.
 void add_system_routes(Api& api, Services& s);
 void add_account_routes(Api& api, Services& s);
+void add_login_routes(Api& api, Services& s);
+void add_vast_routes(Api& api, Services& s);
 
 // The listing shape of a key (never the key itself).
 json key_json(const ApiKeyRecord& k);
+// Revokes the calling API key and issues its replacement (Vast reset_apikey and /api/keys/reset).
+Result<IssuedKey> reset_calling_key(Services& s, const Principal& p);
+// The numeric id in a path parameter; anything else is a 404 for that resource.
+Result<int64_t> id_param(const Ctx& ctx, const char* what);
 
 }  // namespace varg

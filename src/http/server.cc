@@ -235,6 +235,12 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
       }
       break;
     }
+    // From here the request counts as in flight: a shutdown waits for it (up to the grace period).
+    in_flight++;
+    struct Done {
+      std::atomic<int>& n;
+      ~Done() { n--; }
+    } done_guard{in_flight};
     auto& hdr = parser.get();
     std::string target(hdr.target());
     std::string path = normalize_path(std::string_view(target).substr(0, target.find('?')));
@@ -278,7 +284,6 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
     bool head = msg.method() == http::verb::head;
     unsigned version = msg.version();
 
-    in_flight++;
     Response res = co_await dispatch(std::move(req));
     bool ok;
     if (res.stream) {
@@ -287,7 +292,6 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
     } else {
       ok = co_await write(*stream, res, keep_alive && !stopping, version, head);
     }
-    in_flight--;
     if (!ok || !keep_alive) break;
   }
   stream->socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "auth/keys.h"
+#include "auth/login.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "server/secret.h"

@@ -102,6 +102,22 @@ const std::vector<Setting>& settings() {
        }},
       {"welcome-credits", "0", "credits granted to an account created by email login",
        integer("welcome-credits", &Config::welcome_credits, 0, 1000000000)},
+      {"mail", "outbox", "where login codes go: outbox (.eml files in <data-dir>/outbox) or smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://host:port",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "outbox" && !v.starts_with("smtp://") && !v.starts_with("smtps://"))
+           return bad("mail", "must be 'outbox' or an smtp:// or smtps:// URL");
+         c.mail = v;
+         return Status::Ok();
+       }},
+      {"mail-from", "varg <no-reply@varg.local>", "From address of login emails", text(&Config::mail_from)},
+      {"smtp-user", "", "SMTP user name (or in the --mail URL)", text(&Config::smtp_user)},
+      {"smtp-password", "", "SMTP password (or in the --mail URL)", text(&Config::smtp_password)},
+      {"smtp-timeout-ms", "10000", "deadline for one SMTP delivery", integer("smtp-timeout-ms", &Config::smtp_timeout_ms, 100, 600000)},
+      {"smtp-require-tls", "0", "1: refuse to send over smtp:// without STARTTLS", integer("smtp-require-tls", &Config::smtp_require_tls, 0, 1)},
+      {"otp-per-email-hour", "10", "login codes one email address may request per hour",
+       integer("otp-per-email-hour", &Config::otp_per_email_hour, 1, 100000)},
+      {"otp-per-ip-hour", "30", "login codes one client IP may request per hour",
+       integer("otp-per-ip-hour", &Config::otp_per_ip_hour, 1, 1000000)},
   };
   return s;
 }

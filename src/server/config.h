@@ -25,6 +25,12 @@ struct Config {
   int threads = 0, workers = 16;
   std::string log_level = "info";
   int64_t welcome_credits = 0;
+  std::string mail = "outbox";  // or smtp://... / smtps://...
+  std::string mail_from = "varg <no-reply@varg.local>";
+  std::string smtp_user, smtp_password;
+  int64_t smtp_timeout_ms = 10000;
+  int smtp_require_tls = 0;
+  int otp_per_email_hour = 10, otp_per_ip_hour = 30;
 
   std::string database_path() const;  // resolved SQLite path
 };

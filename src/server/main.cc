@@ -9,6 +9,7 @@
 #include "api/services.h"
 #include "common/crypto.h"
 #include "http/server.h"
+#include "mail/mailer.h"
 #include "server/admin.h"
 #include "server/config.h"
 #include "server/secret.h"
@@ -50,6 +51,14 @@ int serve(const Config& cfg) {
   SecretHasher hasher(secret->pepper);
   Authenticator auth(**store, clock, hasher);
   Metrics metrics;
+  auto mailer = make_mailer(cfg.mail, cfg.data_dir + "/outbox",
+                            SmtpMailer::Options{"", cfg.smtp_user, cfg.smtp_password, cfg.mail_from,
+                                                cfg.smtp_require_tls == 1, long(cfg.smtp_timeout_ms)});
+  Login::Limits limits;
+  limits.welcome_credits = cfg.welcome_credits;
+  limits.per_email_hour = cfg.otp_per_email_hour;
+  limits.per_ip_hour = cfg.otp_per_ip_hour;
+  Login login(**store, *mailer, hasher, clock, limits);
   Api api(Api::Options{cfg.json_body_limit, cfg.workers, 4096}, auth, metrics);
 
   Server::Options so;
@@ -70,9 +79,11 @@ int serve(const Config& cfg) {
     return 1;
   }
   const std::string base = "http://" + cfg.listen_host + ":" + std::to_string(port);
-  Services services{**store, clock, hasher, auth, metrics, cfg.public_url.empty() ? base : cfg.public_url};
+  Services services{**store, clock, hasher, auth, metrics, login, cfg.public_url.empty() ? base : cfg.public_url};
   add_system_routes(api, services);
   add_account_routes(api, services);
+  add_login_routes(api, services);
+  add_vast_routes(api, services);
 
   std::cout << "vargd listening on " << base << " (database " << cfg.database_path() << ")\n"
             << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"

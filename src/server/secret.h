@@ -15,7 +15,4 @@ struct ServerSecret {
 
 Result<ServerSecret> load_secret(const std::string& hex_setting, const std::string& data_dir);
 
-// Email addresses: trimmed, lower-cased, one '@' with a dotted domain; nullopt when invalid.
-std::string normalize_email(const std::string& raw);
-
 }  // namespace varg
