@@ -1,0 +1,114 @@
+// libvarg: the calls the varg CLI makes, for programs. One Client talks to two addresses: the
+// gateway (/v1/...) and the app (/api/...); usually both are the same vargd. Every call has a
+// timeout and returns a Result: the server's JSON on success, its status and error text otherwise.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "varg/job.h"
+#include "varg/result.h"
+
+namespace varg::client {
+
+using json = nlohmann::json;
+
+struct Endpoints {
+  std::string gateway_url = "http://127.0.0.1:8080";  // VARG_GATEWAY_URL, without /v1
+  std::string app_url = "http://127.0.0.1:8080";      // VARG_APP_URL
+
+  // From VARG_GATEWAY_URL and VARG_APP_URL, each defaulting to the local vargd.
+  static Endpoints from_environment();
+};
+
+struct ClientOptions {
+  Endpoints endpoints;
+  std::string api_key;  // may be empty for the login calls
+  std::chrono::milliseconds timeout{30'000};
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds download_timeout{600'000};
+};
+
+enum class Capability { image, video, speech, music, transcription };
+const char* capability_name(Capability c);  // "image", ..., "transcription": the /v1 path
+
+struct GenerateOptions {
+  bool no_cache = false;                              // Cache-Control: no-cache
+  std::map<std::string, std::string> provider_keys;  // provider name -> key, sent as X-Provider-Key-*
+};
+
+struct UsageQuery {
+  std::string from, to, model, group_by;  // empty: not sent
+};
+
+struct NewKey {
+  std::string name;
+  std::optional<json> permissions;  // the Vast permission document
+  std::string expires_in;           // e.g. "30d"; empty: never expires
+};
+
+// Called while a job is waited for, with the job as last seen and the seconds waited.
+using Progress = std::function<void(const Job&, int seconds)>;
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  const Endpoints& endpoints() const { return opts_.endpoints; }
+
+  // Login by emailed code (SPEC 3); no API key needed.
+  Result<json> send_login_code(const std::string& email);
+  Result<json> verify_login_code(const std::string& email, const std::string& code);
+
+  // Account (SPEC 4).
+  Result<json> balance();
+  Result<json> me();
+  Result<json> usage(const UsageQuery& query);
+
+  // The caller's API keys (SPEC 4, 5).
+  Result<json> keys();
+  Result<json> key(const std::string& id);
+  Result<json> create_key(const NewKey& key);
+  Result<json> delete_key(const std::string& id);
+  Result<json> reset_key();  // {"success","new_api_key"}; the calling key is revoked
+
+  // Saved provider keys for BYOK (SPEC 6).
+  Result<json> provider_keys();
+  Result<json> set_provider_key(const std::string& provider, const std::string& key);
+  Result<json> delete_provider_key(const std::string& provider);
+
+  // Top-up (SPEC 7).
+  Result<json> packages();
+  Result<json> checkout(const std::string& package_id);
+  std::string billing_url() const;  // the dashboard's billing tab
+
+  // Generation (SPEC 6).
+  Result<Job> generate(Capability capability, const json& request, const GenerateOptions& options = {});
+  Result<Job> job(const std::string& job_id);
+  // Polls every interval until the job is terminal or max_wait passes.
+  Result<Job> wait(Job job, std::chrono::seconds max_wait, const Progress& progress = {},
+                   std::chrono::milliseconds interval = std::chrono::seconds(1));
+
+  // Cloud Render (SPEC 10).
+  Result<Job> render(const json& request);  // {"code", "mode"?, ...}
+  Result<Job> render_job(const std::string& job_id);
+  Result<Job> wait_render(Job job, std::chrono::seconds max_wait, const Progress& progress = {},
+                          std::chrono::milliseconds interval = std::chrono::seconds(1));
+
+  // Fetches a public result URL (no key sent) into a file; returns its size in bytes.
+  Result<size_t> download(const std::string& url, const std::string& path);
+
+ private:
+  Result<json> call(const std::string& method, const std::string& url, const json* body,
+                    const std::vector<std::string>& headers = {});
+  std::string gateway(const std::string& path) const;
+  std::string app(const std::string& path) const;
+
+  ClientOptions opts_;
+};
+
+}  // namespace varg::client

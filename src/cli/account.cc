@@ -1,0 +1,54 @@
+// varg balance / usage (SPEC 4).
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace varg::cli {
+namespace {
+
+int64_t cents(const json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+void print_balance(const json& b) {
+  std::cout << "Balance: " << credits_text(cents(b, "balance_cents")) << "\n";
+  if (int64_t reserved = cents(b, "reserved_cents"); reserved > 0)
+    std::cout << "Reserved by running jobs: " << credits_text(reserved) << "\n";
+}
+
+void print_usage(const json& u) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& e : u.value("usage", json::array())) {
+    const bool hit = e.value("cache_hit", false);
+    rows.push_back({field_text(e, "created_at"), field_text(e, "job_id"), field_text(e, "model"),
+                    field_text(e, "billing"), grouped(cents(e, "cost_cents")), hit ? "hit" : "miss"});
+  }
+  if (rows.empty())
+    std::cout << "No usage in this period.\n";
+  else
+    print_table({"CREATED", "JOB", "MODEL", "BILLING", "CREDITS", "CACHE"}, rows);
+  if (auto groups = u.find("groups"); groups != u.end() && groups->is_array() && !groups->empty()) {
+    std::cout << "\nTotals:\n";
+    for (const auto& g : *groups) std::cout << "  " << g.dump() << "\n";
+  }
+  std::cout << "Total: " << credits_text(cents(u, "total_cents")) << "\n";
+}
+
+}  // namespace
+
+void add_account_commands(CLI::App& app, Context& ctx) {
+  CLI::App* balance = command(app, "balance", "Show the credits you can spend (1 credit = 1 cent)", ctx);
+  on_run(balance, ctx, [&ctx] { return present(ctx, [](Client& c) { return c.balance(); }, print_balance); });
+
+  auto q = std::make_shared<client::UsageQuery>();
+  CLI::App* usage = command(app, "usage", "List your generations and what they cost", ctx);
+  usage->add_option("--from", q->from, "First day, YYYY-MM-DD");
+  usage->add_option("--to", q->to, "Last day, YYYY-MM-DD");
+  usage->add_option("--model", q->model, "Only this model");
+  usage->add_option("--group-by", q->group_by, "Also total by day or model")->check(CLI::IsMember({"day", "model"}));
+  on_run(usage, ctx, [&ctx, q] { return present(ctx, [q](Client& c) { return c.usage(*q); }, print_usage); });
+}
+
+}  // namespace varg::cli
