@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <thread>
 
 #include "common/crypto.h"
 
@@ -72,7 +73,18 @@ Response Api::refuse(std::string_view path, int status, const std::string& messa
 
 void Api::handle(Request req, std::function<void(Response)> done) {
   auto shared = std::make_shared<Request>(std::move(req));
-  bool queued = pool_->submit([this, shared, done] { done(run(*shared)); });
+  bool queued = pool_->submit([this, shared, done] {
+    Response r = run(*shared);
+    if (!r.deferred) return done(std::move(r));
+    auto later = std::move(r.deferred);
+    std::string id;
+    for (auto& [k, v] : r.headers)
+      if (k == "X-Request-Id") id = v;
+    later([done, id](Response final) {
+      final.set_header("X-Request-Id", id);
+      done(std::move(final));
+    });
+  });
   if (!queued) {
     Response r = error_response(family_of(shared->path), error(Code::unavailable, "Server is overloaded; retry shortly"));
     r.set_header("Retry-After", "1");
@@ -133,7 +145,51 @@ Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
                                           route->api_name);
     }
   }
+  if (ctx.req.method == "POST" && idempotency_store_ && ctx.principal.user_id && !ctx.req.header("idempotency-key").empty())
+    return with_idempotency(ctx, *route);
   return route->handler(ctx);
+}
+
+Result<Response> Api::with_idempotency(Ctx& ctx, const RouteSpec& route) {
+  const std::string key(ctx.req.header("idempotency-key"));
+  if (key.size() > 255) return error(Code::invalid, "Idempotency-Key is longer than 255 characters", "Idempotency-Key");
+  const int64_t now = idempotency_clock_->now();
+  IdempotencyRecord r{ctx.principal.user_id, key,
+                      to_hex(sha256(ctx.req.method + " " + ctx.req.path + "\n" + ctx.req.body)), false, 0, "", now};
+  bool claimed = false;
+  auto got = idempotency_store_->idempotency_claim(r, now - 86400, &claimed);
+  // A concurrent retry waits for the first request's answer rather than doing the work twice.
+  for (int i = 0; got.ok() && !claimed && !got->done && got->body_hash == r.body_hash && i < 100; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    got = idempotency_store_->idempotency_claim(r, now - 86400, &claimed);
+  }
+  if (!got.ok()) return got.status();
+  if (!claimed) {
+    if (got->body_hash != r.body_hash)
+      return error(Code::conflict, "This Idempotency-Key was already used with a different request");
+    if (!got->done) return error(Code::conflict, "A request with this Idempotency-Key is still in progress; retry shortly");
+    Response replay;
+    replay.status = 200;
+    replay.body = got->response;
+    replay.set_header("Idempotent-Replayed", "true");
+    return replay;
+  }
+  Result<Response> res = error(Code::internal, "handler threw");
+  try {
+    res = route.handler(ctx);
+  } catch (...) {
+    idempotency_store_->idempotency_abandon(r.user_id, key);
+    throw;
+  }
+  if (res.ok() && res->status < 300 && !res->stream) {
+    r.done = true;
+    r.status = res->status;
+    r.response = res->body;
+    idempotency_store_->idempotency_finish(r);
+  } else {
+    idempotency_store_->idempotency_abandon(r.user_id, key);  // nothing happened: a retry may try again
+  }
+  return res;
 }
 
 Response Api::run(const Request& req) {

@@ -64,6 +64,11 @@ class Api final : public HttpHandler {
   ~Api() override;
 
   void add(RouteSpec spec);
+  // Enables Idempotency-Key on every authenticated POST (SPEC 7), stored for 24 h.
+  void enable_idempotency(Store& store, const Clock& clock) {
+    idempotency_store_ = &store;
+    idempotency_clock_ = &clock;
+  }
 
   // HttpHandler
   void handle(Request req, std::function<void(Response)> done) override;
@@ -77,6 +82,7 @@ class Api final : public HttpHandler {
  private:
   Result<Response> pipeline(Ctx& ctx, const RouteSpec*& route);
   Result<Principal> authenticate(const Request& req, Auth mode, Family fam);
+  Result<Response> with_idempotency(Ctx& ctx, const RouteSpec& route);
 
   Options opts_;
   Authenticator& auth_;
@@ -84,6 +90,8 @@ class Api final : public HttpHandler {
   Router router_;
   std::vector<RouteSpec> routes_;
   std::unique_ptr<WorkerPool> pool_;
+  Store* idempotency_store_ = nullptr;
+  const Clock* idempotency_clock_ = nullptr;
 };
 
 }  // namespace varg

@@ -9,6 +9,9 @@
 #include "auth/keys.h"
 #include "auth/login.h"
 #include "common/clock.h"
+#include "gen/files.h"
+#include "gen/jobs.h"
+#include "gen/provider_keys.h"
 #include "store/store.h"
 
 namespace varg {
@@ -21,6 +24,13 @@ struct Services {
   Metrics& metrics;
   Login& login;
   std::string public_url;  // absolute base for every URL we hand out
+  // Generation and billing (set by vargd; unit tests of the account routes leave them null).
+  Jobs* jobs = nullptr;
+  Files* files = nullptr;
+  ProviderKeys* provider_keys = nullptr;
+  // Payments through a provider speaking the Stripe Checkout API; empty secret: not configured.
+  std::string stripe_url = "https://api.stripe.com";
+  std::string stripe_secret_key, stripe_webhook_secret;
 };
 
 // Route families, each in its own file.
@@ -28,6 +38,8 @@ void add_system_routes(Api& api, Services& s);
 void add_account_routes(Api& api, Services& s);
 void add_login_routes(Api& api, Services& s);
 void add_vast_routes(Api& api, Services& s);
+void add_generation_routes(Api& api, Services& s);  // needs jobs, files
+void add_billing_routes(Api& api, Services& s);     // needs provider_keys, jobs
 
 // The listing shape of a key (never the key itself).
 json key_json(const ApiKeyRecord& k);

@@ -40,6 +40,9 @@ struct Response {
   Headers headers;
   std::string body;
   std::shared_ptr<BodyStream> stream;  // when set, `body` is ignored and the connection closes after
+  // When set, the real response comes later (e.g. Prefer: wait): it is called with the function
+  // that delivers it, and this response is discarded.
+  std::function<void(std::function<void(Response)>)> deferred;
 
   void set_header(std::string name, std::string value);
 };

@@ -118,6 +118,28 @@ const std::vector<Setting>& settings() {
        integer("otp-per-email-hour", &Config::otp_per_email_hour, 1, 100000)},
       {"otp-per-ip-hour", "30", "login codes one client IP may request per hour",
        integer("otp-per-ip-hour", &Config::otp_per_ip_hour, 1, 1000000)},
+      {"catalog", "", "JSON file with the model catalog (default: the built-in one)", text(&Config::catalog)},
+      {"job-workers", "8", "threads running generation jobs", integer("job-workers", &Config::job_workers, 1, 256)},
+      {"cache-ttl", "2592000", "seconds a cached result is served (X-Cache-TTL)", integer("cache-ttl", &Config::cache_ttl, 1, 10LL * 365 * 86400)},
+      {"cache-scope", "global", "global (one cache for everyone, as varg's hosted gateway) or account",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "global" && v != "account") return bad("cache-scope", "must be global or account");
+         c.cache_scope = v;
+         return Status::Ok();
+       }},
+      {"allow-private-urls", "0", "1: input and provider URLs may point at private or loopback addresses (tests)",
+       integer("allow-private-urls", &Config::allow_private_urls, 0, 1)},
+      {"fal-key", "", "pooled fal key (also FAL_KEY)", text(&Config::fal_key)},
+      {"elevenlabs-key", "", "pooled ElevenLabs key (also ELEVENLABS_API_KEY)", text(&Config::elevenlabs_key)},
+      {"higgsfield-key", "", "pooled Higgsfield key (also HIGGSFIELD_API_KEY)", text(&Config::higgsfield_key)},
+      {"replicate-key", "", "pooled Replicate token (also REPLICATE_API_TOKEN)", text(&Config::replicate_key)},
+      {"fal-url", "https://queue.fal.run", "fal queue API base URL", text(&Config::fal_url)},
+      {"elevenlabs-url", "https://api.elevenlabs.io", "ElevenLabs API base URL", text(&Config::elevenlabs_url)},
+      {"replicate-url", "https://api.replicate.com", "Replicate API base URL", text(&Config::replicate_url)},
+      {"higgsfield-url", "https://platform.higgsfield.ai", "Higgsfield API base URL", text(&Config::higgsfield_url)},
+      {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},
+      {"stripe-secret-key", "", "payments secret key; empty: checkout answers 503", text(&Config::stripe_secret_key)},
+      {"stripe-webhook-secret", "", "webhook signing secret for POST /api/billing/webhook", text(&Config::stripe_webhook_secret)},
   };
   return s;
 }
@@ -203,10 +225,15 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::m
   }
   std::map<std::string, std::string> file;
   if (!config_file.empty()) VARG_TRY(read_config_file(config_file, &file));
+  // The providers' own variable names (seed 001) count as environment settings too.
+  std::map<std::string, std::string> env2 = env;
+  for (auto [ours, theirs] : {std::pair{"VARGD_FAL_KEY", "FAL_KEY"}, {"VARGD_ELEVENLABS_KEY", "ELEVENLABS_API_KEY"},
+                              {"VARGD_HIGGSFIELD_KEY", "HIGGSFIELD_API_KEY"}, {"VARGD_REPLICATE_KEY", "REPLICATE_API_TOKEN"}})
+    if (!env2.count(ours) && env2.count(theirs)) env2[ours] = env2.at(theirs);
   for (auto& s : settings()) {
     std::string v = s.def;
     if (auto it = file.find(s.name); it != file.end()) v = it->second;
-    if (auto it = env.find(env_name(s.name)); it != env.end()) v = it->second;
+    if (auto it = env2.find(env_name(s.name)); it != env2.end()) v = it->second;
     if (auto it = flags.find(s.name); it != flags.end()) v = it->second;
     VARG_TRY(s.apply(out.config, v));
   }

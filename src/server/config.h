@@ -31,6 +31,15 @@ struct Config {
   int64_t smtp_timeout_ms = 10000;
   int smtp_require_tls = 0;
   int otp_per_email_hour = 10, otp_per_ip_hour = 30;
+  std::string catalog;  // JSON file replacing the built-in model catalog
+  int job_workers = 8;
+  int64_t cache_ttl = 30 * 86400;
+  std::string cache_scope = "global";
+  int allow_private_urls = 0;
+  std::string fal_key, elevenlabs_key, higgsfield_key, replicate_key;  // pooled (metered) provider keys
+  std::string fal_url = "https://queue.fal.run", elevenlabs_url = "https://api.elevenlabs.io",
+              replicate_url = "https://api.replicate.com", higgsfield_url = "https://platform.higgsfield.ai";
+  std::string stripe_url = "https://api.stripe.com", stripe_secret_key, stripe_webhook_secret;
 
   std::string database_path() const;  // resolved SQLite path
 };

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "api/api.h"
@@ -79,11 +80,42 @@ int serve(const Config& cfg) {
     return 1;
   }
   const std::string base = "http://" + cfg.listen_host + ":" + std::to_string(port);
-  Services services{**store, clock, hasher, auth, metrics, login, cfg.public_url.empty() ? base : cfg.public_url};
+  const std::string public_url = cfg.public_url.empty() ? base : cfg.public_url;
+  Catalog catalog = Catalog::builtin();
+  if (!cfg.catalog.empty()) {
+    std::ifstream in(cfg.catalog);
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    auto parsed = Catalog::parse(doc);
+    if (!in || !parsed.ok()) {
+      std::cerr << "vargd: invalid setting --catalog: " << (in ? parsed.status().message : "cannot read " + cfg.catalog) << "\n";
+      return 2;
+    }
+    catalog = std::move(*parsed);
+  }
+  LocalBlobStore blobs(cfg.data_dir + "/blobs");
+  Files files(**store, blobs, hasher, clock, public_url);
+  ProviderKeys provider_keys(**store, clock, secret->master_key,
+                             {{"fal", cfg.fal_key}, {"elevenlabs", cfg.elevenlabs_key},
+                              {"higgsfield", cfg.higgsfield_key}, {"replicate", cfg.replicate_key}});
+  ProviderRegistry providers;
+  providers["local"] = make_local_provider();
+  Jobs::Options jo;
+  jo.workers = cfg.job_workers;
+  jo.cache_ttl = cfg.cache_ttl;
+  jo.cache_per_account = cfg.cache_scope == "account";
+  jo.allow_private_urls = cfg.allow_private_urls == 1;
+  Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
+
+  Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys,
+                    cfg.stripe_url, cfg.stripe_secret_key, cfg.stripe_webhook_secret};
+  api.enable_idempotency(**store, clock);
   add_system_routes(api, services);
   add_account_routes(api, services);
   add_login_routes(api, services);
   add_vast_routes(api, services);
+  add_generation_routes(api, services);
+  add_billing_routes(api, services);
+  jobs.start();
 
   std::cout << "vargd listening on " << base << " (database " << cfg.database_path() << ")\n"
             << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"
@@ -92,6 +124,7 @@ int serve(const Config& cfg) {
             << std::flush;
   spdlog::info(json{{"msg", "listening"}, {"address", base}, {"public_url", services.public_url}}.dump());
   server.run();
+  jobs.stop();
   spdlog::info(json{{"msg", "stopped"}}.dump());
   return 0;
 }

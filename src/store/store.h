@@ -61,6 +61,65 @@ struct OtpCheck {
   enum Outcome { accepted, wrong, dead } outcome = wrong;  // dead: expired, used up or absent
 };
 
+// A generation job (SPEC 6). Status: queued | processing | completed | failed | cancelled.
+struct JobRecord {
+  std::string id;  // "job_..."
+  int64_t user_id = 0;
+  std::string capability;  // image | video | speech | music | transcription
+  std::string model;       // "provider:model"
+  std::string params;      // normalized request parameters, JSON
+  std::string status = "queued";
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at, completed_at;
+  std::string output_file_id, output_media_type;
+  std::string error;
+  std::string cache_key;  // "sha256:..."
+  bool cache_hit = false;
+  std::string cache_mode;    // "" (lookup and store) | no-cache | no-store
+  std::string billing_mode;  // metered | byok | cached | free
+  int64_t cost_cents = 0;
+  std::string reservation;  // idempotency id of the reserve entry; "" when nothing was reserved
+  std::string key_source;   // header | saved | pooled | none (never the key)
+  std::string upstream_id;  // the provider's request id, to resume or cancel after a restart
+  std::string leader;       // single-flight: the job whose result this one waits for
+  int64_t lease_until = 0;  // a running instance's claim on the job (ms)
+  std::string lease_owner;
+};
+
+struct FileRecord {
+  std::string id;  // unguessable, derived from the content hash with a server secret
+  std::string hash;  // sha256 hex of the content
+  int64_t size = 0;
+  std::string media_type;
+  std::string ext;
+  int64_t created_at = 0;
+};
+
+struct CacheEntry {
+  std::string key;
+  std::string file_id;
+  std::string media_type;
+  int64_t created_at = 0, expires_at = 0;
+};
+
+// A stored response to a POST with an Idempotency-Key.
+struct IdempotencyRecord {
+  int64_t user_id = 0;
+  std::string key, body_hash;
+  bool done = false;  // false while the first request is still being answered
+  int status = 0;
+  std::string response;  // JSON body
+  int64_t created_at = 0;
+};
+
+struct ProviderKeyRecord {
+  int64_t user_id = 0;
+  std::string provider;
+  std::string sealed;  // hex of the AEAD box; the plaintext is never stored
+  std::string suffix;  // last 4 characters, for display
+  int64_t created_at = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -109,6 +168,40 @@ class Store {
     int64_t by_email = 0, by_ip = 0, last_for_email = 0;
   };
   virtual Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) = 0;
+
+  // Jobs. update_job writes every mutable field, but only if the stored status is `expected`
+  // (false when another writer moved the job first, e.g. a cancel racing a completion).
+  virtual Status insert_job(const JobRecord& job) = 0;
+  virtual Result<JobRecord> job(const std::string& id) = 0;
+  virtual Result<bool> update_job(const JobRecord& job, const std::string& expected_status) = 0;
+  // Moves a job to a final state and settles its reservation (capture or release) in one
+  // transaction: a crash can never leave a finished job with an open hold. false if the job was
+  // no longer in `expected_status` (nothing written).
+  virtual Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
+                                  const std::optional<LedgerEntry>& settle) = 0;
+  virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
+  // The user's jobs created in [from, to), newest first, optionally for one model.
+  virtual Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
+                                                int limit) = 0;
+
+  // Files, content-addressed: inserting known content returns the existing record and sets *existed.
+  virtual Result<FileRecord> insert_file(const FileRecord& f, bool* existed) = 0;
+  virtual Result<FileRecord> file(const std::string& id) = 0;
+
+  // The result cache.
+  virtual Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) = 0;
+  virtual Status cache_put(const CacheEntry& e) = 0;
+
+  // Idempotency keys: claim inserts a pending record unless a live one (newer than `since`) exists,
+  // in which case that one is returned with *claimed = false.
+  virtual Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) = 0;
+  virtual Status idempotency_finish(const IdempotencyRecord& r) = 0;
+  virtual Status idempotency_abandon(int64_t user_id, const std::string& key) = 0;
+
+  // Saved provider keys (BYOK), sealed.
+  virtual Status put_provider_key(const ProviderKeyRecord& k) = 0;
+  virtual Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) = 0;
+  virtual Status delete_provider_key(int64_t user_id, const std::string& provider) = 0;
 };
 
 }  // namespace varg

@@ -66,6 +66,64 @@ CREATE TABLE otp_sends(
 CREATE INDEX otp_sends_email ON otp_sends(email, at);
 CREATE INDEX otp_sends_ip ON otp_sends(ip, at);
 )sql",
+    // 2: generation jobs, files, result cache, idempotency keys, saved provider keys
+    R"sql(
+CREATE TABLE jobs(
+  id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  capability TEXT NOT NULL,
+  model TEXT NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  completed_at INTEGER,
+  output_file_id TEXT NOT NULL DEFAULT '',
+  output_media_type TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  cache_key TEXT NOT NULL DEFAULT '',
+  cache_hit INTEGER NOT NULL DEFAULT 0,
+  cache_mode TEXT NOT NULL DEFAULT '',
+  billing_mode TEXT NOT NULL DEFAULT '',
+  cost_cents INTEGER NOT NULL DEFAULT 0,
+  reservation TEXT NOT NULL DEFAULT '',
+  key_source TEXT NOT NULL DEFAULT '',
+  upstream_id TEXT NOT NULL DEFAULT '',
+  leader TEXT NOT NULL DEFAULT '',
+  lease_until INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '');
+CREATE INDEX jobs_user ON jobs(user_id, created_at);
+CREATE INDEX jobs_unfinished ON jobs(status) WHERE status IN ('queued', 'processing');
+CREATE TABLE files(
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  ext TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE cache(
+  key TEXT PRIMARY KEY,
+  file_id TEXT NOT NULL REFERENCES files(id),
+  media_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE TABLE idempotency(
+  user_id INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0,
+  status INTEGER NOT NULL DEFAULT 0,
+  response TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, key));
+CREATE TABLE provider_keys(
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  provider TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  suffix TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, provider));
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
@@ -469,10 +527,18 @@ Status SqliteStore::delete_session(const std::string& hash) {
 // ---- ledger ----
 
 Result<LedgerEntry> SqliteStore::append(const LedgerEntry& in) {
-  if (in.idempotency_id.empty()) return error(Code::invalid, "ledger entry needs an idempotency id");
   auto c = lease();
   Tx tx(c.operator->());
   VARG_TRY(tx.begun());
+  auto e = append_locked(c.operator->(), in);
+  if (!e.ok()) return e;
+  VARG_TRY(tx.commit());
+  return e;
+}
+
+// The body of append, inside the caller's write transaction.
+Result<LedgerEntry> SqliteStore::append_locked(Conn* c, const LedgerEntry& in) {
+  if (in.idempotency_id.empty()) return error(Code::invalid, "ledger entry needs an idempotency id");
 
   {  // a repeat of an entry already written returns it
     PREP(s, c, (std::string(kEntryCols) + "WHERE idempotency_id = ?").c_str());
@@ -564,7 +630,6 @@ Result<LedgerEntry> SqliteStore::append(const LedgerEntry& in) {
     if (rc != SQLITE_DONE) return db_error(c->db, rc);
     e.id = sqlite3_last_insert_rowid(c->db);
   }
-  VARG_TRY(tx.commit());
   return e;
 }
 
@@ -652,6 +717,252 @@ Result<Store::SendCounts> SqliteStore::otp_sends_since(const std::string& email,
   int rc = s.step();
   if (rc != SQLITE_ROW) return db_error(c->db, rc);
   return SendCounts{s.i64(0), s.i64(1), s.i64(2)};
+}
+
+// ---- jobs ----
+
+namespace {
+
+constexpr const char* kJobCols =
+    "SELECT id, user_id, capability, model, params, status, created_at, started_at, completed_at, output_file_id, "
+    "output_media_type, error, cache_key, cache_hit, cache_mode, billing_mode, cost_cents, reservation, key_source, "
+    "upstream_id, leader, lease_until, lease_owner FROM jobs ";
+
+JobRecord read_job(Stmt& s) {
+  JobRecord j;
+  j.id = s.text(0);
+  j.user_id = s.i64(1);
+  j.capability = s.text(2);
+  j.model = s.text(3);
+  j.params = s.text(4);
+  j.status = s.text(5);
+  j.created_at = s.i64(6);
+  j.started_at = s.opt_i64(7);
+  j.completed_at = s.opt_i64(8);
+  j.output_file_id = s.text(9);
+  j.output_media_type = s.text(10);
+  j.error = s.text(11);
+  j.cache_key = s.text(12);
+  j.cache_hit = s.i64(13) != 0;
+  j.cache_mode = s.text(14);
+  j.billing_mode = s.text(15);
+  j.cost_cents = s.i64(16);
+  j.reservation = s.text(17);
+  j.key_source = s.text(18);
+  j.upstream_id = s.text(19);
+  j.leader = s.text(20);
+  j.lease_until = s.i64(21);
+  j.lease_owner = s.text(22);
+  return j;
+}
+
+Result<std::vector<JobRecord>> read_jobs(SqliteStore::Conn* c, Stmt& s) {
+  std::vector<JobRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_job(s));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+
+}  // namespace
+
+Status SqliteStore::insert_job(const JobRecord& j) {
+  auto c = lease();
+  PREP(s, c,
+       "INSERT INTO jobs(id, user_id, capability, model, params, status, created_at, started_at, completed_at, "
+       "output_file_id, output_media_type, error, cache_key, cache_hit, cache_mode, billing_mode, cost_cents, "
+       "reservation, key_source, upstream_id, leader, lease_until, lease_owner) "
+       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, j.id).bind(2, j.user_id).bind(3, j.capability).bind(4, j.model).bind(5, j.params).bind(6, j.status);
+  s.bind(7, j.created_at).bind(8, j.started_at).bind(9, j.completed_at).bind(10, j.output_file_id);
+  s.bind(11, j.output_media_type).bind(12, j.error).bind(13, j.cache_key).bind(14, int64_t(j.cache_hit));
+  s.bind(15, j.cache_mode).bind(16, j.billing_mode).bind(17, j.cost_cents).bind(18, j.reservation);
+  s.bind(19, j.key_source).bind(20, j.upstream_id).bind(21, j.leader).bind(22, j.lease_until).bind(23, j.lease_owner);
+  return s.done();
+}
+
+Result<JobRecord> SqliteStore::job(const std::string& id) {
+  auto c = lease();
+  PREP(s, c, (std::string(kJobCols) + "WHERE id = ?").c_str());
+  s.bind(1, id);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return read_job(s);
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such job");
+  return db_error(c->db, rc);
+}
+
+Result<bool> SqliteStore::update_job(const JobRecord& j, const std::string& expected) {
+  auto c = lease();
+  return update_job_locked(c.operator->(), j, expected);
+}
+
+Result<bool> SqliteStore::update_job_locked(Conn* c, const JobRecord& j, const std::string& expected) {
+  PREP(s, c,
+       "UPDATE jobs SET status = ?, started_at = ?, completed_at = ?, output_file_id = ?, output_media_type = ?, "
+       "error = ?, cache_hit = ?, billing_mode = ?, cost_cents = ?, reservation = ?, upstream_id = ?, leader = ?, "
+       "lease_until = ?, lease_owner = ? WHERE id = ? AND status = ?");
+  s.bind(1, j.status).bind(2, j.started_at).bind(3, j.completed_at).bind(4, j.output_file_id);
+  s.bind(5, j.output_media_type).bind(6, j.error).bind(7, int64_t(j.cache_hit)).bind(8, j.billing_mode);
+  s.bind(9, j.cost_cents).bind(10, j.reservation).bind(11, j.upstream_id).bind(12, j.leader);
+  s.bind(13, j.lease_until).bind(14, j.lease_owner).bind(15, j.id).bind(16, expected);
+  VARG_TRY(s.done());
+  return sqlite3_changes(c->db) > 0;
+}
+
+Result<bool> SqliteStore::finish_job(const JobRecord& j, const std::string& expected,
+                                     const std::optional<LedgerEntry>& settle) {
+  auto c = lease();
+  Tx tx(c.operator->());
+  VARG_TRY(tx.begun());
+  auto changed = update_job_locked(c.operator->(), j, expected);
+  if (!changed.ok() || !*changed) return changed;
+  if (settle) {
+    auto e = append_locked(c.operator->(), *settle);
+    if (!e.ok()) return e.status();
+  }
+  VARG_TRY(tx.commit());
+  return true;
+}
+
+Result<std::vector<JobRecord>> SqliteStore::unfinished_jobs() {
+  auto c = lease();
+  PREP(s, c, (std::string(kJobCols) + "WHERE status IN ('queued', 'processing') ORDER BY created_at").c_str());
+  return read_jobs(c.operator->(), s);
+}
+
+Result<std::vector<JobRecord>> SqliteStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
+                                                    int limit) {
+  auto c = lease();
+  PREP(s, c,
+       (std::string(kJobCols) +
+        "WHERE user_id = ? AND created_at >= ? AND created_at < ? AND (? = '' OR model = ? OR model LIKE '%:' || ?) "
+        "ORDER BY created_at DESC, id LIMIT ?")
+           .c_str());
+  s.bind(1, user_id).bind(2, from).bind(3, to).bind(4, model).bind(5, model).bind(6, model).bind(7, int64_t(limit));
+  return read_jobs(c.operator->(), s);
+}
+
+// ---- files and cache ----
+
+Result<FileRecord> SqliteStore::insert_file(const FileRecord& f, bool* existed) {
+  auto c = lease();
+  PREP(s, c, "INSERT OR IGNORE INTO files(id, hash, size, media_type, ext, created_at) VALUES(?, ?, ?, ?, ?, ?)");
+  s.bind(1, f.id).bind(2, f.hash).bind(3, f.size).bind(4, f.media_type).bind(5, f.ext).bind(6, f.created_at);
+  VARG_TRY(s.done());
+  *existed = sqlite3_changes(c->db) == 0;
+  if (!*existed) return f;
+  PREP(q, c, "SELECT id, hash, size, media_type, ext, created_at FROM files WHERE hash = ?");
+  q.bind(1, f.hash);
+  int rc = q.step();
+  if (rc != SQLITE_ROW) return db_error(c->db, rc);
+  return FileRecord{q.text(0), q.text(1), q.i64(2), q.text(3), q.text(4), q.i64(5)};
+}
+
+Result<FileRecord> SqliteStore::file(const std::string& id) {
+  auto c = lease();
+  PREP(s, c, "SELECT id, hash, size, media_type, ext, created_at FROM files WHERE id = ?");
+  s.bind(1, id);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return FileRecord{s.text(0), s.text(1), s.i64(2), s.text(3), s.text(4), s.i64(5)};
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such file");
+  return db_error(c->db, rc);
+}
+
+Result<std::optional<CacheEntry>> SqliteStore::cache_get(const std::string& key, int64_t now) {
+  auto c = lease();
+  PREP(s, c, "SELECT key, file_id, media_type, created_at, expires_at FROM cache WHERE key = ? AND expires_at > ?");
+  s.bind(1, key).bind(2, now);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return std::optional<CacheEntry>(CacheEntry{s.text(0), s.text(1), s.text(2), s.i64(3), s.i64(4)});
+  if (rc == SQLITE_DONE) return std::optional<CacheEntry>();
+  return db_error(c->db, rc);
+}
+
+Status SqliteStore::cache_put(const CacheEntry& e) {
+  auto c = lease();
+  PREP(s, c,
+       "INSERT INTO cache(key, file_id, media_type, created_at, expires_at) VALUES(?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT(key) DO UPDATE SET file_id = ?2, media_type = ?3, created_at = ?4, expires_at = ?5");
+  s.bind(1, e.key).bind(2, e.file_id).bind(3, e.media_type).bind(4, e.created_at).bind(5, e.expires_at);
+  return s.done();
+}
+
+// ---- idempotency ----
+
+Result<IdempotencyRecord> SqliteStore::idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) {
+  auto c = lease();
+  Tx tx(c.operator->());
+  VARG_TRY(tx.begun());
+  {
+    PREP(d, c, "DELETE FROM idempotency WHERE user_id = ? AND key = ? AND created_at < ?");
+    d.bind(1, r.user_id).bind(2, r.key).bind(3, since);
+    VARG_TRY(d.done());
+  }
+  PREP(s, c,
+       "INSERT OR IGNORE INTO idempotency(user_id, key, body_hash, done, status, response, created_at) "
+       "VALUES(?, ?, ?, 0, 0, '', ?)");
+  s.bind(1, r.user_id).bind(2, r.key).bind(3, r.body_hash).bind(4, r.created_at);
+  VARG_TRY(s.done());
+  *claimed = sqlite3_changes(c->db) > 0;
+  IdempotencyRecord out = r;
+  if (!*claimed) {
+    PREP(q, c, "SELECT body_hash, done, status, response, created_at FROM idempotency WHERE user_id = ? AND key = ?");
+    q.bind(1, r.user_id).bind(2, r.key);
+    int rc = q.step();
+    if (rc != SQLITE_ROW) return db_error(c->db, rc);
+    out.body_hash = q.text(0);
+    out.done = q.i64(1) != 0;
+    out.status = int(q.i64(2));
+    out.response = q.text(3);
+    out.created_at = q.i64(4);
+  }
+  VARG_TRY(tx.commit());
+  return out;
+}
+
+Status SqliteStore::idempotency_finish(const IdempotencyRecord& r) {
+  auto c = lease();
+  PREP(s, c, "UPDATE idempotency SET done = 1, status = ?, response = ? WHERE user_id = ? AND key = ?");
+  s.bind(1, int64_t(r.status)).bind(2, r.response).bind(3, r.user_id).bind(4, r.key);
+  return s.done();
+}
+
+Status SqliteStore::idempotency_abandon(int64_t user_id, const std::string& key) {
+  auto c = lease();
+  PREP(s, c, "DELETE FROM idempotency WHERE user_id = ? AND key = ? AND done = 0");
+  s.bind(1, user_id).bind(2, key);
+  return s.done();
+}
+
+// ---- provider keys ----
+
+Status SqliteStore::put_provider_key(const ProviderKeyRecord& k) {
+  auto c = lease();
+  PREP(s, c,
+       "INSERT INTO provider_keys(user_id, provider, sealed, suffix, created_at) VALUES(?1, ?2, ?3, ?4, ?5) "
+       "ON CONFLICT(user_id, provider) DO UPDATE SET sealed = ?3, suffix = ?4, created_at = ?5");
+  s.bind(1, k.user_id).bind(2, k.provider).bind(3, k.sealed).bind(4, k.suffix).bind(5, k.created_at);
+  return s.done();
+}
+
+Result<std::vector<ProviderKeyRecord>> SqliteStore::provider_keys(int64_t user_id) {
+  auto c = lease();
+  PREP(s, c, "SELECT user_id, provider, sealed, suffix, created_at FROM provider_keys WHERE user_id = ? ORDER BY provider");
+  s.bind(1, user_id);
+  std::vector<ProviderKeyRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.i64(4)});
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+
+Status SqliteStore::delete_provider_key(int64_t user_id, const std::string& provider) {
+  auto c = lease();
+  PREP(s, c, "DELETE FROM provider_keys WHERE user_id = ? AND provider = ?");
+  s.bind(1, user_id).bind(2, provider);
+  VARG_TRY(s.done());
+  if (sqlite3_changes(c->db) == 0) return error(Code::not_found, "No saved key for provider " + provider);
+  return Status::Ok();
 }
 
 }  // namespace varg

@@ -47,13 +47,38 @@ class SqliteStore final : public Store {
   Status record_otp_send(const std::string& email, const std::string& ip, int64_t now) override;
   Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) override;
 
-  struct Conn;  // one sqlite3 handle and its prepared statements
+  Status insert_job(const JobRecord& job) override;
+  Result<JobRecord> job(const std::string& id) override;
+  Result<bool> update_job(const JobRecord& job, const std::string& expected_status) override;
+  Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
+                          const std::optional<LedgerEntry>& settle) override;
+  Result<std::vector<JobRecord>> unfinished_jobs() override;
+  Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
+                                        int limit) override;
+
+  Result<FileRecord> insert_file(const FileRecord& f, bool* existed) override;
+  Result<FileRecord> file(const std::string& id) override;
+  Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) override;
+  Status cache_put(const CacheEntry& e) override;
+
+  Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) override;
+  Status idempotency_finish(const IdempotencyRecord& r) override;
+  Status idempotency_abandon(int64_t user_id, const std::string& key) override;
+
+  Status put_provider_key(const ProviderKeyRecord& k) override;
+  Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) override;
+  Status delete_provider_key(int64_t user_id, const std::string& provider) override;
 
  private:
   SqliteStore() = default;
   class Lease;
+ public:
+  struct Conn;  // one sqlite3 handle and its prepared statements
+ private:
   Lease lease();
   void give_back(Conn* c);
+  Result<LedgerEntry> append_locked(Conn* c, const LedgerEntry& entry);
+  Result<bool> update_job_locked(Conn* c, const JobRecord& job, const std::string& expected_status);
 
   std::mutex mu_;
   std::condition_variable cv_;

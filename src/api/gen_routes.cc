@@ -1,0 +1,274 @@
+// The v1 gateway's generation API (SPEC 6): generation requests, jobs, their event streams,
+// uploads, public result files, and the model, voice and price listings.
+#include <chrono>
+#include <mutex>
+
+#include "api/services.h"
+#include "common/crypto.h"
+#include "common/json.h"
+
+namespace varg {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+const char* const kCapabilities[] = {"image", "video", "speech", "music", "transcription"};
+
+std::string cache_control(const Request& req) {
+  std::string_view cc = req.header("cache-control");
+  if (cc.find("no-store") != std::string_view::npos) return "no-store";
+  if (cc.find("no-cache") != std::string_view::npos) return "no-cache";
+  return "";
+}
+
+// Prefer: wait[=N] → seconds to hold the answer (N ≤ 60, default 30); 0 when absent.
+int prefer_wait(const Request& req) {
+  std::string_view p = req.header("prefer");
+  auto at = p.find("wait");
+  if (at == std::string_view::npos) return 0;
+  p.remove_prefix(at + 4);
+  if (p.empty() || p.front() != '=') return 30;
+  int n = 0;
+  for (size_t i = 1; i < p.size() && std::isdigit(static_cast<unsigned char>(p[i])) && n < 1000; i++) n = n * 10 + (p[i] - '0');
+  return std::clamp(n, 1, 60);
+}
+
+Response job_response(Jobs& jobs, const JobRecord& j, int status, int64_t cache_ttl) {
+  Response r = json_response(status, jobs.to_json(j));
+  r.set_header("X-Cache", j.cache_hit ? "HIT" : "MISS");
+  r.set_header("X-Cache-Key", j.cache_key);
+  r.set_header("X-Cache-TTL", std::to_string(cache_ttl));
+  return r;
+}
+
+// Holds a generation's answer until the job ends or the deadline passes (Prefer: wait).
+void wait_for_job(Jobs& jobs, int64_t user, std::string id, steady::time_point deadline, int64_t ttl,
+                  std::function<void(Response)> deliver) {
+  uint64_t seen = jobs.version(id);
+  auto j = jobs.get(user, id);
+  if (j.ok() && (is_terminal(j->status) || steady::now() >= deadline))
+    return deliver(job_response(jobs, *j, is_terminal(j->status) ? 200 : 202, ttl));
+  if (!j.ok()) return deliver(error_response(Family::gateway, j.status()));
+  jobs.watch(id, seen, deadline, [&jobs, user, id, deadline, ttl, deliver](bool) {
+    wait_for_job(jobs, user, id, deadline, ttl, deliver);
+  });
+}
+
+// GET /v1/jobs/{id}/stream: `event: status` with the job on every change, a keepalive comment
+// every 15 s, closed at a terminal state or after 10 minutes.
+class JobEvents final : public BodyStream, public std::enable_shared_from_this<JobEvents> {
+ public:
+  JobEvents(Jobs& jobs, int64_t user, std::string id) : jobs_(jobs), user_(user), id_(std::move(id)) {}
+
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    std::unique_lock lk(mu_);
+    if (done_ || cancelled_ || steady::now() >= end_) return deliver(std::nullopt);
+    if (!started_) {
+      started_ = true;
+      lk.unlock();
+      return deliver(event());
+    }
+    auto self = shared_from_this();
+    uint64_t seen = seen_;
+    lk.unlock();
+    jobs_.watch(id_, seen, std::min(end_, steady::now() + std::chrono::seconds(15)), [self, deliver](bool changed) {
+      if (!changed) return deliver(steady::now() >= self->end_ ? std::nullopt : std::optional<std::string>(": keepalive\n\n"));
+      deliver(self->event());
+    });
+  }
+  void cancel() override {
+    std::lock_guard lk(mu_);
+    cancelled_ = true;
+  }
+
+ private:
+  std::string event() {
+    uint64_t v = jobs_.version(id_);  // read before the job, so no change can slip between
+    auto j = jobs_.get(user_, id_);
+    std::lock_guard lk(mu_);
+    seen_ = v;
+    if (!j.ok()) {
+      done_ = true;
+      return "event: error\ndata: " + json{{"message", j.status().message}}.dump() + "\n\n";
+    }
+    if (is_terminal(j->status)) done_ = true;
+    return "event: status\ndata: " + jobs_.to_json(*j).dump() + "\n\n";
+  }
+
+  Jobs& jobs_;
+  int64_t user_;
+  std::string id_;
+  std::mutex mu_;
+  bool started_ = false, done_ = false, cancelled_ = false;
+  uint64_t seen_ = 0;
+  steady::time_point end_ = steady::now() + std::chrono::minutes(10);
+};
+
+json model_json(const ModelSpec& m) {
+  json params = json::object();
+  if (m.capability == "video") {
+    params["duration"] = {{"default", m.default_duration}, {"values", m.durations}};
+    params["prompt"] = {{"required", !m.prompt_optional}};
+  }
+  if (m.capability == "music") params["duration"] = {{"default", m.default_duration}, {"max", m.max_duration}};
+  if (m.needs_files) params["files"] = {{"required", true}};
+  return {{"id", m.id},          {"capability", m.capability}, {"provider", m.provider},
+          {"credits", m.credits}, {"unit", m.unit()},           {"parameters", params}};
+}
+
+// Permission constraints on generation see the model and the price of this very request.
+std::function<json(const Request&)> generation_attrs(Services& s, std::string cap) {
+  return [&s, cap](const Request& req) -> json {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object()) return json::object();
+    auto r = normalize_request(cap, body, s.jobs->catalog());
+    if (!r.ok()) return body.contains("model") ? json{{"model", body["model"]}} : json::object();
+    return {{"model", r->model->id}, {"credits", r->model->price(r->params.value("duration", r->model->default_duration))}};
+  };
+}
+
+}  // namespace
+
+void add_generation_routes(Api& api, Services& s) {
+  const int64_t ttl = 30 * 86400;
+  for (const char* cap : kCapabilities) {
+    const std::string c = cap;
+    api.add({"POST", "/v1/" + c, "Generate " + c + " (202 with a JobResponse)", Auth::api_key, "generate",
+             "api.generate." + c, generation_attrs(s, c), 0, [&s, c, ttl](Ctx& ctx) -> Result<Response> {
+               auto body = parse_object(ctx.req.body);
+               if (!body.ok()) return body.status();
+               Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req)};
+               for (auto& p : byok_providers()) {
+                 std::string_view k = ctx.req.header(provider_key_header(p));
+                 if (!k.empty()) sub.header_keys[p] = std::string(k);
+               }
+               auto j = s.jobs->submit(sub);
+               if (!j.ok()) return j.status();
+               Response r = job_response(*s.jobs, *j, 202, ttl);
+               if (int wait = prefer_wait(ctx.req); wait > 0 && !is_terminal(j->status)) {
+                 Jobs* jobs = s.jobs;
+                 int64_t user = ctx.principal.user_id;
+                 std::string id = j->id;
+                 r.deferred = [jobs, user, id, wait, ttl](std::function<void(Response)> deliver) {
+                   wait_for_job(*jobs, user, id, steady::now() + std::chrono::seconds(wait), ttl, std::move(deliver));
+                 };
+               }
+               return r;
+             }});
+  }
+
+  api.add({"GET", "/v1/jobs/{id}", "A job's state (JobResponse)", Auth::api_key, "generate", "api.generate.jobs",
+           nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto j = s.jobs->get(ctx.principal.user_id, ctx.param("id"));
+             if (!j.ok()) return j.status();
+             return json_response(200, s.jobs->to_json(*j));
+           }});
+
+  api.add({"DELETE", "/v1/jobs/{id}", "Cancel a queued or processing job (204)", Auth::api_key, "generate",
+           "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             VARG_TRY(s.jobs->cancel(ctx.principal.user_id, ctx.param("id")));
+             Response r;
+             r.status = 204;
+             r.content_type = "application/json";
+             return r;
+           }});
+
+  api.add({"GET", "/v1/jobs/{id}/stream", "Server-sent events of a job's state", Auth::api_key, "generate",
+           "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto j = s.jobs->get(ctx.principal.user_id, ctx.param("id"));
+             if (!j.ok()) return j.status();
+             Response r;
+             r.content_type = "text/event-stream";
+             r.stream = std::make_shared<JobEvents>(*s.jobs, ctx.principal.user_id, j->id);
+             return r;
+           }});
+
+  api.add({"POST", "/v1/files", "Upload an input file (raw body, real Content-Type)", Auth::api_key, "generate",
+           "api.generate.upload", nullptr, 50u << 20, [&s](Ctx& ctx) -> Result<Response> {
+             if (ctx.req.body.empty()) return error(Code::invalid, "The upload is empty", "body");
+             std::string_view claimed = ctx.req.header("x-content-hash");
+             const std::string hash = "sha256:" + to_hex(sha256(ctx.req.body));
+             if (!claimed.empty() && claimed != hash)
+               return error(Code::invalid, "X-Content-Hash does not match the uploaded bytes (got " + hash + ")", "X-Content-Hash");
+             std::string mt(ctx.req.header("content-type"));
+             bool existed = false;
+             auto f = s.files->put(ctx.req.body, mt.empty() ? "application/octet-stream" : mt, &existed);
+             if (!f.ok()) return f.status();
+             return json_response(200, {{"file_id", f->id}, {"url", s.files->url(*f)}, {"hash", hash}, {"size", f->size},
+                                        {"media_type", f->media_type}, {"deduplicated", existed}});
+           }});
+
+  api.add({"GET", "/files/{name}", "A result or upload file (public, immutable; Range, ETag)", Auth::none, "", "",
+           nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto f = s.files->by_name(ctx.param("name"));
+             if (!f.ok()) return f.status();
+             Response r;
+             r.content_type = f->media_type;
+             const std::string etag = "\"" + f->hash + "\"";
+             r.set_header("ETag", etag);
+             r.set_header("Cache-Control", "public, max-age=31536000, immutable");
+             r.set_header("Accept-Ranges", "bytes");
+             if (ctx.req.header("if-none-match") == etag) {
+               r.status = 304;
+               return r;
+             }
+             auto bytes = s.files->bytes(*f);
+             if (!bytes.ok()) return bytes.status();
+             std::string_view range = ctx.req.header("range");
+             if (range.starts_with("bytes=") && range.find(',') == std::string_view::npos) {
+               const int64_t size = int64_t(bytes->size());
+               std::string spec(range.substr(6));
+               auto dash = spec.find('-');
+               int64_t first = 0, last = size - 1;
+               bool ok = dash != std::string::npos;
+               try {
+                 if (ok && dash == 0) {
+                   first = std::max<int64_t>(0, size - int64_t(std::stoll(spec.substr(1))));
+                 } else if (ok) {
+                   first = int64_t(std::stoll(spec.substr(0, dash)));
+                   if (dash + 1 < spec.size()) last = std::min<int64_t>(size - 1, std::stoll(spec.substr(dash + 1)));
+                 }
+               } catch (...) {
+                 ok = false;
+               }
+               if (!ok || first > last || first >= size) {
+                 r.status = 416;
+                 r.set_header("Content-Range", "bytes */" + std::to_string(size));
+                 return r;
+               }
+               r.status = 206;
+               r.set_header("Content-Range",
+                            "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size));
+               r.body = bytes->substr(size_t(first), size_t(last - first + 1));
+               return r;
+             }
+             r.body = std::move(*bytes);
+             return r;
+           }});
+
+  api.add({"GET", "/v1/models", "The model catalog with prices", Auth::key_or_session, "", "", nullptr, 0,
+           [&s](Ctx&) -> Result<Response> {
+             json list = json::array();
+             for (auto& m : s.jobs->catalog().models()) list.push_back(model_json(m));
+             return json_response(200, {{"models", list}});
+           }});
+
+  api.add({"GET", "/v1/voices", "Voice aliases and their provider voice ids", Auth::key_or_session, "", "", nullptr, 0,
+           [&s](Ctx&) -> Result<Response> {
+             json list = json::array();
+             for (auto& v : s.jobs->catalog().voices()) list.push_back({{"voice_id", v.voice_id}, {"name", v.name}});
+             return json_response(200, {{"voices", list}});
+           }});
+
+  api.add({"GET", "/v1/pricing", "The price table (1 credit = 1 cent)", Auth::key_or_session, "", "", nullptr, 0,
+           [&s](Ctx&) -> Result<Response> {
+             json list = json::array();
+             for (auto& m : s.jobs->catalog().models())
+               list.push_back({{"model", m.id}, {"provider", m.provider}, {"capability", m.capability},
+                               {"credits", m.credits}, {"unit", m.unit()}});
+             return json_response(200, {{"currency", "usd"}, {"credit_cents", 1}, {"cache_hits", 0}, {"byok", 0},
+                                        {"pricing", list}});
+           }});
+}
+
+}  // namespace varg

@@ -1,0 +1,51 @@
+#include "gen/blob_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/crypto.h"
+
+namespace varg {
+
+std::string LocalBlobStore::path_of(const std::string& hash) const {
+  return dir_ + "/" + hash.substr(0, 2) + "/" + hash.substr(2, 2) + "/" + hash;
+}
+
+Status LocalBlobStore::put(const std::string& hash, const std::string& bytes) {
+  if (hash.size() != 64) return error(Code::internal, "blob hash must be sha256 hex");
+  const std::string path = path_of(hash);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return Status::Ok();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const std::string tmp = path + ".tmp-" + random_base62(8);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return error(Code::internal, "cannot write blob");
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (n <= 0) break;
+    off += size_t(n);
+  }
+  bool ok = off == bytes.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return error(Code::internal, "cannot write blob");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> LocalBlobStore::get(const std::string& hash) {
+  if (hash.size() != 64) return error(Code::not_found, "No such file");
+  std::ifstream in(path_of(hash), std::ios::binary);
+  if (!in) return error(Code::not_found, "No such file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace varg

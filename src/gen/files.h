@@ -1,0 +1,42 @@
+// Result and upload files: content-addressed bytes in the BlobStore, an unguessable public id
+// derived from the content hash with the server secret, served at {public-url}/files/{id}.{ext}.
+#pragma once
+#include <string>
+
+#include "auth/api_key.h"
+#include "common/clock.h"
+#include "gen/blob_store.h"
+#include "store/store.h"
+
+namespace varg {
+
+std::string ext_for(const std::string& media_type);
+std::string media_type_for_ext(const std::string& ext);
+
+class Files {
+ public:
+  Files(Store& store, BlobStore& blobs, const SecretHasher& hasher, const Clock& clock, std::string public_url)
+      : store_(store), blobs_(blobs), hasher_(hasher), clock_(clock), public_url_(std::move(public_url)) {}
+
+  // Stores bytes (once per content); *existed tells whether the same bytes were already here.
+  Result<FileRecord> put(const std::string& bytes, const std::string& media_type, bool* existed);
+  Result<std::string> bytes(const FileRecord& f) { return blobs_.get(f.hash); }
+  std::string url(const FileRecord& f) const { return public_url_ + "/files/" + f.id + "." + f.ext; }
+  std::string url(const std::string& id, const std::string& media_type) const {
+    return public_url_ + "/files/" + id + "." + ext_for(media_type);
+  }
+  // One of our own file URLs ({public-url}/files/{id}.{ext}) → its record; not_found otherwise.
+  Result<FileRecord> resolve(const std::string& url);
+  // "{id}.{ext}" from a /files/ path → its record.
+  Result<FileRecord> by_name(const std::string& name);
+  const std::string& public_url() const { return public_url_; }
+
+ private:
+  Store& store_;
+  BlobStore& blobs_;
+  const SecretHasher& hasher_;
+  const Clock& clock_;
+  std::string public_url_;
+};
+
+}  // namespace varg

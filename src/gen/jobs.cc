@@ -1,0 +1,485 @@
+#include "gen/jobs.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/crypto.h"
+#include "http/client.h"
+
+namespace varg {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+Jobs::Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
+           const Clock& clock, Options opts)
+    : store_(store), files_(files), providers_(providers), keys_(keys), catalog_(catalog), clock_(clock), opts_(opts) {}
+
+Jobs::~Jobs() { stop(); }
+
+void Jobs::start() {
+  auto pending = store_.unfinished_jobs();
+  if (pending.ok()) {
+    for (auto& j : *pending) {
+      if (!j.leader.empty()) {  // the leader's in-memory follower list died with the old process
+        j.leader.clear();
+        store_.update_job(j, j.status);
+      }
+      if (j.key_source == "header") {
+        fail(j, "vargd restarted while this job ran, and BYOK header keys are never kept; send the request again");
+      } else {
+        if (!j.cache_key.empty() && j.cache_mode != "no-store") leaders_.emplace(j.cache_key, j.id);
+        queue_.push_back(j.id);
+      }
+    }
+    if (!pending->empty())
+      spdlog::info(json{{"msg", "resuming unfinished jobs"}, {"count", pending->size()}}.dump());
+  }
+  for (int i = 0; i < std::max(1, opts_.workers); i++) threads_.emplace_back([this] { worker(); });
+  threads_.emplace_back([this] { timer(); });
+}
+
+void Jobs::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [_, f] : cancel_flags_) f->store(true);  // running jobs stay unfinished and resume at next start
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+// ---- notification ----
+
+uint64_t Jobs::version(const std::string& id) {
+  std::lock_guard lk(mu_);
+  auto it = versions_.find(id);
+  return it == versions_.end() ? 0 : it->second;
+}
+
+void Jobs::watch(const std::string& id, uint64_t seen, steady::time_point deadline, std::function<void(bool)> cb) {
+  {
+    std::lock_guard lk(mu_);
+    if (versions_[id] <= seen) {
+      watchers_[id].push_back({seen, deadline, std::move(cb)});
+      return;
+    }
+  }
+  cb(true);
+}
+
+void Jobs::notify(const std::string& id) {
+  std::vector<Watcher> fire;
+  {
+    std::lock_guard lk(mu_);
+    versions_[id]++;
+    auto it = watchers_.find(id);
+    if (it != watchers_.end()) {
+      fire = std::move(it->second);
+      watchers_.erase(it);
+    }
+  }
+  for (auto& w : fire) w.cb(true);
+}
+
+void Jobs::timer() {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lk, std::chrono::milliseconds(100));
+    std::vector<Watcher> due;
+    auto now = steady::now();
+    for (auto it = watchers_.begin(); it != watchers_.end();) {
+      auto& ws = it->second;
+      for (auto w = ws.begin(); w != ws.end();) {
+        if (w->deadline <= now) {
+          due.push_back(std::move(*w));
+          w = ws.erase(w);
+        } else {
+          ++w;
+        }
+      }
+      it = ws.empty() ? watchers_.erase(it) : std::next(it);
+    }
+    lk.unlock();
+    for (auto& w : due) w.cb(false);
+    lk.lock();
+  }
+  auto rest = std::move(watchers_);
+  watchers_.clear();
+  lk.unlock();
+  for (auto& [_, ws] : rest)
+    for (auto& w : ws) w.cb(false);
+}
+
+// ---- submit ----
+
+json Jobs::to_json(const JobRecord& j) const {
+  json out = {{"job_id", j.id},
+              {"status", j.status},
+              {"model", j.model},
+              {"created_at", iso8601(j.created_at)},
+              {"cache", {{"hit", j.cache_hit}, {"key", j.cache_key}}},
+              {"billing", {{"mode", j.billing_mode}, {"cost_cents", j.cost_cents}}}};
+  if (j.completed_at) out["completed_at"] = iso8601(*j.completed_at);
+  if (!j.output_file_id.empty())
+    out["output"] = {{"url", files_.url(j.output_file_id, j.output_media_type)}, {"media_type", j.output_media_type}};
+  if (!j.error.empty()) out["error"] = j.error;
+  return out;
+}
+
+Result<std::vector<InputFile>> Jobs::resolve_inputs(const std::vector<json>& files) {
+  std::vector<InputFile> out;
+  for (auto& f : files) {
+    const std::string url = f["url"].get<std::string>();
+    auto ours = files_.resolve(url);
+    if (ours.ok()) {
+      out.push_back({files_.url(*ours), ours->hash, ours->media_type});
+      continue;
+    }
+    if (!url.starts_with("http://") && !url.starts_with("https://"))
+      return error(Code::invalid, "Input file URLs must be http(s) URLs", "files");
+    HttpCall call;
+    call.url = url;
+    call.timeout_ms = 30000;
+    call.max_bytes = opts_.input_max_bytes;
+    call.allow_private = opts_.allow_private_urls;
+    auto r = http_call(call);
+    if (!r.ok()) return error(Code::invalid, "Could not fetch input file " + url + ": " + r.status().message, "files");
+    if (r->status != 200)
+      return error(Code::invalid, "Could not fetch input file " + url + ": HTTP " + std::to_string(r->status), "files");
+    std::string mt = f.contains("media_type") && f["media_type"].is_string() ? f["media_type"].get<std::string>()
+                                                                            : r->header("content-type");
+    bool existed = false;
+    auto stored = files_.put(r->body, mt, &existed);
+    if (!stored.ok()) return stored.status();
+    out.push_back({files_.url(*stored), stored->hash, stored->media_type});
+  }
+  return out;
+}
+
+JobRecord Jobs::cache_hit_job(JobRecord j, const CacheEntry& e) {
+  j.status = "completed";
+  j.completed_at = clock_.now();
+  j.cache_hit = true;
+  j.billing_mode = "cached";
+  j.cost_cents = 0;
+  j.reservation.clear();
+  j.output_file_id = e.file_id;
+  j.output_media_type = e.media_type;
+  return j;
+}
+
+Result<JobRecord> Jobs::submit(const Submission& s) {
+  auto req = normalize_request(s.capability, s.body, catalog_);
+  if (!req.ok()) return req.status();
+  const ModelSpec& m = *req->model;
+  auto provider = providers_.find(m.provider);
+  if (provider == providers_.end())
+    return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
+  auto inputs = resolve_inputs(req->files);
+  if (!inputs.ok()) return inputs.status();
+  std::vector<std::string> hashes;
+  for (auto& i : *inputs) hashes.push_back(i.hash);
+
+  JobRecord j;
+  j.id = "job_" + random_base62(24);
+  j.user_id = s.user_id;
+  j.capability = s.capability;
+  j.model = m.qualified();
+  json stored = {{"params", req->params}, {"inputs", json::array()}};
+  for (auto& i : *inputs) stored["inputs"].push_back({{"url", i.url}, {"hash", i.hash}, {"media_type", i.media_type}});
+  j.params = stored.dump();
+  j.created_at = clock_.now();
+  j.cache_mode = s.cache_control;
+  j.cache_key = cache_key(s.capability, m, req->params, hashes, opts_.cache_per_account ? s.user_id : 0);
+
+  if (s.cache_control.empty()) {  // no-cache skips the lookup, no-store bypasses the cache entirely
+    auto hit = store_.cache_get(j.cache_key, clock_.now());
+    if (!hit.ok()) return hit.status();
+    if (*hit) {
+      j = cache_hit_job(j, **hit);
+      j.key_source = "none";
+      VARG_TRY(store_.insert_job(j));
+      return j;
+    }
+  }
+
+  // Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
+  std::string header_key;
+  if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;
+  if (provider->second->needs_key()) {
+    auto key = keys_.resolve(s.user_id, m.provider, header_key);
+    if (!key.ok()) return key.status();
+    j.key_source = key->source;
+    j.billing_mode = key->source == "pooled" ? "metered" : "byok";
+  } else {
+    j.key_source = "none";
+    j.billing_mode = "free";
+  }
+  const int64_t price = m.price(req->params.value("duration", m.default_duration));
+  j.cost_cents = j.billing_mode == "metered" ? price : 0;
+
+  {  // single flight: an identical request already generating → wait for its result, pay nothing
+    std::lock_guard lk(mu_);
+    if (s.cache_control != "no-store") {
+      auto it = leaders_.find(j.cache_key);
+      if (it != leaders_.end()) {
+        j.leader = it->second;
+        j.billing_mode = "cached";
+        j.cost_cents = 0;
+        j.cache_hit = true;
+      }
+    }
+  }
+  if (j.leader.empty() && j.cost_cents > 0) {
+    j.reservation = "reserve:" + j.id;
+    auto held = store_.append({0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()});
+    if (!held.ok()) return held.status();  // 402: nothing else happened, no provider call
+  }
+  Status inserted = store_.insert_job(j);
+  if (!inserted.ok()) {
+    if (!j.reservation.empty())
+      store_.append({0, s.user_id, EntryKind::release, 0, "release:" + j.id, j.reservation, clock_.now()});
+    return inserted;
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (!header_key.empty()) header_keys_[j.id] = header_key;
+    if (!j.leader.empty()) {
+      auto it = leaders_.find(j.cache_key);
+      if (it != leaders_.end() && it->second == j.leader) {
+        followers_[j.leader].push_back(j.id);
+        return j;
+      }
+      j.leader.clear();  // the leader finished in between: run this one itself
+    } else if (s.cache_control != "no-store") {
+      leaders_.emplace(j.cache_key, j.id);
+    }
+  }
+  if (j.leader.empty() && j.billing_mode == "cached") {
+    // Lost the race with a finishing leader: look the result up now.
+    auto hit = store_.cache_get(j.cache_key, clock_.now());
+    if (hit.ok() && *hit) {
+      JobRecord done = cache_hit_job(j, **hit);
+      store_.update_job(done, "queued");
+      return done;
+    }
+    j.billing_mode = j.key_source == "pooled" ? "metered" : (j.key_source == "none" ? "free" : "byok");
+    j.cost_cents = 0;  // without a reservation it cannot be metered now; it is charged as the leader was not
+    j.cache_hit = false;
+    store_.update_job(j, "queued");
+  }
+  enqueue(j.id);
+  return j;
+}
+
+void Jobs::enqueue(const std::string& id) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(id);
+  }
+  cv_.notify_all();
+}
+
+// ---- running ----
+
+void Jobs::worker() {
+  for (;;) {
+    std::string id;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      id = queue_.front();
+      queue_.pop_front();
+    }
+    run(id);
+  }
+}
+
+Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<bool>& cancelled) {
+  const ModelSpec* m = catalog_.find(job.model);
+  if (!m) return error(Code::provider_error, "model " + job.model + " is no longer in the catalog");
+  auto p = providers_.find(m->provider);
+  if (p == providers_.end()) return error(Code::provider_error, "provider " + m->provider + " is not enabled");
+  std::string key;
+  if (p->second->needs_key()) {
+    std::string header;
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = header_keys_.find(job.id); it != header_keys_.end()) header = it->second;
+    }
+    auto k = header.empty() ? keys_.key_for(job.user_id, m->provider, job.key_source) : Result<std::string>(header);
+    if (!k.ok()) return k.status();
+    key = *k;
+  }
+  json stored = json::parse(job.params);
+  ProviderCall call{job.id, *m, stored["params"], {}, key, job.upstream_id, cancelled, nullptr};
+  for (auto& i : stored["inputs"]) call.inputs.push_back({i["url"], i["hash"], i["media_type"]});
+  call.on_upstream_id = [this, &job](const std::string& up) {
+    job.upstream_id = up;
+    store_.update_job(job, "processing");
+  };
+  auto out = p->second->generate(call);
+  if (!out.ok() && cancelled && !stopping_) p->second->cancel(job.upstream_id, key);
+  return out;
+}
+
+void Jobs::run(const std::string& id) {
+  auto loaded = store_.job(id);
+  if (!loaded.ok() || is_terminal(loaded->status)) return;
+  JobRecord job = *loaded;
+  if (job.status == "queued") {
+    job.status = "processing";
+    job.started_at = clock_.now();
+    auto moved = store_.update_job(job, "queued");
+    if (!moved.ok() || !*moved) return;  // cancelled meanwhile
+    notify(id);
+  }
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard lk(mu_);
+    cancel_flags_[id] = flag;
+  }
+  auto out = call_provider(job, *flag);
+  {
+    std::lock_guard lk(mu_);
+    cancel_flags_.erase(id);
+    if (stopping_) return;  // shutting down: the job stays unfinished and resumes at next start
+  }
+  if (*flag) return;  // cancelled: cancel() already settled it
+  if (out.ok()) {
+    complete(job, *out);
+  } else {
+    const ModelSpec* m = catalog_.find(job.model);
+    std::string who = m ? m->provider : job.model;
+    fail(job, who + ": " + out.status().message);
+  }
+}
+
+void Jobs::complete(JobRecord job, const ProviderOutput& out) {
+  std::string bytes = out.bytes, media_type = out.media_type;
+  if (bytes.empty() && !out.url.empty()) {  // fetched once from wherever the provider says
+    HttpCall call;
+    call.url = out.url;
+    call.timeout_ms = 120000;
+    call.max_bytes = opts_.output_max_bytes;
+    call.allow_private = opts_.allow_private_urls;
+    auto r = http_call(call);
+    if (!r.ok() || r->status != 200) {
+      fail(job, catalog_.find(job.model)->provider + ": could not download the result (" +
+                    (r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message) + ")");
+      return;
+    }
+    bytes = std::move(r->body);
+    if (media_type.empty()) media_type = r->header("content-type");
+  }
+  if (bytes.empty()) {
+    fail(job, catalog_.find(job.model)->provider + ": the provider returned an empty result");
+    return;
+  }
+  bool existed = false;
+  auto f = files_.put(bytes, media_type, &existed);
+  if (!f.ok()) {
+    fail(job, "could not store the result");
+    return;
+  }
+  if (job.cache_mode != "no-store")
+    store_.cache_put({job.cache_key, f->id, f->media_type, clock_.now(), clock_.now() + opts_.cache_ttl});
+  job.status = "completed";
+  job.completed_at = clock_.now();
+  job.output_file_id = f->id;
+  job.output_media_type = f->media_type;
+  std::optional<LedgerEntry> settle;
+  if (!job.reservation.empty())
+    settle = LedgerEntry{0, job.user_id, EntryKind::capture, job.cost_cents, "capture:" + job.id, job.reservation, clock_.now()};
+  auto done = store_.finish_job(job, "processing", settle);
+  if (!done.ok()) spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
+  notify(job.id);
+  finish_followers(job);
+}
+
+void Jobs::fail(JobRecord job, const std::string& why) {
+  const std::string expected = job.status;
+  job.status = "failed";
+  job.completed_at = clock_.now();
+  job.error = why;
+  job.cost_cents = 0;
+  std::optional<LedgerEntry> settle;
+  if (!job.reservation.empty())
+    settle = LedgerEntry{0, job.user_id, EntryKind::release, 0, "release:" + job.id, job.reservation, clock_.now()};
+  store_.finish_job(job, expected, settle);
+  spdlog::info(json{{"msg", "job failed"}, {"job_id", job.id}, {"error", why}}.dump());
+  notify(job.id);
+  finish_followers(job);
+}
+
+void Jobs::finish_followers(const JobRecord& leader) {
+  std::vector<std::string> waiting;
+  {
+    std::lock_guard lk(mu_);
+    header_keys_.erase(leader.id);
+    auto it = leaders_.find(leader.cache_key);
+    if (it != leaders_.end() && it->second == leader.id) leaders_.erase(it);
+    if (auto f = followers_.find(leader.id); f != followers_.end()) {
+      waiting = std::move(f->second);
+      followers_.erase(f);
+    }
+  }
+  for (auto& id : waiting) {
+    auto j = store_.job(id);
+    if (!j.ok() || is_terminal(j->status)) continue;
+    if (leader.status == "completed") {
+      JobRecord done = cache_hit_job(*j, CacheEntry{leader.cache_key, leader.output_file_id, leader.output_media_type, 0, 0});
+      done.leader.clear();
+      store_.update_job(done, j->status);
+    } else {
+      // The leader failed; failures are never cached, so the follower fails the same way rather
+      // than silently spending on a retry the caller did not ask for.
+      JobRecord f = *j;
+      f.leader.clear();
+      fail(f, leader.error.empty() ? "the identical request this one waited for was cancelled" : leader.error);
+      continue;
+    }
+    notify(id);
+  }
+}
+
+// ---- reading and cancelling ----
+
+Result<JobRecord> Jobs::get(int64_t user_id, const std::string& id) {
+  if (!id.starts_with("job_") || id.size() > 64) return error(Code::not_found, "No such job");
+  auto j = store_.job(id);
+  if (!j.ok()) return j;
+  if (j->user_id != user_id) return error(Code::not_found, "No such job");
+  return j;
+}
+
+Status Jobs::cancel(int64_t user_id, const std::string& id) {
+  for (int attempt = 0; attempt < 3; attempt++) {
+    auto j = get(user_id, id);
+    if (!j.ok()) return j.status();
+    if (is_terminal(j->status)) return Status::Ok();
+    JobRecord c = *j;
+    c.status = "cancelled";
+    c.completed_at = clock_.now();
+    c.cost_cents = 0;
+    std::optional<LedgerEntry> settle;
+    if (!c.reservation.empty())
+      settle = LedgerEntry{0, c.user_id, EntryKind::release, 0, "release:" + c.id, c.reservation, clock_.now()};
+    auto moved = store_.finish_job(c, j->status, settle);
+    if (!moved.ok()) return moved.status();
+    if (!*moved) continue;  // it moved on under us; look again
+    {
+      std::lock_guard lk(mu_);
+      if (auto f = cancel_flags_.find(id); f != cancel_flags_.end()) f->second->store(true);
+    }
+    notify(id);
+    finish_followers(c);
+    return Status::Ok();
+  }
+  return error(Code::conflict, "The job is changing state; retry");
+}
+
+}  // namespace varg

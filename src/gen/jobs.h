@@ -1,0 +1,110 @@
+// Generation jobs: the submit path (validate → inputs → cache → provider key → price → reserve →
+// persist) and the workers that run them (provider call → blob store → cache → capture, or
+// release on failure, cancel and restart). Watchers (SSE, Prefer: wait) are called back on every
+// change of a job, or at their deadline.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "gen/catalog.h"
+#include "gen/files.h"
+#include "gen/provider.h"
+#include "gen/provider_keys.h"
+#include "gen/request.h"
+#include "store/store.h"
+
+namespace varg {
+
+class Jobs {
+ public:
+  struct Options {
+    int workers = 4;
+    int64_t cache_ttl = 30 * 86400;
+    bool cache_per_account = false;  // scope: global (default) or account
+    bool allow_private_urls = false;
+    size_t input_max_bytes = 50u << 20;
+    size_t output_max_bytes = 512u << 20;
+  };
+  Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
+       const Clock& clock, Options opts);
+  ~Jobs();
+
+  // Resumes unfinished jobs (or fails them cleanly) and starts the workers.
+  void start();
+  void stop();
+
+  struct Submission {
+    int64_t user_id = 0;
+    std::string capability;
+    nlohmann::json body;
+    std::map<std::string, std::string> header_keys;  // provider → X-Provider-Key-* value
+    std::string cache_control;                       // "", "no-cache" or "no-store"
+  };
+  Result<JobRecord> submit(const Submission& s);
+
+  // The caller's job; another account's job is not_found.
+  Result<JobRecord> get(int64_t user_id, const std::string& id);
+  // Cancels a queued or processing job and releases its reservation; finished jobs are left alone.
+  Status cancel(int64_t user_id, const std::string& id);
+
+  // Change notification: `version` moves on every change of the job; watch() calls `cb(true)` once
+  // the version passes `seen`, or `cb(false)` at the deadline.
+  uint64_t version(const std::string& id);
+  void watch(const std::string& id, uint64_t seen, std::chrono::steady_clock::time_point deadline,
+             std::function<void(bool changed)> cb);
+
+  nlohmann::json to_json(const JobRecord& j) const;
+  const Catalog& catalog() const { return catalog_; }
+
+ private:
+  struct Watcher {
+    uint64_t seen;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> cb;
+  };
+  void worker();
+  void timer();
+  void run(const std::string& id);
+  void notify(const std::string& id);
+  void enqueue(const std::string& id);
+  Result<std::vector<InputFile>> resolve_inputs(const std::vector<nlohmann::json>& files);
+  Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
+  void complete(JobRecord job, const ProviderOutput& out);
+  void fail(JobRecord job, const std::string& why);
+  void finish_followers(const JobRecord& leader);
+  JobRecord cache_hit_job(JobRecord j, const CacheEntry& e);
+
+  Store& store_;
+  Files& files_;
+  ProviderRegistry& providers_;
+  ProviderKeys& keys_;
+  const Catalog& catalog_;
+  const Clock& clock_;
+  Options opts_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  bool stopping_ = false;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running jobs
+  std::map<std::string, std::string> header_keys_;  // job → BYOK header key, in memory only
+  std::map<std::string, std::string> leaders_;      // cache key → the job generating it
+  std::map<std::string, std::vector<std::string>> followers_;  // leader job → identical requests waiting
+  std::map<std::string, uint64_t> versions_;
+  std::map<std::string, std::vector<Watcher>> watchers_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace varg

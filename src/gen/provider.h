@@ -1,0 +1,57 @@
+// One interface for every upstream (fal, elevenlabs, replicate, higgsfield) and the built-in
+// local provider, registered by name. generate() blocks (it runs on a job worker), honours the
+// cancel flag between upstream calls, and reports the upstream request id as soon as it has one
+// so that a restarted vargd can resume instead of paying twice.
+#pragma once
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gen/catalog.h"
+
+namespace varg {
+
+struct InputFile {
+  std::string url;  // absolute, fetchable by the provider
+  std::string hash;
+  std::string media_type;
+};
+
+struct ProviderCall {
+  std::string job_id;
+  const ModelSpec& model;
+  nlohmann::json params;  // normalized request parameters
+  std::vector<InputFile> inputs;
+  std::string api_key;      // empty for providers that need none
+  std::string upstream_id;  // non-empty when resuming after a restart
+  const std::atomic<bool>& cancelled;
+  std::function<void(const std::string&)> on_upstream_id;
+};
+
+// Either the bytes themselves or a URL the gateway fetches once.
+struct ProviderOutput {
+  std::string bytes;
+  std::string url;
+  std::string media_type;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual bool needs_key() const { return true; }
+  virtual Result<ProviderOutput> generate(ProviderCall& call) = 0;
+  // Best effort: tell the upstream to stop (after a user cancel).
+  virtual void cancel(const std::string& /*upstream_id*/, const std::string& /*api_key*/) {}
+};
+
+using ProviderRegistry = std::map<std::string, std::unique_ptr<Provider>>;
+
+// The built-in offline provider.
+std::unique_ptr<Provider> make_local_provider();
+
+}  // namespace varg

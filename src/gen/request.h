@@ -1,0 +1,29 @@
+// Validation and normalization of generation requests (SPEC 6), and the cache key over them.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "gen/catalog.h"
+
+namespace varg {
+
+struct GenRequest {
+  const ModelSpec* model = nullptr;
+  nlohmann::json params;  // defaults applied; what the provider receives and the cache key covers
+  std::vector<nlohmann::json> files;  // [{url, media_type?}] inputs (audio_url included)
+};
+
+// 400 naming the field for an unknown model, a missing or mistyped field, or a duration the model
+// does not accept.
+Result<GenRequest> normalize_request(const std::string& capability, const nlohmann::json& body, const Catalog& catalog);
+
+// "sha256:<hex>" over capability, qualified model, normalized params and the inputs' content
+// hashes (in order) — never a key. `scope_user` is 0 for the global scope.
+std::string cache_key(const std::string& capability, const ModelSpec& model, const nlohmann::json& params,
+                      const std::vector<std::string>& input_hashes, int64_t scope_user);
+
+bool is_terminal(const std::string& status);
+
+}  // namespace varg

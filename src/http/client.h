@@ -1,0 +1,33 @@
+// Outgoing HTTP (libcurl) for provider adapters and input-file fetches: a deadline on every call,
+// a cap on the response size, and SSRF protection (no private, loopback or link-local targets,
+// checked on the resolved address of every connection, redirects included).
+#pragma once
+#include <string>
+
+#include "common/status.h"
+#include "http/message.h"
+
+namespace varg {
+
+struct HttpCall {
+  std::string method = "GET";
+  std::string url;
+  Headers headers;  // as sent
+  std::string body;
+  long timeout_ms = 30000;
+  size_t max_bytes = 64u << 20;
+  bool allow_private = false;  // tests and operators that run providers on their own network
+};
+
+struct HttpReply {
+  long status = 0;
+  Headers headers;  // names in lower case
+  std::string body;
+  std::string header(const std::string& lower_name) const;
+};
+
+// Transport failures: Code::timeout on a deadline, Code::forbidden for a refused private target,
+// Code::payload_too_large past max_bytes, Code::provider_error for anything else.
+Result<HttpReply> http_call(const HttpCall& call);
+
+}  // namespace varg
