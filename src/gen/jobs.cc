@@ -322,7 +322,7 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
     store_.update_job(job, "processing");
   };
   auto out = p->second->generate(call);
-  if (!out.ok() && cancelled && !stopping_) p->second->cancel(job.upstream_id, key);
+  if (!out.ok() && cancelled && !stopping_) p->second->cancel(*m, job.upstream_id, key);
   return out;
 }
 

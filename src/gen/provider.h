@@ -46,7 +46,7 @@ class Provider {
   virtual bool needs_key() const { return true; }
   virtual Result<ProviderOutput> generate(ProviderCall& call) = 0;
   // Best effort: tell the upstream to stop (after a user cancel).
-  virtual void cancel(const std::string& /*upstream_id*/, const std::string& /*api_key*/) {}
+  virtual void cancel(const ModelSpec& /*model*/, const std::string& /*upstream_id*/, const std::string& /*api_key*/) {}
 };
 
 using ProviderRegistry = std::map<std::string, std::unique_ptr<Provider>>;

@@ -137,6 +137,8 @@ const std::vector<Setting>& settings() {
       {"elevenlabs-url", "https://api.elevenlabs.io", "ElevenLabs API base URL", text(&Config::elevenlabs_url)},
       {"replicate-url", "https://api.replicate.com", "Replicate API base URL", text(&Config::replicate_url)},
       {"higgsfield-url", "https://platform.higgsfield.ai", "Higgsfield API base URL", text(&Config::higgsfield_url)},
+      {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
+      {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},
       {"stripe-secret-key", "", "payments secret key; empty: checkout answers 503", text(&Config::stripe_secret_key)},
       {"stripe-webhook-secret", "", "webhook signing secret for POST /api/billing/webhook", text(&Config::stripe_webhook_secret)},

@@ -10,6 +10,7 @@
 #include "api/services.h"
 #include "common/crypto.h"
 #include "http/server.h"
+#include "gen/providers/remote.h"
 #include "mail/mailer.h"
 #include "server/admin.h"
 #include "server/config.h"
@@ -99,6 +100,17 @@ int serve(const Config& cfg) {
                               {"higgsfield", cfg.higgsfield_key}, {"replicate", cfg.replicate_key}});
   ProviderRegistry providers;
   providers["local"] = make_local_provider();
+  auto upstream = [&](const char* name, const std::string& url) {
+    Upstream u;
+    u.provider = name;
+    u.base_url = url;
+    while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
+    u.allow_private = cfg.allow_private_urls == 1;
+    u.timeout_ms = long(cfg.provider_timeout_ms);
+    u.poll_ms = long(cfg.provider_poll_ms);
+    return u;
+  };
+  providers["fal"] = make_fal_provider(upstream("fal", cfg.fal_url));
   Jobs::Options jo;
   jo.workers = cfg.job_workers;
   jo.cache_ttl = cfg.cache_ttl;

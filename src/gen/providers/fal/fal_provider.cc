@@ -1,0 +1,111 @@
+// fal's queue API: POST {base}/{model} → {request_id}; GET {base}/{app}/requests/{id}/status until
+// COMPLETED; GET {base}/{app}/requests/{id} for the result; PUT .../cancel. `Authorization: Key …`.
+// {app} is the model id without its sub-path (owner/alias), as fal's clients build it.
+#include "gen/providers/remote.h"
+
+namespace varg {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string app_of(const std::string& model) {
+  auto first = model.find('/');
+  if (first == std::string::npos) return model;
+  auto second = model.find('/', first + 1);
+  return second == std::string::npos ? model : model.substr(0, second);
+}
+
+// The media URL in a fal result, whatever the model's output shape.
+bool find_media(const json& out, std::string* url, std::string* type) {
+  for (const char* k : {"images", "video", "audio", "audio_file", "image", "output"}) {
+    if (!out.contains(k)) continue;
+    const json& v = out[k].is_array() && !out[k].empty() ? out[k][0] : out[k];
+    if (v.is_object() && v.contains("url") && v["url"].is_string()) {
+      *url = v["url"];
+      *type = v.value("content_type", "");
+      return true;
+    }
+    if (v.is_string()) {
+      *url = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+class FalProvider final : public Provider {
+ public:
+  explicit FalProvider(Upstream u) : up_(std::move(u)) {}
+
+  Result<ProviderOutput> generate(ProviderCall& call) override {
+    const std::string model = call.model.upstream, app = app_of(model);
+    const Headers auth = {{"Authorization", "Key " + call.api_key}, {"Content-Type", "application/json"}};
+    std::string id = call.upstream_id;
+    if (id.empty()) {
+      json input = build_input(call);
+      auto sub = up_.call_json({"POST", up_.base_url + "/" + model, auth, input.dump()}, call.cancelled);
+      if (!sub.ok()) return sub.status();
+      if (!sub->contains("request_id") || !(*sub)["request_id"].is_string())
+        return up_.failure("the queue answered without a request_id");
+      id = (*sub)["request_id"];
+      call.on_upstream_id(id);
+    }
+    const std::string base = up_.base_url + "/" + app + "/requests/" + id;
+    for (long waited = 0;; waited += up_.poll_ms) {
+      auto st = up_.call_json({"GET", base + "/status", auth, ""}, call.cancelled);
+      if (!st.ok()) return st.status();
+      std::string status = st->value("status", "");
+      if (status == "COMPLETED") break;
+      if (status == "FAILED" || status == "CANCELED" || status == "CANCELLED")
+        return up_.failure("the request ended as " + status);
+      if (status != "IN_QUEUE" && status != "IN_PROGRESS") return up_.failure("unknown queue status '" + status + "'");
+      if (waited > up_.max_wait_ms) return up_.failure("the request did not finish in time");
+      if (!Upstream::pause(up_.poll_ms, call.cancelled)) return error(Code::unavailable, "cancelled");
+    }
+    auto out = up_.call_json({"GET", base, auth, ""}, call.cancelled);
+    if (!out.ok()) return out.status();
+    ProviderOutput result;
+    if (!find_media(*out, &result.url, &result.media_type)) return up_.failure("the result names no media file");
+    return result;
+  }
+
+  void cancel(const ModelSpec& model, const std::string& upstream_id, const std::string& api_key) override {
+    if (upstream_id.empty()) return;
+    std::atomic<bool> never{false};
+    Upstream once = up_;
+    once.attempts = 1;
+    once.call({"PUT", up_.base_url + "/" + app_of(model.upstream) + "/requests/" + upstream_id + "/cancel",
+               {{"Authorization", "Key " + api_key}}, ""},
+              never);
+  }
+
+ private:
+  static json build_input(const ProviderCall& call) {
+    const json& p = call.params;
+    json in = p.value("provider_options", json::object());
+    if (p.contains("prompt")) in["prompt"] = p["prompt"];
+    if (p.contains("aspect_ratio")) in["aspect_ratio"] = p["aspect_ratio"];
+    if (p.contains("duration")) in["duration"] = std::to_string(p["duration"].get<int>());
+    if (p.contains("text")) in["text"] = p["text"];
+    if (!call.inputs.empty()) {
+      in["image_url"] = call.inputs[0].url;
+      json urls = json::array();
+      for (auto& f : call.inputs) urls.push_back(f.url);
+      in["image_urls"] = urls;
+      for (auto& f : call.inputs) {
+        if (f.media_type.starts_with("video/")) in["video_url"] = f.url;
+        if (f.media_type.starts_with("audio/")) in["audio_url"] = f.url;
+      }
+    }
+    return in;
+  }
+
+  Upstream up_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_fal_provider(Upstream u) { return std::make_unique<FalProvider>(std::move(u)); }
+
+}  // namespace varg
