@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""End-to-end: generation, cache, jobs, files and money through the real vargd, with the fal and
+Stripe protocols served by tests/fakes/fake_upstream.py. Usage: test_gateway.py /path/to/vargd"""
+import hashlib, hmac, json, sys, threading, time, unittest
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import Vargd, balance, call, start_fake, wait_job
+
+
+class Gateway(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fake, cls.fake_url = start_fake()
+        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--provider-timeout-ms", "3000",
+                       "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key", "--stripe-url", cls.fake_url,
+                       "--stripe-secret-key", "sk_test_123", "--stripe-webhook-secret", "whsec_test"])
+        cls.u = cls.v.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.cleanup()
+        cls.fake.kill()
+        cls.fake.wait()
+
+    def setUp(self):
+        call("POST", self.fake_url + "/_reset")
+
+    def fake_calls(self, method=None):
+        calls = call("GET", self.fake_url + "/_calls")[2]["calls"]
+        return [c for c in calls if method is None or c["method"] == method]
+
+    def control(self, **cfg):
+        call("POST", self.fake_url + "/_control", body=cfg)
+
+    def gen(self, key, body, cap="image", headers=None):
+        return call("POST", "%s/v1/%s" % (self.u, cap), key, body, headers)
+
+    # ---- local provider, cache ----
+    def test_local_image_then_cache_hit_then_no_cache_and_no_store(self):
+        key = self.v.user("cache@example.com", 0)
+        req = {"model": "local-image", "prompt": "a cabin at sunset %f" % time.time()}
+        s, h, j = self.gen(key, req)
+        self.assertEqual(s, 202, j)
+        self.assertEqual(h["X-Cache"], "MISS")
+        done = wait_job(self.u, key, j["job_id"])
+        self.assertEqual(done["status"], "completed", done)
+        s, _, png = call("GET", done["output"]["url"])
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        s, h, hit = self.gen(key, dict(reversed(list(req.items()))))
+        self.assertEqual((h["X-Cache"], hit["status"], hit["billing"]["mode"]), ("HIT", "completed", "cached"), hit)
+        self.assertEqual(hit["output"]["url"], done["output"]["url"])
+        s, h, nc = self.gen(key, req, headers={"Cache-Control": "no-cache"})
+        self.assertEqual(h["X-Cache"], "MISS")
+        wait_job(self.u, key, nc["job_id"])
+        fresh = {"model": "local-image", "prompt": "never stored %f" % time.time()}
+        s, h, ns = self.gen(key, fresh, headers={"Cache-Control": "no-store"})
+        wait_job(self.u, key, ns["job_id"])
+        s, h, again = self.gen(key, fresh)
+        self.assertEqual(h["X-Cache"], "MISS", "a no-store result must not be cached")
+
+    def test_validation_errors_name_the_field(self):
+        key = self.v.user("valid@example.com", 0)
+        for body, cap, field in [({"model": "nope", "prompt": "x"}, "image", "model"),
+                                 ({"model": "local-image"}, "image", "prompt"),
+                                 ({"model": "kling-v3", "prompt": "x", "duration": 7}, "video", "duration"),
+                                 ({"model": "local-image", "prompt": 5}, "image", "prompt"),
+                                 ({"model": "local-video", "prompt": "x"}, "image", "model"),
+                                 ({"model": "local-speech"}, "speech", "text")]:
+            s, _, e = self.gen(key, body, cap)
+            self.assertEqual((s, e.get("field")), (400, field), (body, e))
+            self.assertEqual(e["error"]["code"], "validation_error")
+
+    # ---- money ----
+    def test_402_calls_no_provider_and_holds_nothing(self):
+        key = self.v.user("short@example.com", 3)
+        s, _, e = self.gen(key, {"model": "nano-banana-pro", "prompt": "sunset"})
+        self.assertEqual(s, 402, e)
+        self.assertEqual(e["message"], "Insufficient balance. Required: 5 credits, available: 3 credits")
+        self.assertEqual(self.fake_calls(), [])
+        self.assertEqual(balance(self.u, key), {"balance_cents": 3, "currency": "usd", "reserved_cents": 0})
+
+    def test_concurrent_spending_never_overdraws(self):
+        key = self.v.user("race@example.com", 50)  # exactly 10 requests at 5 credits
+        def one(i):
+            return self.gen(key, {"model": "nano-banana-pro", "prompt": "race %d %f" % (i, time.time())},
+                            headers={"Cache-Control": "no-store"})
+        with ThreadPoolExecutor(32) as pool:
+            results = list(pool.map(one, range(48)))
+        ok = [j for s, _, j in results if s == 202]
+        self.assertEqual(len(ok), 10, [s for s, _, _ in results])
+        self.assertTrue(all(s in (202, 402) for s, _, _ in results))
+        for j in ok:
+            self.assertEqual(wait_job(self.u, key, j["job_id"])["status"], "completed")
+        self.assertEqual(balance(self.u, key), {"balance_cents": 0, "currency": "usd", "reserved_cents": 0})
+
+    def test_provider_failure_releases_the_reservation(self):
+        key = self.v.user("fail@example.com", 100)
+        self.control(mode="error500")
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "fails"})
+        self.assertEqual(s, 202, j)
+        done = wait_job(self.u, key, j["job_id"])
+        self.assertEqual(done["status"], "failed")
+        self.assertIn("fal", done["error"])
+        self.assertNotIn("pooled_fal_key", done["error"])
+        self.assertEqual(balance(self.u, key), {"balance_cents": 100, "currency": "usd", "reserved_cents": 0})
+
+    def test_retry_after_500_then_success(self):
+        key = self.v.user("retry@example.com", 100)
+        self.control(mode="fail_then_ok", fail_times=2)
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "retry %f" % time.time()})
+        self.assertEqual(wait_job(self.u, key, j["job_id"])["status"], "completed")
+        self.assertEqual(balance(self.u, key)["balance_cents"], 90)
+
+    def test_garbage_from_upstream_fails_cleanly(self):
+        key = self.v.user("garbage@example.com", 100)
+        self.control(mode="garbage")
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "garbage"})
+        done = wait_job(self.u, key, j["job_id"])
+        self.assertEqual(done["status"], "failed")
+        self.assertEqual(balance(self.u, key)["reserved_cents"], 0)
+        self.assertEqual(call("GET", self.u + "/healthz")[0], 200)
+
+    def test_cancel_releases_and_answers_204(self):
+        key = self.v.user("cancel@example.com", 100)
+        self.control(mode="slow_job", delay=10)
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "cancel me"})
+        time.sleep(0.3)
+        s, _, _ = call("DELETE", "%s/v1/jobs/%s" % (self.u, j["job_id"]), key)
+        self.assertEqual(s, 204)
+        self.assertEqual(wait_job(self.u, key, j["job_id"])["status"], "cancelled")
+        self.assertEqual(balance(self.u, key), {"balance_cents": 100, "currency": "usd", "reserved_cents": 0})
+        time.sleep(0.3)
+        self.assertTrue(any(c["method"] == "PUT" and c["path"].endswith("/cancel") for c in self.fake_calls()))
+
+    def test_single_flight_identical_requests_generate_once(self):
+        key = self.v.user("flight@example.com", 1000)
+        self.control(mode="slow_job", delay=1)
+        body = {"model": "flux-pro", "prompt": "single flight %f" % time.time()}
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: self.gen(key, body), range(8)))
+        ids = [j["job_id"] for s, _, j in results]
+        finals = [wait_job(self.u, key, i) for i in ids]
+        self.assertTrue(all(f["status"] == "completed" for f in finals), finals)
+        self.assertEqual(len(self.fake_calls("POST")), 1)
+        self.assertEqual(len({f["output"]["url"] for f in finals}), 1)
+        self.assertEqual(balance(self.u, key)["balance_cents"], 990)
+
+    def test_byok_order_header_then_saved_then_pooled(self):
+        key = self.v.user("byok@example.com", 100)
+        def run(prompt, headers=None):
+            call("POST", self.fake_url + "/_reset")
+            s, _, j = self.gen(key, {"model": "flux-pro", "prompt": prompt}, headers=headers)
+            self.assertEqual(s, 202, j)
+            return wait_job(self.u, key, j["job_id"]), self.fake_calls("POST")[0]["key"]
+        job, used = run("pooled %f" % time.time())
+        self.assertEqual((used, job["billing"]), ("pooled_fal_key", {"mode": "metered", "cost_cents": 10}))
+        call("PUT", self.u + "/api/provider-keys/fal", key, {"key": "saved_fal_key_1234"})
+        job, used = run("saved %f" % time.time())
+        self.assertEqual((used, job["billing"]["mode"], job["billing"]["cost_cents"]), ("saved_fal_key_1234", "byok", 0))
+        job, used = run("header %f" % time.time(), {"X-Provider-Key-Fal": "header_fal_key"})
+        self.assertEqual((used, job["billing"]["mode"]), ("header_fal_key", "byok"))
+        self.assertEqual(balance(self.u, key)["balance_cents"], 90)
+        with open(self.v.dir + "/data/varg.db", "rb") as f:
+            self.assertNotIn(b"saved_fal_key_1234", f.read())
+        self.assertNotIn("header_fal_key", self.v.log_text())
+        self.assertNotIn("saved_fal_key_1234", self.v.log_text())
+        # a BYOK result serves a pooled request as a free cache hit
+        call("DELETE", self.u + "/api/provider-keys/fal", key)
+        prompt = "shared %f" % time.time()
+        run(prompt, {"X-Provider-Key-Fal": "header_fal_key"})
+        s, h, hit = self.gen(key, {"model": "flux-pro", "prompt": prompt})
+        self.assertEqual((h["X-Cache"], hit["billing"]["cost_cents"]), ("HIT", 0))
+
+    def test_rejected_byok_key_fails_naming_the_provider(self):
+        key = self.v.user("badkey@example.com", 0)
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "bad key"}, headers={"X-Provider-Key-Fal": "bad_key_zz"})
+        done = wait_job(self.u, key, j["job_id"])
+        self.assertEqual(done["status"], "failed")
+        self.assertIn("fal", done["error"])
+        self.assertNotIn("bad_key_zz", done["error"])
+
+    def test_idempotency_replay_mismatch_and_concurrent_retries(self):
+        key = self.v.user("idem@example.com", 100)
+        body = {"model": "flux-pro", "prompt": "idem %f" % time.time()}
+        h = {"Idempotency-Key": "k-%f" % time.time(), "Cache-Control": "no-store"}
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda _: self.gen(key, body, headers=h), range(6)))
+        ids = {j["job_id"] for s, _, j in results}
+        self.assertEqual(len(ids), 1, results)
+        self.assertEqual(sorted(s for s, _, _ in results), [200] * 5 + [202])
+        s, _, e = self.gen(key, dict(body, prompt="different"), headers=h)
+        self.assertEqual(s, 409, e)
+        wait_job(self.u, key, ids.pop())
+        self.assertEqual(balance(self.u, key)["balance_cents"], 90)
+
+    def test_kill9_mid_job_then_restart_settles_exactly_once(self):
+        v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", self.fake_url,
+                   "--fal-key", "pooled_fal_key"])
+        try:
+            key = v.user("crash@example.com", 100)
+            self.control(mode="slow_job", delay=2)
+            s, _, j = call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "crash %f" % time.time()})
+            self.assertEqual(s, 202, j)
+            time.sleep(0.5)
+            self.assertEqual(balance(v.url, key)["reserved_cents"], 10)
+            v.kill9()
+            v.start()
+            done = wait_job(v.url, key, j["job_id"])
+            self.assertEqual(done["status"], "completed", done)
+            self.assertEqual(balance(v.url, key), {"balance_cents": 90, "currency": "usd", "reserved_cents": 0})
+            self.assertEqual(len(self.fake_calls("POST")), 1, "the restart resumed the upstream request, not a new one")
+        finally:
+            v.cleanup()
+
+    # ---- jobs, files ----
+    def test_other_accounts_job_is_404(self):
+        a, b = self.v.user("owner@example.com", 0), self.v.user("other@example.com", 0)
+        s, _, j = self.gen(a, {"model": "local-image", "prompt": "mine %f" % time.time()})
+        self.assertEqual(call("GET", "%s/v1/jobs/%s" % (self.u, j["job_id"]), b)[0], 404)
+        self.assertEqual(call("DELETE", "%s/v1/jobs/%s" % (self.u, j["job_id"]), b)[0], 404)
+
+    def test_sse_reports_the_jobs_life_in_order(self):
+        key = self.v.user("sse@example.com", 100)
+        self.control(mode="slow_job", delay=0.5)
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "sse %f" % time.time()})
+        import urllib.request
+        req = urllib.request.Request("%s/v1/jobs/%s/stream" % (self.u, j["job_id"]),
+                                     headers={"Authorization": "Bearer " + key})
+        with urllib.request.urlopen(req, timeout=20) as r:
+            text = r.read().decode()
+        statuses = [json.loads(l[5:])["status"] for l in text.splitlines() if l.startswith("data:")]
+        order = {"queued": 0, "processing": 1, "completed": 2}
+        self.assertEqual(statuses[-1], "completed", text)
+        self.assertEqual(statuses, sorted(statuses, key=order.get), text)
+
+    def test_uploads_dedup_range_etag_and_input_hash_caching(self):
+        key = self.v.user("files@example.com", 0)
+        fake_png = call("GET", self.fake_url + "/media/x.png")[2]
+        png = fake_png + ("unique %f" % time.time()).encode()  # bytes after IEND: still a PNG, never seen before
+        s, _, f1 = call("POST", self.u + "/v1/files", key, raw=png, headers={"Content-Type": "image/png"})
+        s, _, f2 = call("POST", self.u + "/v1/files", key, raw=png, headers={"Content-Type": "image/png"})
+        self.assertEqual((f1["deduplicated"], f2["deduplicated"], f1["url"]), (False, True, f2["url"]))
+        self.assertEqual(f1["hash"], "sha256:" + hashlib.sha256(png).hexdigest())
+        s, h, part = call("GET", f1["url"], headers={"Range": "bytes=0-7"})
+        self.assertEqual((s, part), (206, png[:8]))
+        s, h, _ = call("GET", f1["url"])
+        self.assertEqual(call("GET", f1["url"], headers={"If-None-Match": h["ETag"]})[0], 304)
+        self.assertIn("immutable", h["Cache-Control"])
+        s, _, e = call("POST", self.u + "/v1/files", key, raw=png, headers={"Content-Type": "image/png", "X-Content-Hash": "sha256:00"})
+        self.assertEqual(s, 400)
+        prompt = "edit %f" % time.time()
+        s, _, f3 = call("POST", self.u + "/v1/files", key, raw=fake_png, headers={"Content-Type": "image/png"})
+        s, h1, a = self.gen(key, {"model": "local-image", "prompt": prompt, "files": [{"url": f3["url"]}]})
+        wait_job(self.u, key, a["job_id"])
+        s, h2, b = self.gen(key, {"model": "local-image", "prompt": prompt, "files": [{"url": self.fake_url + "/media/y.png"}]})
+        self.assertEqual(h2["X-Cache"], "HIT", "same bytes under another URL are the same input")
+
+    def test_prefer_wait_answers_the_finished_job(self):
+        key = self.v.user("wait@example.com", 0)
+        s, _, j = self.gen(key, {"model": "local-image", "prompt": "wait %f" % time.time()}, headers={"Prefer": "wait=20"})
+        self.assertEqual((s, j["status"]), (200, "completed"), j)
+
+    # ---- top-up ----
+    def test_checkout_and_webhook_credit_exactly_once(self):
+        key = self.v.user("buyer@example.com", 0)
+        s, _, c = call("POST", self.u + "/api/billing/checkout", key, {"packageId": "credits-2000"})
+        self.assertEqual(s, 200, c)
+        self.assertTrue(c["url"].startswith("https://checkout.stripe.test/"))
+        me = call("GET", self.u + "/v1/me", key)[2]
+        event = json.dumps({"id": "evt_%f" % time.time(), "type": "checkout.session.completed",
+                            "data": {"object": {"id": c["id"], "payment_status": "paid",
+                                                "metadata": {"user_id": me["id"], "package_id": "credits-2000"}}}})
+        t = str(int(time.time()))
+        sig = hmac.new(b"whsec_test", (t + "." + event).encode(), hashlib.sha256).hexdigest()
+        for _ in range(3):
+            s, _, r = call("POST", self.u + "/api/billing/webhook", raw=event.encode(),
+                           headers={"Stripe-Signature": "t=%s,v1=%s" % (t, sig), "Content-Type": "application/json"})
+            self.assertEqual(s, 200, r)
+        self.assertEqual(balance(self.u, key)["balance_cents"], 2000)
+        s, _, _ = call("POST", self.u + "/api/billing/webhook", raw=event.encode(),
+                       headers={"Stripe-Signature": "t=%s,v1=%s" % (t, "0" * 64)})
+        self.assertEqual(s, 400)
+        stale = str(int(time.time()) - 3600)
+        sig = hmac.new(b"whsec_test", (stale + "." + event).encode(), hashlib.sha256).hexdigest()
+        s, _, _ = call("POST", self.u + "/api/billing/webhook", raw=event.encode(),
+                       headers={"Stripe-Signature": "t=%s,v1=%s" % (stale, sig)})
+        self.assertEqual(s, 400)
+
+    def test_usage_lists_jobs_and_totals(self):
+        key = self.v.user("usage@example.com", 100)
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "usage %f" % time.time()})
+        wait_job(self.u, key, j["job_id"])
+        s, _, u = call("GET", self.u + "/v1/usage?group_by=model", key)
+        self.assertEqual(u["total_cents"], 10, u)
+        self.assertEqual(u["usage"][0]["billing"], "metered")
+        self.assertEqual(u["groups"][0]["key"], "fal:flux-pro")
+
+    def test_scoped_key_model_constraint(self):
+        key = self.v.user("scope@example.com", 100)
+        perms = {"api": {"generate": {"api.generate.image": {"constraints": {"model": {"in": ["local-image"]}}}}}}
+        s, _, k = call("POST", self.u + "/api/keys", key, {"name": "only-local", "permissions": perms})
+        self.assertEqual(s, 201, k)
+        s, _, _ = self.gen(k["key"], {"model": "local-image", "prompt": "allowed %f" % time.time()})
+        self.assertEqual(s, 202)
+        s, _, e = self.gen(k["key"], {"model": "flux-pro", "prompt": "denied"})
+        self.assertEqual(s, 403, e)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])
