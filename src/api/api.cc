@@ -144,6 +144,11 @@ Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
         return error(Code::forbidden, "This API key does not have the '" + route->category + "' permission for " +
                                           route->api_name);
     }
+    if (limiter_) {
+      const std::string who = ctx.principal.key_id ? "k" + std::to_string(ctx.principal.key_id)
+                                                   : "u" + std::to_string(ctx.principal.user_id);
+      VARG_TRY(limiter_->admit(who));
+    }
   }
   if (ctx.req.method == "POST" && idempotency_store_ && ctx.principal.user_id && !ctx.req.header("idempotency-key").empty())
     return with_idempotency(ctx, *route);

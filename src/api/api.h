@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/metrics.h"
+#include "api/rate_limit.h"
 #include "auth/authenticator.h"
 #include "common/status.h"
 #include "common/worker_pool.h"
@@ -64,6 +65,8 @@ class Api final : public HttpHandler {
   ~Api() override;
 
   void add(RouteSpec spec);
+  // Limits requests per minute per credential (the pipeline's rate-limit step).
+  void enable_rate_limit(std::unique_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
   // Enables Idempotency-Key on every authenticated POST (SPEC 7), stored for 24 h.
   void enable_idempotency(Store& store, const Clock& clock) {
     idempotency_store_ = &store;
@@ -90,6 +93,7 @@ class Api final : public HttpHandler {
   Router router_;
   std::vector<RouteSpec> routes_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<RateLimiter> limiter_;
   Store* idempotency_store_ = nullptr;
   const Clock* idempotency_clock_ = nullptr;
 };

@@ -9,7 +9,7 @@
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "server/secret.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open_store.h"
 
 namespace varg {
 
@@ -52,13 +52,13 @@ int run_admin(const ParsedArgs& args) {
   const Config& cfg = args.config;
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
-  auto store = SqliteStore::open(cfg.database_path(), 1);
+  auto store = open_store(cfg.database_path(), 1, cfg.secret);
   if (!store.ok()) return fail(store.status().message);
-  auto secret = load_secret(cfg.secret, cfg.data_dir);
+  auto secret = load_secret(store->secret_hex, cfg.data_dir);
   if (!secret.ok()) return fail(secret.status().message);
   SecretHasher hasher(secret->pepper);
   SystemClock clock;
-  Store& s = **store;
+  Store& s = *store->store;
 
   auto email_opt = [&]() -> std::string {
     auto it = o.find("email");

@@ -56,10 +56,10 @@ const std::vector<Setting>& settings() {
          return Status::Ok();
        }},
       {"data-dir", "./data", "directory for the SQLite file, blobs, outbox and server secret", text(&Config::data_dir)},
-      {"database", "", "database: a SQLite path (default <data-dir>/varg.db)",
+      {"database", "", "database: a SQLite path (default <data-dir>/varg.db) or postgresql://user:pass@host:port/db",
        [](Config& c, const std::string& v) -> Status {
-         if (v.starts_with("postgres://") || v.starts_with("postgresql://"))
-           return bad("database", "PostgreSQL is not supported by this build yet; use a SQLite path");
+         if ((v.starts_with("postgres://") || v.starts_with("postgresql://")) && v.find("://") + 3 >= v.size())
+           return bad("database", "a PostgreSQL URL needs a host or database, e.g. postgresql://varg@db/varg");
          c.database = v.starts_with("sqlite:") ? v.substr(7) : v;
          return Status::Ok();
        }},
@@ -137,6 +137,8 @@ const std::vector<Setting>& settings() {
       {"elevenlabs-url", "https://api.elevenlabs.io", "ElevenLabs API base URL", text(&Config::elevenlabs_url)},
       {"replicate-url", "https://api.replicate.com", "Replicate API base URL", text(&Config::replicate_url)},
       {"higgsfield-url", "https://platform.higgsfield.ai", "Higgsfield API base URL", text(&Config::higgsfield_url)},
+      {"rate-limit-rpm", "600", "requests per minute per API key or session (0: unlimited); 429 with Retry-After above",
+       integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},

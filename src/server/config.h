@@ -39,6 +39,7 @@ struct Config {
   std::string fal_key, elevenlabs_key, higgsfield_key, replicate_key;  // pooled (metered) provider keys
   std::string fal_url = "https://queue.fal.run", elevenlabs_url = "https://api.elevenlabs.io",
               replicate_url = "https://api.replicate.com", higgsfield_url = "https://platform.higgsfield.ai";
+  int rate_limit_rpm = 600;
   int64_t provider_timeout_ms = 60000, provider_poll_ms = 1000;
   std::string stripe_url = "https://api.stripe.com", stripe_secret_key, stripe_webhook_secret;
 

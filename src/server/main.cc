@@ -15,7 +15,7 @@
 #include "server/admin.h"
 #include "server/config.h"
 #include "server/secret.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/open_store.h"
 
 using namespace varg;
 
@@ -37,12 +37,13 @@ int serve(const Config& cfg) {
     std::cerr << "vargd: cannot create data directory " << cfg.data_dir << ": " << ec.message() << "\n";
     return 1;
   }
-  auto store = SqliteStore::open(cfg.database_path(), cfg.workers);
-  if (!store.ok()) {
-    std::cerr << "vargd: " << store.status().message << "\n";
+  auto opened = open_store(cfg.database_path(), cfg.workers, cfg.secret);
+  if (!opened.ok()) {
+    std::cerr << "vargd: " << opened.status().message << "\n";
     return 1;
   }
-  auto secret = load_secret(cfg.secret, cfg.data_dir);
+  auto* store = &opened->store;  // **store is the Store
+  auto secret = load_secret(opened->secret_hex, cfg.data_dir);
   if (!secret.ok()) {
     std::cerr << "vargd: " << secret.status().message << "\n";
     return 1;
@@ -111,16 +112,21 @@ int serve(const Config& cfg) {
     return u;
   };
   providers["fal"] = make_fal_provider(upstream("fal", cfg.fal_url));
+  providers["elevenlabs"] = make_elevenlabs_provider(upstream("elevenlabs", cfg.elevenlabs_url));
+  providers["replicate"] = make_replicate_provider(upstream("replicate", cfg.replicate_url));
+  providers["higgsfield"] = make_higgsfield_provider(upstream("higgsfield", cfg.higgsfield_url));
   Jobs::Options jo;
   jo.workers = cfg.job_workers;
   jo.cache_ttl = cfg.cache_ttl;
   jo.cache_per_account = cfg.cache_scope == "account";
   jo.allow_private_urls = cfg.allow_private_urls == 1;
+  jo.shared_store = opened->shared;
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
 
   Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys,
                     cfg.stripe_url, cfg.stripe_secret_key, cfg.stripe_webhook_secret};
   api.enable_idempotency(**store, clock);
+  api.enable_rate_limit(std::make_unique<RateLimiter>(clock, cfg.rate_limit_rpm));
   add_system_routes(api, services);
   add_account_routes(api, services);
   add_login_routes(api, services);
@@ -129,7 +135,7 @@ int serve(const Config& cfg) {
   add_billing_routes(api, services);
   jobs.start();
 
-  std::cout << "vargd listening on " << base << " (database " << cfg.database_path() << ")\n"
+  std::cout << "vargd listening on " << base << " (database " << redacted_database(cfg.database_path()) << ")\n"
             << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"
             << (cfg.data_dir != "./data" ? " --data-dir " + cfg.data_dir : "") << "\n"
             << "Then:            curl -H \"Authorization: Bearer $KEY\" " << base << "/v1/balance\n"

@@ -260,6 +260,20 @@ class Gateway(unittest.TestCase):
         s, _, j = self.gen(key, {"model": "local-image", "prompt": "wait %f" % time.time()}, headers={"Prefer": "wait=20"})
         self.assertEqual((s, j["status"]), (200, "completed"), j)
 
+    def test_rate_limit_per_key_answers_429_with_retry_after(self):
+        v = Vargd(["--rate-limit-rpm", "5"])
+        try:
+            key = v.user("rpm@example.com", 0)
+            codes = [call("GET", v.url + "/v1/balance", key) for _ in range(7)]
+            self.assertEqual([s for s, _, _ in codes], [200] * 5 + [429] * 2)
+            s, h, e = codes[-1]
+            self.assertEqual(e["error"]["code"], "rate_limited")
+            self.assertGreaterEqual(int(h["Retry-After"]), 1)
+            other = v.user("rpm2@example.com", 0)
+            self.assertEqual(call("GET", v.url + "/v1/balance", other)[0], 200, "limits are per key")
+        finally:
+            v.cleanup()
+
     # ---- top-up ----
     def test_checkout_and_webhook_credit_exactly_once(self):
         key = self.v.user("buyer@example.com", 0)

@@ -1,0 +1,28 @@
+#include "api/rate_limit.h"
+
+namespace varg {
+
+Status RateLimiter::admit(const std::string& who) {
+  if (limit_ <= 0) return Status::Ok();
+  const int64_t ms = clock_.now_ms(), minute = ms / 60000;
+  std::lock_guard lk(mu_);
+  if (windows_.size() > 200000) windows_.clear();  // bounded memory under a flood of credentials
+  Window& w = windows_[who];
+  if (w.minute != minute) {
+    w.previous = w.minute == minute - 1 ? w.current : 0;
+    w.current = 0;
+    w.minute = minute;
+  }
+  // The previous minute counts in proportion to how much of it the sliding window still covers.
+  const double into = double(ms % 60000) / 60000.0;
+  const double used = w.previous * (1.0 - into) + w.current;
+  if (used + 1 > limit_) {
+    Status s = error(Code::rate_limited, "Rate limit of " + std::to_string(limit_) + " requests per minute exceeded");
+    s.retry_after = int(60 - (ms % 60000) / 1000);
+    return s;
+  }
+  w.current++;
+  return Status::Ok();
+}
+
+}  // namespace varg
