@@ -30,8 +30,12 @@ void print_usage(const json& u) {
   else
     print_table({"CREATED", "JOB", "MODEL", "BILLING", "CREDITS", "CACHE"}, rows);
   if (auto groups = u.find("groups"); groups != u.end() && groups->is_array() && !groups->empty()) {
-    std::cout << "\nTotals:\n";
-    for (const auto& g : *groups) std::cout << "  " << g.dump() << "\n";
+    std::vector<std::vector<std::string>> totals;
+    for (const auto& g : *groups)
+      totals.push_back({field_text(g, "key"), field_text(g, "count", "0"), grouped(cents(g, "cost_cents")),
+                        field_text(g, "cache_hits", "0"), field_text(g, "byok", "0"), field_text(g, "metered", "0")});
+    std::cout << "\n";
+    print_table({"GROUP", "JOBS", "CREDITS", "CACHE HITS", "BYOK", "METERED"}, totals);
   }
   std::cout << "Total: " << credits_text(cents(u, "total_cents")) << "\n";
 }

@@ -81,6 +81,8 @@ int save_verified(const Context& ctx, const std::string& email, const json& veri
 
 int verify_code(const Context& ctx, const std::string& email, const std::string& code) {
   auto verified = ctx.anonymous().verify_login_code(email, code);
+  if (!verified.ok() && verified.error().status == 401)  // a wrong code, not a refused key
+    return fail(verified.error().message + ": check the code, or get a new one with `varg login --email " + email + "`");
   if (!verified.ok()) return fail(verified.error());
   return save_verified(ctx, email, *verified);
 }

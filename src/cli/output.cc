@@ -78,6 +78,7 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
       out += cells[i];
       if (i + 1 < cells.size()) out += std::string(width[i] - display_width(cells[i]) + 2, ' ');
     }
+    out.erase(out.find_last_not_of(' ') + 1);
     std::cout << out << "\n";
   };
   line(header);

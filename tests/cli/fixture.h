@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -46,6 +47,29 @@ class CliTest : public ::testing::Test {
   void login() {
     Outcome r = varg_({"login", "--api-key", key_});
     ASSERT_EQ(r.exit_code, 0) << r.describe();
+  }
+
+  // The 6-digit code in the newest message to `email` in vargd's outbox (data/outbox/*.eml).
+  std::string code_for(const std::string& email) const {
+    const std::regex code(R"(\b(\d{6})\b)");
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      fs::path newest;
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(server_->dir() / "data" / "outbox", ec)) {
+        const std::string text = read(e.path());
+        if (text.find("To: " + email) != std::string::npos &&
+            (newest.empty() || fs::last_write_time(e.path()) > fs::last_write_time(newest)))
+          newest = e.path();
+      }
+      if (!newest.empty()) {
+        const std::string text = read(newest);
+        std::smatch m;
+        const std::string body = text.substr(text.find("\n\n") + 2);
+        if (std::regex_search(body, m, code)) return m.str(1);
+      }
+      usleep(50'000);
+    }
+    return {};
   }
 
   TempDir tmp_;

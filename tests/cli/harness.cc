@@ -41,8 +41,8 @@ std::string Outcome::describe() const {
   return "exit " + std::to_string(exit_code) + "\n--- stdout:\n" + out + "--- stderr:\n" + err;
 }
 
-Outcome run_program(const std::string& program, const std::vector<std::string>& args,
-                const std::map<std::string, std::string>& env, const fs::path& cwd, const std::string& input) {
+Session::Session(const std::string& program, const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env, const fs::path& cwd) {
   int in[2], out[2], err[2];
   if (pipe(in) || pipe(out) || pipe(err)) throw std::runtime_error("pipe failed");
   std::vector<std::string> argv{program};
@@ -51,9 +51,8 @@ Outcome run_program(const std::string& program, const std::vector<std::string>& 
   for (const auto& [k, v] : env) envp.push_back(k + "=" + v);
   auto c_argv = c_strings(argv);
   auto c_envp = c_strings(envp);
-
-  const pid_t pid = fork();
-  if (pid == 0) {
+  pid_ = fork();
+  if (pid_ == 0) {
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
@@ -65,37 +64,72 @@ Outcome run_program(const std::string& program, const std::vector<std::string>& 
   close(in[0]);
   close(out[1]);
   close(err[1]);
+  in_ = in[1];
+  out_ = out[0];
+  err_ = err[0];
   signal(SIGPIPE, SIG_IGN);
-  if (!input.empty()) (void)!write(in[1], input.data(), input.size());
-  close(in[1]);
+}
 
-  Outcome run;
-  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  std::string* sinks[2] = {&run.out, &run.err};
-  int open_fds = 2;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kRunTimeoutMs);
-  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
-    if (poll(fds, 2, 200) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      char buf[4096];
-      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        sinks[i]->append(buf, static_cast<size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-      }
+Session::~Session() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    finish();
+  }
+}
+
+void Session::send(const std::string& text) { (void)!write(in_, text.data(), text.size()); }
+
+void Session::pump(int timeout_ms) {
+  pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
+  std::string* sinks[2] = {&result_.out, &result_.err};
+  if (poll(fds, 2, timeout_ms) <= 0) return;
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+    char buf[4096];
+    const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+    if (n > 0) {
+      sinks[i]->append(buf, static_cast<size_t>(n));
+    } else {
+      close(fds[i].fd);
+      (i == 0 ? out_ : err_) = -1;
     }
   }
-  if (open_fds > 0) kill(pid, SIGKILL);
-  for (auto& f : fds)
-    if (f.fd >= 0) close(f.fd);
+}
+
+bool Session::wait_for_stderr(const std::string& text, int occurrences, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto count = [&] {
+    int n = 0;
+    for (size_t at = result_.err.find(text); at != std::string::npos; at = result_.err.find(text, at + 1)) ++n;
+    return n;
+  };
+  while (count() < occurrences) {
+    if (std::chrono::steady_clock::now() >= deadline || (out_ < 0 && err_ < 0)) return false;
+    pump(100);
+  }
+  return true;
+}
+
+Outcome Session::finish() {
+  if (in_ >= 0) close(in_);
+  in_ = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kRunTimeoutMs);
+  while ((out_ >= 0 || err_ >= 0) && std::chrono::steady_clock::now() < deadline) pump(200);
+  if (out_ >= 0 || err_ >= 0) kill(pid_, SIGKILL);
+  for (int* fd : {&out_, &err_})
+    if (*fd >= 0) close(*fd), *fd = -1;
   int status = 0;
-  waitpid(pid, &status, 0);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return run;
+  if (pid_ > 0) waitpid(pid_, &status, 0);
+  pid_ = -1;
+  result_.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result_;
+}
+
+Outcome run_program(const std::string& program, const std::vector<std::string>& args,
+                    const std::map<std::string, std::string>& env, const fs::path& cwd, const std::string& input) {
+  Session session(program, args, env, cwd);
+  session.send(input);
+  return session.finish();
 }
 
 Vargd::Vargd(const fs::path& dir) : dir_(dir) {
@@ -151,6 +185,13 @@ Outcome VargEnv::operator()(const std::vector<std::string>& args, const std::str
   env["HOME"] = home.string();
   env.emplace("PATH", "/usr/bin:/bin");
   return run_program(VARG_BINARY, args, env, cwd, input);
+}
+
+std::unique_ptr<Session> VargEnv::start(const std::vector<std::string>& args) const {
+  std::map<std::string, std::string> env = vars;
+  env["HOME"] = home.string();
+  env.emplace("PATH", "/usr/bin:/bin");
+  return std::make_unique<Session>(VARG_BINARY, args, env, cwd);
 }
 
 }  // namespace varg::test

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,25 @@ struct Outcome {
 Outcome run_program(const std::string& program, const std::vector<std::string>& args,
                 const std::map<std::string, std::string>& env, const fs::path& cwd, const std::string& input = "");
 
+// A running program fed on stdin step by step, for interactive flows (prompts, then answers that
+// depend on what happened meanwhile, like a code arriving in the outbox).
+class Session {
+ public:
+  Session(const std::string& program, const std::vector<std::string>& args,
+          const std::map<std::string, std::string>& env, const fs::path& cwd);
+  ~Session();
+  void send(const std::string& text);
+  // Reads stderr until it contains `text` (counted from the start) or the timeout passes.
+  bool wait_for_stderr(const std::string& text, int occurrences = 1, int timeout_ms = 10'000);
+  Outcome finish();  // closes stdin, collects the rest and the exit status
+
+ private:
+  void pump(int timeout_ms);
+  pid_t pid_ = -1;
+  int in_ = -1, out_ = -1, err_ = -1;
+  Outcome result_;
+};
+
 class Vargd {
  public:
   // Starts vargd with `dir` as its working directory (its data lands in dir/data).
@@ -55,6 +75,7 @@ struct VargEnv {
   fs::path home, cwd;
   std::map<std::string, std::string> vars;  // VARG_GATEWAY_URL and friends
   Outcome operator()(const std::vector<std::string>& args, const std::string& input = "") const;
+  std::unique_ptr<Session> start(const std::vector<std::string>& args) const;
 };
 
 }  // namespace varg::test

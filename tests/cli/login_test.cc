@@ -92,3 +92,64 @@ TEST_F(LoginTest, CodeWithoutEmailIsAnError) {
 
 }  // namespace
 }  // namespace varg::test
+
+namespace varg::test {
+namespace {
+
+using EmailLoginTest = CliTest;
+
+TEST_F(EmailLoginTest, NonInteractiveSendThenVerify) {
+  Outcome sent = varg_({"login", "--email", "new@example.com"});
+  ASSERT_EQ(sent.exit_code, 0) << sent.describe();
+  const std::string code = code_for("new@example.com");
+  ASSERT_EQ(code.size(), 6u) << "no code in the outbox";
+  Outcome r = varg_({"login", "--email", "new@example.com", "--code", code});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("Balance: 0 credits ($0.00)"), std::string::npos) << r.describe();
+  json saved = json::parse(read(credentials()));
+  EXPECT_EQ(saved["email"], "new@example.com");
+  EXPECT_EQ(mode_of(credentials()), 0600);
+  Outcome me = varg_({"show", "user", "--json"});
+  ASSERT_EQ(me.exit_code, 0) << me.describe();
+  EXPECT_EQ(json::parse(me.out)["email"], "new@example.com");
+}
+
+TEST_F(EmailLoginTest, VerifyJsonPrintsTheServersAnswer) {
+  ASSERT_EQ(varg_({"login", "--email", "j@example.com"}).exit_code, 0);
+  Outcome r = varg_({"login", "--email", "j@example.com", "--code", code_for("j@example.com"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json answer = json::parse(r.out);
+  EXPECT_EQ(answer["api_key"], json::parse(read(credentials()))["api_key"]);
+  EXPECT_TRUE(answer.contains("access_token"));
+}
+
+TEST_F(EmailLoginTest, WrongCodeFailsAndSavesNothing) {
+  ASSERT_EQ(varg_({"login", "--email", "w@example.com"}).exit_code, 0);
+  const std::string code = code_for("w@example.com");
+  const std::string wrong = code == "000000" ? "000001" : "000000";
+  Outcome r = varg_({"login", "--email", "w@example.com", "--code", wrong});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.err.find("API key was refused"), std::string::npos) << "a wrong code is not a bad key: " << r.describe();
+  EXPECT_FALSE(fs::exists(credentials()));
+}
+
+// The interactive menu over a pipe: [1], the email, a wrong code (retried on 401), the right one.
+TEST_F(EmailLoginTest, InteractiveMenuRetriesAWrongCode) {
+  auto session = varg_.start({"login"});
+  ASSERT_TRUE(session->wait_for_stderr("Choose [1/2]: "));
+  session->send("1\n");
+  ASSERT_TRUE(session->wait_for_stderr("Email: "));
+  session->send("menu@example.com\n");
+  ASSERT_TRUE(session->wait_for_stderr("Code: "));
+  const std::string code = code_for("menu@example.com");
+  ASSERT_EQ(code.size(), 6u);
+  session->send((code == "000000" ? "000001" : "000000") + std::string("\n"));
+  ASSERT_TRUE(session->wait_for_stderr("Code: ", 2)) << "no second prompt after a wrong code";
+  session->send(code + "\n");
+  Outcome r = session->finish();
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(json::parse(read(credentials()))["email"], "menu@example.com");
+}
+
+}  // namespace
+}  // namespace varg::test
