@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "gen/providers/local/prompt_seed.h"
 
@@ -31,20 +32,29 @@ void render_frame(const Picture& src, const KenBurns& k, double progress, Pictur
   const float win_w = scale * src.width, win_h = scale * src.height;
   const float sx = win_w / frame.width, sy = win_h / frame.height;
   const float left = cx - win_w / 2, top = cy - win_h / 2;
+  // Bilinear weights in 1/256ths, with each column's source position computed once per frame:
+  // this loop runs for every pixel of every frame, so it is the video's hot spot.
+  std::vector<int> col(frame.width), wx(frame.width);
+  for (int x = 0; x < frame.width; x++) {
+    const float fx = std::clamp(left + (x + 0.5f) * sx - 0.5f, 0.0f, src.width - 1.001f);
+    col[x] = static_cast<int>(fx);
+    wx[x] = static_cast<int>((fx - col[x]) * 256);
+  }
+  const size_t stride = static_cast<size_t>(src.width) * 3;
   for (int y = 0; y < frame.height; y++) {
     const float fy = std::clamp(top + (y + 0.5f) * sy - 0.5f, 0.0f, src.height - 1.001f);
     const int y0 = static_cast<int>(fy);
-    const float ty = fy - y0;
+    const int wy = static_cast<int>((fy - y0) * 256);
+    const uint8_t* row0 = src.at(0, y0);
+    const uint8_t* row1 = row0 + stride;
+    uint8_t* o = frame.at(0, y);
     for (int x = 0; x < frame.width; x++) {
-      const float fx = std::clamp(left + (x + 0.5f) * sx - 0.5f, 0.0f, src.width - 1.001f);
-      const int x0 = static_cast<int>(fx);
-      const float tx = fx - x0;
-      const uint8_t *a = src.at(x0, y0), *b = src.at(x0 + 1, y0), *c = src.at(x0, y0 + 1), *d = src.at(x0 + 1, y0 + 1);
-      uint8_t* o = frame.at(x, y);
+      const size_t i = static_cast<size_t>(col[x]) * 3;
+      const int w = wx[x];
       for (int ch = 0; ch < 3; ch++) {
-        const float top_row = a[ch] + (b[ch] - a[ch]) * tx;
-        const float bottom_row = c[ch] + (d[ch] - c[ch]) * tx;
-        o[ch] = static_cast<uint8_t>(std::lround(top_row + (bottom_row - top_row) * ty));
+        const int upper = row0[i + ch] * (256 - w) + row0[i + 3 + ch] * w;
+        const int lower = row1[i + ch] * (256 - w) + row1[i + 3 + ch] * w;
+        *o++ = static_cast<uint8_t>((upper * (256 - wy) + lower * wy + (1 << 15)) >> 16);
       }
     }
   }

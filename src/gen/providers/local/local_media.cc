@@ -19,19 +19,22 @@ constexpr int kImageLongSide = 768;
 constexpr int kMusicRate = 22050;
 constexpr size_t kMaxSpeechChars = 5000;
 
+Status cancelled_error() { return error(Code::unavailable, "cancelled"); }
+
 size_t utf8_chars(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
 }
 
-Result<Media> image(const nlohmann::json& params) {
+Result<Media> image(const nlohmann::json& params, const std::atomic<bool>& cancelled) {
   auto prompt = string_param(params, "prompt", true);
   VARG_TRY(prompt);
   auto aspect = string_param(params, "aspect_ratio", false, "1:1");
   VARG_TRY(aspect);
   auto size = frame_size(*aspect, kImageLongSide, /*even=*/false);
   VARG_TRY(size);
+  if (cancelled.load()) return cancelled_error();
   auto png = encode_png(render_landscape(*prompt, size->width, size->height));
   VARG_TRY(png);
   return Media{std::move(*png), "image/png"};
@@ -44,6 +47,7 @@ Result<Media> speech(const nlohmann::json& params, const std::atomic<bool>& canc
   if (utf8_chars(*text) > kMaxSpeechChars) return error(Code::invalid, "text is longer than 5000 characters", "text");
   auto voice = string_param(params, "voice", false, "rachel");
   VARG_TRY(voice);
+  if (cancelled.load()) return cancelled_error();
   auto spoken = speak(*text, *voice, cancelled);
   VARG_TRY(spoken);
   return Media{encode_wav(spoken->samples, spoken->sample_rate), "audio/wav"};
@@ -74,8 +78,8 @@ Result<Media> video(const nlohmann::json& params, const std::atomic<bool>& cance
 }  // namespace
 
 Result<Media> render_local(const std::string& model, const nlohmann::json& params, const std::atomic<bool>& cancelled) {
-  if (cancelled.load()) return error(Code::unavailable, "cancelled");
-  if (model == "local-image") return image(params);
+  // Parameters are checked before cancellation, so that a bad request always says what is wrong.
+  if (model == "local-image") return image(params, cancelled);
   if (model == "local-speech") return speech(params, cancelled);
   if (model == "local-music") return music(params, cancelled);
   if (model == "local-video") return video(params, cancelled);

@@ -17,7 +17,7 @@ namespace varg::local {
 namespace {
 
 constexpr int kLongSide = 640;
-constexpr int kFps = 15;
+constexpr int kFps = 12;
 constexpr int kAudioRate = 22050;
 // The still is painted larger than the frame so that the tightest crop still has a source pixel
 // for every frame pixel.
