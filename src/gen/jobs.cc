@@ -12,30 +12,64 @@ using steady = std::chrono::steady_clock;
 
 Jobs::Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
            const Clock& clock, Options opts)
-    : store_(store), files_(files), providers_(providers), keys_(keys), catalog_(catalog), clock_(clock), opts_(opts) {}
+    : store_(store), files_(files), providers_(providers), keys_(keys), catalog_(catalog), clock_(clock), opts_(opts),
+      instance_("vargd-" + random_base62(16)) {}
 
 Jobs::~Jobs() { stop(); }
 
 void Jobs::start() {
+  adopt_unfinished(!opts_.shared_store);
+  for (int i = 0; i < std::max(1, opts_.workers); i++) threads_.emplace_back([this] { worker(); });
+  threads_.emplace_back([this] { timer(); });
+  if (opts_.shared_store) threads_.emplace_back([this] { leases(); });
+}
+
+// Resumes unfinished jobs (or fails them cleanly): `all` of them when this process is the only
+// one on the store, else only those whose instance stopped renewing their lease.
+void Jobs::adopt_unfinished(bool all) {
   auto pending = store_.unfinished_jobs();
-  if (pending.ok()) {
-    for (auto& j : *pending) {
-      if (!j.leader.empty()) {  // the leader's in-memory follower list died with the old process
-        j.leader.clear();
-        store_.update_job(j, j.status);
-      }
-      if (j.key_source == "header") {
-        fail(j, "vargd restarted while this job ran, and BYOK header keys are never kept; send the request again");
-      } else {
+  if (!pending.ok()) return;
+  size_t adopted = 0;
+  for (auto& j : *pending) {
+    if (!all) {
+      const int64_t now = clock_.now_ms();
+      if (j.lease_owner == instance_ || j.lease_until >= now) continue;
+      auto claimed = store_.claim_job(j.id, instance_, now + opts_.lease_ms, now);
+      if (!claimed.ok() || !*claimed) continue;  // another instance was quicker
+    }
+    adopted++;
+    if (!j.leader.empty()) {  // the leader's in-memory follower list died with the old process
+      j.leader.clear();
+      store_.update_job(j, j.status);
+    }
+    if (j.key_source == "header") {
+      fail(j, "vargd restarted while this job ran, and BYOK header keys are never kept; send the request again");
+    } else {
+      {
+        std::lock_guard lk(mu_);
         if (!j.cache_key.empty() && j.cache_mode != "no-store") leaders_.emplace(j.cache_key, j.id);
         queue_.push_back(j.id);
       }
+      cv_.notify_all();
     }
-    if (!pending->empty())
-      spdlog::info(json{{"msg", "resuming unfinished jobs"}, {"count", pending->size()}}.dump());
   }
-  for (int i = 0; i < std::max(1, opts_.workers); i++) threads_.emplace_back([this] { worker(); });
-  threads_.emplace_back([this] { timer(); });
+  if (adopted > 0) spdlog::info(json{{"msg", "resuming unfinished jobs"}, {"count", adopted}}.dump());
+}
+
+// Keeps this instance's leases alive and takes over the jobs of instances that died.
+void Jobs::leases() {
+  const auto period = std::chrono::milliseconds(std::max<int64_t>(100, opts_.lease_ms / 5));
+  auto due = steady::now() + period;
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    cv_.wait_until(lk, due);
+    if (stopping_ || steady::now() < due) continue;
+    lk.unlock();
+    store_.renew_leases(instance_, clock_.now_ms() + opts_.lease_ms);
+    adopt_unfinished(false);
+    due = steady::now() + period;
+    lk.lock();
+  }
 }
 
 void Jobs::stop() {
@@ -199,6 +233,8 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     if (!hit.ok()) return hit.status();
     if (*hit) {
       j = cache_hit_job(j, **hit);
+  j.lease_owner = instance_;  // this instance runs it, unless it dies first
+  j.lease_until = clock_.now_ms() + opts_.lease_ms;
       j.key_source = "none";
       VARG_TRY(store_.insert_job(j));
       return j;
@@ -346,6 +382,11 @@ void Jobs::run(const std::string& id) {
   {
     std::lock_guard lk(mu_);
     cancel_flags_.erase(id);
+  if (opts_.shared_store) {  // each job runs on one instance: the lease holder
+    const int64_t now = clock_.now_ms();
+    auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
+    if (!mine.ok() || !*mine) return;
+  }
     if (stopping_) return;  // shutting down: the job stays unfinished and resumes at next start
   }
   if (*flag) return;  // cancelled: cancel() already settled it

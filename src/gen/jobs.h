@@ -36,6 +36,11 @@ class Jobs {
     bool allow_private_urls = false;
     size_t input_max_bytes = 50u << 20;
     size_t output_max_bytes = 512u << 20;
+    // Several instances share the store: each job is leased to the instance running it (renewed
+    // while it runs), and an instance takes over the jobs whose lease ran out, at start and then
+    // periodically. Otherwise (SQLite) this process takes over every unfinished job at start.
+    bool shared_store = false;
+    int64_t lease_ms = 10000;
   };
   Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
        const Clock& clock, Options opts);
@@ -76,6 +81,8 @@ class Jobs {
   };
   void worker();
   void timer();
+  void leases();
+  void adopt_unfinished(bool all);
   void run(const std::string& id);
   void notify(const std::string& id);
   void enqueue(const std::string& id);
@@ -93,6 +100,7 @@ class Jobs {
   const Catalog& catalog_;
   const Clock& clock_;
   Options opts_;
+  const std::string instance_;  // this process's name on the job leases it holds
 
   std::mutex mu_;
   std::condition_variable cv_;

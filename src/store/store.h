@@ -1,5 +1,5 @@
 // The Store: every durable fact of varg behind one interface, implemented by SQLite (embedded
-// default) and later PostgreSQL. Calls are synchronous and may block on I/O: the server runs them
+// default) and PostgreSQL (several instances). Calls are synchronous and may block on I/O: the server runs them
 // on its bounded worker pool, never on a network thread. All money is integer credits.
 #pragma once
 #include <cstdint>
@@ -169,8 +169,8 @@ class Store {
   };
   virtual Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) = 0;
 
-  // Jobs. update_job writes every mutable field, but only if the stored status is `expected`
-  // (false when another writer moved the job first, e.g. a cancel racing a completion).
+  // Jobs. update_job writes every mutable field but the lease, only if the stored status is
+  // `expected` (false when another writer moved the job first, e.g. a cancel racing a completion).
   virtual Status insert_job(const JobRecord& job) = 0;
   virtual Result<JobRecord> job(const std::string& id) = 0;
   virtual Result<bool> update_job(const JobRecord& job, const std::string& expected_status) = 0;
@@ -196,6 +196,11 @@ class Store {
   // in which case that one is returned with *claimed = false.
   virtual Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) = 0;
   virtual Status idempotency_finish(const IdempotencyRecord& r) = 0;
+  // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
+  // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
+  // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.
+  virtual Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) = 0;
+  virtual Status renew_leases(const std::string& owner, int64_t until) = 0;
   virtual Status idempotency_abandon(int64_t user_id, const std::string& key) = 0;
 
   // Saved provider keys (BYOK), sealed.

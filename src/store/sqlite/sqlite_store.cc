@@ -799,12 +799,12 @@ Result<bool> SqliteStore::update_job(const JobRecord& j, const std::string& expe
 Result<bool> SqliteStore::update_job_locked(Conn* c, const JobRecord& j, const std::string& expected) {
   PREP(s, c,
        "UPDATE jobs SET status = ?, started_at = ?, completed_at = ?, output_file_id = ?, output_media_type = ?, "
-       "error = ?, cache_hit = ?, billing_mode = ?, cost_cents = ?, reservation = ?, upstream_id = ?, leader = ?, "
-       "lease_until = ?, lease_owner = ? WHERE id = ? AND status = ?");
+       "error = ?, cache_hit = ?, billing_mode = ?, cost_cents = ?, reservation = ?, upstream_id = ?, leader = ? "
+       "WHERE id = ? AND status = ?");  // the lease is claim_job's and renew_leases' alone
   s.bind(1, j.status).bind(2, j.started_at).bind(3, j.completed_at).bind(4, j.output_file_id);
   s.bind(5, j.output_media_type).bind(6, j.error).bind(7, int64_t(j.cache_hit)).bind(8, j.billing_mode);
   s.bind(9, j.cost_cents).bind(10, j.reservation).bind(11, j.upstream_id).bind(12, j.leader);
-  s.bind(13, j.lease_until).bind(14, j.lease_owner).bind(15, j.id).bind(16, expected);
+  s.bind(13, j.id).bind(14, expected);
   VARG_TRY(s.done());
   return sqlite3_changes(c->db) > 0;
 }
@@ -849,6 +849,25 @@ Result<FileRecord> SqliteStore::insert_file(const FileRecord& f, bool* existed) 
   PREP(s, c, "INSERT OR IGNORE INTO files(id, hash, size, media_type, ext, created_at) VALUES(?, ?, ?, ?, ?, ?)");
   s.bind(1, f.id).bind(2, f.hash).bind(3, f.size).bind(4, f.media_type).bind(5, f.ext).bind(6, f.created_at);
   VARG_TRY(s.done());
+Result<bool> SqliteStore::claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) {
+  auto c = lease();
+  PREP(s, c,
+       "UPDATE jobs SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1 AND status IN ('queued', 'processing') "
+       "AND (lease_until < ?4 OR lease_owner = ?2)");
+  s.bind(1, id).bind(2, owner).bind(3, until).bind(4, now);
+  VARG_TRY(s.done());
+  return sqlite3_changes(c->db) > 0;
+}
+
+Status SqliteStore::renew_leases(const std::string& owner, int64_t until) {
+  auto c = lease();
+  PREP(s, c,
+       "UPDATE jobs SET lease_until = ?2 WHERE lease_owner = ?1 AND status IN ('queued', 'processing') "
+       "AND lease_until < ?2");
+  s.bind(1, owner).bind(2, until);
+  return s.done();
+}
+
   *existed = sqlite3_changes(c->db) == 0;
   if (!*existed) return f;
   PREP(q, c, "SELECT id, hash, size, media_type, ext, created_at FROM files WHERE hash = ?");

@@ -1,0 +1,167 @@
+// PostgresStore's numbered migrations: SQLite's schema (store/sqlite/sqlite_store.cc) in
+// PostgreSQL types, plus a settings table for the instances' shared secret. Applied at open under
+// an advisory lock, each in its own transaction, so instances starting together never collide.
+#include "store/postgres/postgres_internal.h"
+
+namespace varg::pg {
+
+namespace {
+
+const char* const kMigrations[] = {
+    // 1: accounts, keys, sessions, ledger, login codes
+    R"sql(
+CREATE TABLE users(
+  id BIGSERIAL PRIMARY KEY,
+  email TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL);
+CREATE TABLE api_keys(
+  id BIGSERIAL PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  permissions TEXT,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  expires_at BIGINT,
+  revoked_at BIGINT);
+CREATE INDEX api_keys_user ON api_keys(user_id);
+CREATE INDEX api_keys_revoked ON api_keys(revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE TABLE sessions(
+  hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL);
+CREATE TABLE accounts(
+  user_id BIGINT PRIMARY KEY REFERENCES users(id),
+  settled BIGINT NOT NULL DEFAULT 0,
+  reserved BIGINT NOT NULL DEFAULT 0,
+  CHECK (reserved >= 0),
+  CHECK (settled - reserved >= 0));
+CREATE TABLE ledger(
+  id BIGSERIAL PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  kind TEXT NOT NULL,
+  amount BIGINT NOT NULL,
+  idempotency_id TEXT NOT NULL UNIQUE,
+  ref TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL);
+CREATE INDEX ledger_user ON ledger(user_id, id);
+CREATE UNIQUE INDEX ledger_settles_once ON ledger(ref) WHERE kind IN ('capture', 'release');
+CREATE TABLE otp_codes(
+  email TEXT PRIMARY KEY,
+  code_hash TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL);
+CREATE TABLE otp_sends(
+  id BIGSERIAL PRIMARY KEY,
+  email TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  at BIGINT NOT NULL);
+CREATE INDEX otp_sends_email ON otp_sends(email, at);
+CREATE INDEX otp_sends_ip ON otp_sends(ip, at);
+)sql",
+    // 2: generation jobs, files, result cache, idempotency keys, saved provider keys
+    R"sql(
+CREATE TABLE jobs(
+  id TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  capability TEXT NOT NULL,
+  model TEXT NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  completed_at BIGINT,
+  output_file_id TEXT NOT NULL DEFAULT '',
+  output_media_type TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  cache_key TEXT NOT NULL DEFAULT '',
+  cache_hit BOOLEAN NOT NULL DEFAULT FALSE,
+  cache_mode TEXT NOT NULL DEFAULT '',
+  billing_mode TEXT NOT NULL DEFAULT '',
+  cost_cents BIGINT NOT NULL DEFAULT 0,
+  reservation TEXT NOT NULL DEFAULT '',
+  key_source TEXT NOT NULL DEFAULT '',
+  upstream_id TEXT NOT NULL DEFAULT '',
+  leader TEXT NOT NULL DEFAULT '',
+  lease_until BIGINT NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '');
+CREATE INDEX jobs_user ON jobs(user_id, created_at);
+CREATE INDEX jobs_unfinished ON jobs(status) WHERE status IN ('queued', 'processing');
+CREATE TABLE files(
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  size BIGINT NOT NULL,
+  media_type TEXT NOT NULL,
+  ext TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE TABLE cache(
+  key TEXT PRIMARY KEY,
+  file_id TEXT NOT NULL REFERENCES files(id),
+  media_type TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL);
+CREATE TABLE idempotency(
+  user_id BIGINT NOT NULL,
+  key TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  done BOOLEAN NOT NULL DEFAULT FALSE,
+  status BIGINT NOT NULL DEFAULT 0,
+  response TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, key));
+CREATE TABLE provider_keys(
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  provider TEXT NOT NULL,
+  sealed TEXT NOT NULL,
+  suffix TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, provider));
+)sql",
+    // 3: settings every instance shares (the server secret when --secret is not set)
+    R"sql(
+CREATE TABLE settings(
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL);
+)sql",
+};
+
+constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd
+
+Status apply(Conn& c) {
+  VARG_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"));
+  auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!have.ok()) return have.status();
+  const int64_t current = have->i64(0, 0), total = int64_t(std::size(kMigrations));
+  if (current > total)
+    return error(Code::internal, "database schema is newer than this vargd (version " + std::to_string(current) + ")");
+  for (int64_t v = current + 1; v <= total; v++) {
+    VARG_TRY(c.exec("BEGIN"));
+    Status s = c.exec(kMigrations[v - 1]);
+    if (s.ok()) {
+      auto ins = c.run("INSERT INTO schema_migrations(version, applied_at) VALUES($1, EXTRACT(EPOCH FROM now())::BIGINT)",
+                       Params().add(v));
+      s = ins.ok() ? c.exec("COMMIT") : ins.status();
+    }
+    if (!s.ok()) {
+      c.exec("ROLLBACK");
+      return error(s.code, "migration " + std::to_string(v) + " failed: " + s.message);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status migrate(Conn& c) {
+  // Session-level lock: a second instance starting now waits here, then finds nothing to do.
+  auto locked = c.run("SELECT pg_advisory_lock($1::BIGINT)", Params().add(kMigrationLock));
+  if (!locked.ok()) return locked.status();
+  Status s = apply(c);
+  c.run("SELECT pg_advisory_unlock($1::BIGINT)", Params().add(kMigrationLock));
+  return s;
+}
+
+}  // namespace varg::pg

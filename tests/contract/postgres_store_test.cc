@@ -1,0 +1,161 @@
+// PostgresStore: the contract suite's "postgres" instance on a real PostgreSQL server (started by
+// tests/support/postgres_server), plus what only a shared server-backed store has to promise:
+// several stores (instances) on one database, concurrent migrations, reconnecting after a restart.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "../support/postgres_server.h"
+#include "store/postgres/postgres_store.h"
+#include "store_contract.h"
+
+namespace varg {
+
+namespace {
+
+std::atomic<int> g_databases{0};
+
+// A fresh database on the shared test server.
+Result<std::string> fresh_database() {
+  auto server = testing::shared_postgres();
+  if (!server.ok()) return server.status();
+  return (*server)->create_database("varg_" + std::to_string(::getpid()) + "_" + std::to_string(g_databases++));
+}
+
+Result<std::unique_ptr<PostgresStore>> open(const std::string& url, int connections = 8) {
+  PostgresStore::Options o;
+  o.connections = connections;
+  return PostgresStore::open(url, o);
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract,
+                         ::testing::Values(StoreFactory{
+                             "postgres",
+                             [](const std::filesystem::path&) -> Result<std::unique_ptr<Store>> {
+                               auto url = fresh_database();
+                               if (!url.ok()) return url.status();
+                               auto s = open(*url);
+                               if (!s.ok()) return s.status();
+                               return std::unique_ptr<Store>(std::move(*s));
+                             }}),
+                         factory_name);
+
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000;
+
+class PostgresOnlyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto url = fresh_database();
+    ASSERT_TRUE(url.ok()) << url.status().message;
+    url_ = *url;
+  }
+  std::unique_ptr<PostgresStore> store(int connections = 4) {
+    auto s = open(url_, connections);
+    EXPECT_TRUE(s.ok()) << s.status().message;
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  void exec(const std::string& sql) {
+    PGconn* c = PQconnectdb(url_.c_str());
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+    PQfinish(c);
+  }
+  std::string url_;
+};
+
+TEST_F(PostgresOnlyTest, TwoInstancesOnOneDatabaseNeverOverdrawTheSameAccount) {
+  auto a = store(4), b = store(4);
+  ASSERT_TRUE(a && b);
+  auto u = a->create_user("a@example.com", kNow);
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(a->append({0, u->id, EntryKind::grant, 50, "g", "", kNow}).ok());
+  std::atomic<int> ok{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      Store& s = t % 2 ? static_cast<Store&>(*a) : static_cast<Store&>(*b);
+      for (int i = 0; i < 20; i++) {
+        auto r = s.append({0, u->id, EntryKind::reserve, 1, "h-" + std::to_string(t) + "-" + std::to_string(i), "", kNow});
+        if (r.ok()) ok++; else if (r.status().code != Code::insufficient_balance) other++;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 50);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(b->balance(u->id)->reserved, 50);
+  EXPECT_EQ(a->ledger_sum(u->id)->reserved, 50);
+}
+
+TEST_F(PostgresOnlyTest, InstancesStartingTogetherMigrateOnce) {
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  std::vector<std::string> errors(6);
+  for (int t = 0; t < 6; t++)
+    threads.emplace_back([&, t] {
+      auto s = open(url_, 1);
+      if (s.ok()) ok++; else errors[t] = s.status().message;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 6) << errors[0] << errors[1] << errors[2];
+  auto s = store(1);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->create_user("a@example.com", kNow).ok());
+}
+
+TEST_F(PostgresOnlyTest, ADatabaseFromANewerVargdIsRefused) {
+  { ASSERT_TRUE(store(1)); }
+  exec("INSERT INTO schema_migrations(version, applied_at) VALUES(9999, 0)");
+  auto s = open(url_, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message.find("newer"), std::string::npos) << s.status().message;
+}
+
+TEST_F(PostgresOnlyTest, AnUnreachableServerIsAClearUnavailableError) {
+  auto s = open("postgresql://varg@127.0.0.1:1/varg", 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code, Code::unavailable);
+  EXPECT_NE(s.status().message.find("PostgreSQL"), std::string::npos) << s.status().message;
+}
+
+TEST_F(PostgresOnlyTest, InstancesAgreeOnTheFirstSharedSecret) {
+  auto a = store(1), b = store(1);
+  ASSERT_TRUE(a && b);
+  auto first = a->shared_secret(std::string(64, 'a'));
+  auto second = b->shared_secret(std::string(64, 'b'));
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(*first, std::string(64, 'a'));
+  EXPECT_EQ(*second, *first);
+}
+
+TEST_F(PostgresOnlyTest, CallsRecoverAfterTheServerRestarts) {
+  auto s = store(3);
+  ASSERT_TRUE(s);
+  auto u = s->create_user("a@example.com", kNow);
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(s->append({0, u->id, EntryKind::grant, 100, "g", "", kNow}).ok());
+  auto server = testing::shared_postgres();
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE((*server)->restart().ok());
+  // Every pooled connection is now dead; each call notices, reconnects and succeeds.
+  for (int i = 0; i < 6; i++) {
+    auto b = s->balance(u->id);
+    ASSERT_TRUE(b.ok()) << i << ": " << b.status().message;
+    EXPECT_EQ(b->settled, 100);
+  }
+  auto held = s->append({0, u->id, EntryKind::reserve, 10, "hold-after-restart", "", kNow});
+  ASSERT_TRUE(held.ok()) << held.status().message;
+  auto again = s->create_user("b@example.com", kNow);
+  EXPECT_TRUE(again.ok()) << again.status().message;
+  EXPECT_EQ(s->balance(u->id)->reserved, 10);
+}
+
+}  // namespace
+}  // namespace varg

@@ -1,0 +1,163 @@
+// The Store contract, continued: job leases (one instance runs each job), conditional job updates
+// that settle exactly once, and idempotency claims. Instantiated with the rest of StoreContract.
+#include <atomic>
+#include <thread>
+
+#include "store_contract.h"
+
+namespace varg {
+
+namespace {
+
+constexpr int64_t kNow = 1'800'000'000;
+constexpr int64_t kNowMs = kNow * 1000;
+
+JobRecord job_record(int64_t user, const std::string& id, const std::string& owner = "", int64_t until = 0) {
+  JobRecord j;
+  j.id = id;
+  j.user_id = user;
+  j.capability = "image";
+  j.model = "fal:flux-pro";
+  j.params = "{}";
+  j.created_at = kNow;
+  j.lease_owner = owner;
+  j.lease_until = until;
+  return j;
+}
+
+}  // namespace
+
+TEST_P(StoreContract, AJobIsClaimedByOneInstanceUntilItsLeaseEnds) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().insert_job(job_record(a, "job_1", "i1", kNowMs + 10'000)).ok());
+  EXPECT_TRUE(*store().claim_job("job_1", "i1", kNowMs + 20'000, kNowMs)) << "the holder renews its own claim";
+  EXPECT_FALSE(*store().claim_job("job_1", "i2", kNowMs + 20'000, kNowMs + 5'000)) << "a live lease is not taken";
+  EXPECT_TRUE(*store().claim_job("job_1", "i2", kNowMs + 40'000, kNowMs + 20'001)) << "an expired lease is taken";
+  auto j = store().job("job_1");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->lease_owner, "i2");
+  EXPECT_EQ(j->lease_until, kNowMs + 40'000);
+  EXPECT_FALSE(*store().claim_job("job_1", "i1", kNowMs + 50'000, kNowMs + 30'000)) << "the old holder lost it";
+  EXPECT_FALSE(*store().claim_job("job_nope", "i1", kNowMs, kNowMs)) << "an unknown job is never claimed";
+}
+
+TEST_P(StoreContract, ConcurrentClaimsOfAnExpiredJobHaveOneWinner) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().insert_job(job_record(a, "job_1", "dead", kNowMs)).ok());
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      auto r = store().claim_job("job_1", "i" + std::to_string(t), kNowMs + 10'000, kNowMs + 1);
+      if (r.ok() && *r) won++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won, 1);
+}
+
+TEST_P(StoreContract, FinishedJobsAreNeverClaimed) {
+  int64_t a = new_user("a@example.com");
+  JobRecord j = job_record(a, "job_1");
+  ASSERT_TRUE(store().insert_job(j).ok());
+  j.status = "failed";
+  ASSERT_TRUE(*store().finish_job(j, "queued", std::nullopt));
+  EXPECT_FALSE(*store().claim_job("job_1", "i1", kNowMs + 10'000, kNowMs));
+  EXPECT_TRUE(store().unfinished_jobs()->empty());
+}
+
+TEST_P(StoreContract, RenewLeasesExtendsOnlyTheOwnersUnfinishedJobs) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().insert_job(job_record(a, "job_1", "i1", kNowMs)).ok());
+  ASSERT_TRUE(store().insert_job(job_record(a, "job_2", "i2", kNowMs)).ok());
+  ASSERT_TRUE(store().renew_leases("i1", kNowMs + 9'000).ok());
+  EXPECT_EQ(store().job("job_1")->lease_until, kNowMs + 9'000);
+  EXPECT_EQ(store().job("job_2")->lease_until, kNowMs);
+}
+
+TEST_P(StoreContract, UpdateJobIsConditionalAndLeavesTheLeaseAlone) {
+  int64_t a = new_user("a@example.com");
+  JobRecord j = job_record(a, "job_1", "i1", kNowMs + 10'000);
+  ASSERT_TRUE(store().insert_job(j).ok());
+  ASSERT_TRUE(store().renew_leases("i1", kNowMs + 30'000).ok());
+  j.status = "processing";
+  j.started_at = kNow;
+  j.upstream_id = "up-1";
+  EXPECT_TRUE(*store().update_job(j, "queued"));  // j still carries the older lease
+  EXPECT_FALSE(*store().update_job(j, "queued")) << "the status moved on";
+  auto got = store().job("job_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, "processing");
+  EXPECT_EQ(got->upstream_id, "up-1");
+  EXPECT_EQ(got->lease_until, kNowMs + 30'000) << "a job update must not shorten a renewed lease";
+}
+
+TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().append({0, a, EntryKind::grant, 100, "g", "", kNow}).ok());
+  ASSERT_TRUE(store().append({0, a, EntryKind::reserve, 10, "reserve:job_1", "job_1", kNow}).ok());
+  JobRecord j = job_record(a, "job_1");
+  j.status = "processing";
+  j.reservation = "reserve:job_1";
+  j.cost_cents = 10;
+  ASSERT_TRUE(store().insert_job(j).ok());
+  std::atomic<int> finished{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; t++)
+    threads.emplace_back([&, t] {
+      JobRecord f = j;
+      const bool capture = t % 2 == 0;
+      f.status = capture ? "completed" : "cancelled";
+      LedgerEntry settle{0, a, capture ? EntryKind::capture : EntryKind::release, 0,
+                         (capture ? "capture:" : "release:") + j.id, j.reservation, kNow};
+      auto r = store().finish_job(f, "processing", settle);
+      if (r.ok() && *r) finished++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(finished, 1) << "one finisher wins";
+  auto b = store().balance(a);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->reserved, 0);
+  const std::string status = store().job("job_1")->status;
+  EXPECT_EQ(b->settled, status == "completed" ? 90 : 100) << status;
+  expect_projection_consistent(a, "racing finishers");
+}
+
+TEST_P(StoreContract, ConcurrentIdempotencyClaimsHaveOneWinner) {
+  int64_t a = new_user("a@example.com");
+  std::atomic<int> claimed{0}, seen{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&] {
+      bool mine = false;
+      auto r = store().idempotency_claim({a, "idem-1", "body-1", false, 0, "", kNow}, kNow - 86400, &mine);
+      if (r.ok()) (mine ? claimed : seen)++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(claimed, 1);
+  EXPECT_EQ(seen, 7);
+  ASSERT_TRUE(store().idempotency_finish({a, "idem-1", "body-1", true, 202, "{\"ok\":1}", kNow}).ok());
+  bool mine = true;
+  auto again = store().idempotency_claim({a, "idem-1", "body-2", false, 0, "", kNow + 1}, kNow - 86400, &mine);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(mine);
+  EXPECT_TRUE(again->done);
+  EXPECT_EQ(again->status, 202);
+  EXPECT_EQ(again->body_hash, "body-1");
+  EXPECT_EQ(again->response, "{\"ok\":1}");
+}
+
+TEST_P(StoreContract, FilesDeduplicateByContentAndTheCacheExpires) {
+  bool existed = true;
+  auto f = store().insert_file({"f1", "h1", 3, "image/png", "png", kNow}, &existed);
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(existed);
+  auto g = store().insert_file({"f2", "h1", 3, "image/png", "png", kNow}, &existed);
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(existed);
+  EXPECT_EQ(g->id, "f1");
+  ASSERT_TRUE(store().cache_put({"sha256:k", "f1", "image/png", kNow, kNow + 10}).ok());
+  EXPECT_TRUE(store().cache_get("sha256:k", kNow + 9)->has_value());
+  EXPECT_FALSE(store().cache_get("sha256:k", kNow + 10)->has_value());
+}
+
+}  // namespace varg
