@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Fake upstream providers for varg's tests: one real HTTP server on loopback speaking the public
-protocols of fal (queue API) and Stripe (checkout sessions), returning small real media files.
+protocols of fal (queue API), ElevenLabs (text-to-speech, music, speech-to-text), Replicate
+(predictions API), Higgsfield (platform queue API) and Stripe (checkout sessions), returning small
+real media files. Routing is by path: /v1/text-to-speech|music|speech-to-text → ElevenLabs
+(`xi-api-key`), /v1/models|predictions → Replicate (`Authorization: Bearer`), /requests/… and
+/higgsfield-ai/… → Higgsfield (`Authorization: Key id:secret`), /v1/checkout → Stripe, the rest → fal.
 
 It records every call (method, path, the key it carried) and can be told how to misbehave:
-  POST /_control {"mode": "ok|slow|error500|fail_then_ok|rate_limit|garbage|drop|hang|bad_status",
+  POST /_control {"mode": "ok|slow|slow_job|error500|fail_then_ok|rate_limit|garbage|drop|hang",
                   "delay": seconds, "fail_times": N}
   GET  /_calls   -> {"calls": [{"method","path","key"}]}
   POST /_reset
 Started with a port of 0 it prints "PORT <n>" on its first stdout line.
 """
 import json, sys, threading, time, uuid, zlib, struct, base64
+import urllib.request
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -28,7 +35,13 @@ def tiny_wav(seconds=0.1, rate=8000):
         b"data" + struct.pack("<I", len(data)) + data
 
 
-MEDIA = {"png": (tiny_png(200, 80, 40), "image/png"), "wav": (tiny_wav(), "audio/wav"),
+def tiny_mp3(frames=8):
+    """MPEG-1 Layer III, 128 kbit/s, 44.1 kHz, mono: frames of zeroed side info decode as silence."""
+    size = 144 * 128000 // 44100  # 417 bytes per frame without padding
+    return (b"\xff\xfb\x90\xc4" + bytes(size - 4)) * frames
+
+
+MEDIA = {"png": (tiny_png(200, 80, 40), "image/png"), "wav": (tiny_wav(), "audio/wav"), "mp3": (tiny_mp3(), "audio/mpeg"),
          "mp4": (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64, "video/mp4")}
 
 
@@ -133,6 +146,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, raw=data, ctype=ctype)
         if p.startswith("/v1/checkout/sessions"):
             return self.stripe(payload)
+        if p.startswith(("/v1/text-to-speech/", "/v1/music", "/v1/speech-to-text")):
+            return self.elevenlabs(p, payload)
+        if p.startswith(("/v1/models/", "/v1/predictions")):
+            return self.replicate(p, payload)
+        if p.startswith(("/requests/", "/higgsfield-ai/")):
+            return self.higgsfield(p, payload)
         return self.fal(p, payload)
 
     # ---- fal queue API ----
@@ -188,6 +207,237 @@ class Handler(BaseHTTPRequestHandler):
         app = "/".join(parts[:2])
         b = "%s/%s/requests/%s" % (self.base(), app, rid)
         return self.send(200, {"request_id": rid, "response_url": b, "status_url": b + "/status", "cancel_url": b + "/cancel"})
+
+    # ---- shared by the three protocols below ----
+    def new_request(self, provider, model, inp, kind):
+        rid = uuid.uuid4().hex[:20] if provider == "replicate" else str(uuid.uuid4())
+        with S.lock:
+            ready = time.time() + (S.delay if S.mode == "slow_job" else 0.0)
+            S.requests[rid] = {"provider": provider, "model": model, "input": inp, "kind": kind, "ready_at": ready,
+                               "cancelled": False, "created": time.time()}
+        return rid
+
+    def lookup(self, provider, rid):
+        with S.lock:
+            req = S.requests.get(rid)
+        return req if req is not None and req.get("provider") == provider else None
+
+    def job_pause(self):
+        """A synchronous provider's slow_job: the answer itself takes `delay` seconds."""
+        with S.lock:
+            mode, delay = S.mode, S.delay
+        if mode == "slow_job":
+            time.sleep(delay)
+
+    # ---- ElevenLabs (xi-api-key; synchronous answers) ----
+    def elevenlabs(self, p, payload):
+        key = self.headers.get("xi-api-key")
+        self.record(key)
+        if not key or key.startswith("bad"):
+            return self.send(401, {"detail": {"status": "invalid_api_key", "message": "Invalid API key"}})
+        if self.command != "POST":
+            return self.send(405, {"detail": "Method Not Allowed"})
+        if self.misbehave():
+            return
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        params = dict(kv.split("=", 1) for kv in query.split("&") if "=" in kv)
+        if p.startswith("/v1/speech-to-text"):
+            return self.elevenlabs_stt(payload)
+        try:
+            body = json.loads(payload or b"{}")
+        except ValueError:
+            return self.send(400, {"detail": {"status": "invalid_json", "message": "Body is not JSON"}})
+        if p.startswith("/v1/text-to-speech/"):
+            voice = p[len("/v1/text-to-speech/"):].split("/")[0]
+            if not voice:
+                return self.send(404, {"detail": "Not Found"})
+            if not isinstance(body.get("text"), str) or not body["text"]:
+                return self.send(422, {"detail": [{"loc": ["body", "text"], "msg": "field required", "type": "value_error.missing"}]})
+        else:
+            if not body.get("prompt") and not body.get("composition_plan"):
+                return self.send(422, {"detail": [{"loc": ["body", "prompt"], "msg": "prompt or composition_plan required", "type": "value_error"}]})
+            ms = body.get("music_length_ms", 30000)
+            if not isinstance(ms, int) or not 3000 <= ms <= 600000:
+                return self.send(422, {"detail": [{"loc": ["body", "music_length_ms"], "msg": "must be between 3000 and 600000", "type": "value_error"}]})
+        self.job_pause()
+        fmt = params.get("output_format", "mp3_44100_128")
+        data, ctype = MEDIA["mp3"] if fmt.startswith("mp3") else MEDIA["wav"]
+        return self.send(200, raw=data, ctype=ctype, headers=[("request-id", uuid.uuid4().hex)])
+
+    def elevenlabs_stt(self, payload):
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return self.send(422, {"detail": [{"loc": ["body"], "msg": "multipart/form-data expected", "type": "value_error"}]})
+        msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + payload)
+        form = {}
+        for part in msg.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            form[name] = part.get_payload(decode=True)
+        if form.get("model_id") not in (b"scribe_v1", b"scribe_v1_experimental", b"scribe_v2"):
+            return self.send(422, {"detail": [{"loc": ["body", "model_id"], "msg": "unknown model_id", "type": "value_error"}]})
+        if ("file" in form) == ("cloud_storage_url" in form):
+            return self.send(422, {"detail": {"status": "invalid_parameters", "message": "Exactly one of file or cloud_storage_url"}})
+        audio = form.get("file")
+        if audio is None:
+            try:
+                with urllib.request.urlopen(form["cloud_storage_url"].decode(), timeout=5) as r:
+                    audio = r.read()
+            except Exception as e:  # the real service answers 400 for an unreachable URL
+                return self.send(400, {"detail": {"status": "invalid_cloud_storage_url", "message": str(e)[:200]}})
+        if not audio:
+            return self.send(400, {"detail": {"status": "empty_file", "message": "The audio file is empty"}})
+        self.job_pause()
+        lang = (form.get("language_code") or b"en").decode()
+        words = [{"text": "hello", "start": 0.0, "end": 0.04, "type": "word", "speaker_id": "speaker_0", "logprob": 0.0},
+                 {"text": " ", "start": 0.04, "end": 0.05, "type": "spacing", "speaker_id": "speaker_0", "logprob": 0.0},
+                 {"text": "world", "start": 0.05, "end": 0.1, "type": "word", "speaker_id": "speaker_0", "logprob": 0.0}]
+        return self.send(200, {"language_code": lang, "language_probability": 0.98, "text": "hello world", "words": words,
+                               "transcription_id": uuid.uuid4().hex})
+
+    # ---- Replicate predictions API (Authorization: Bearer) ----
+    def prediction(self, rid, req):
+        b = "%s/v1/predictions/%s" % (self.base(), rid)
+        done = time.time() >= req["ready_at"]
+        status = "canceled" if req["cancelled"] else ("succeeded" if done else "processing")
+        out = None
+        if status == "succeeded":
+            url = "%s/media/%s.%s" % (self.base(), rid, req["kind"])
+            if req["kind"] == "json":
+                out = {"detected_language": "english", "transcription": "hello world", "translation": None,
+                       "txt_file": None, "srt_file": None,
+                       "segments": [{"id": 0, "start": 0.0, "end": 0.1, "text": " hello world", "temperature": 0.0}]}
+            elif req["kind"] == "png":
+                out = [url]
+            else:
+                out = url
+        model = req["model"]
+        return {"id": rid, "model": model.split(":")[0], "version": model.split(":")[1] if ":" in model else "hidden",
+                "input": req["input"], "logs": "", "output": out, "data_removed": False, "error": None, "status": status,
+                "source": "api", "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(req["created"])),
+                "urls": {"get": b, "cancel": b + "/cancel", "stream": b + "/stream", "web": "https://replicate.com/p/" + rid}}
+
+    def replicate(self, p, payload):
+        auth = self.headers.get("Authorization", "")
+        key = auth.split(" ", 1)[1] if auth.startswith(("Bearer ", "Token ")) else None
+        self.record(key)
+        if not key or key.startswith("bad"):
+            return self.send(401, {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token", "status": 401},
+                             ctype="application/problem+json")
+        parts = p.strip("/").split("/")
+        if parts[:2] == ["v1", "predictions"] and len(parts) >= 3:
+            req = self.lookup("replicate", parts[2])
+            if req is None:
+                return self.send(404, {"detail": "Not found.", "status": 404})
+            if self.misbehave():
+                return
+            if len(parts) == 4 and parts[3] == "cancel" and self.command == "POST":
+                with S.lock:
+                    if time.time() < req["ready_at"]:
+                        req["cancelled"] = True
+                return self.send(200, self.prediction(parts[2], req))
+            if len(parts) == 3 and self.command == "GET":
+                return self.send(200, self.prediction(parts[2], req))
+            return self.send(404, {"detail": "Not found.", "status": 404})
+        if self.command != "POST":
+            return self.send(405, {"detail": "Method not allowed.", "status": 405})
+        if parts[:2] == ["v1", "models"] and len(parts) == 5 and parts[4] == "predictions":
+            model = parts[2] + "/" + parts[3]
+        elif parts == ["v1", "predictions"]:
+            model = None
+        else:
+            return self.send(404, {"detail": "Not found.", "status": 404})
+        if self.misbehave():
+            return
+        try:
+            body = json.loads(payload or b"{}")
+        except ValueError:
+            return self.send(400, {"title": "Invalid JSON", "detail": "The request body is not JSON", "status": 400})
+        if model is None:
+            model = body.get("version") or ""
+            if not model:
+                return self.send(422, {"title": "Input validation failed", "detail": "version is required", "status": 422})
+        inp = body.get("input")
+        if not isinstance(inp, dict):
+            return self.send(422, {"title": "Input validation failed", "detail": "input is required", "status": 422})
+        if "whisper" in model:
+            if not isinstance(inp.get("audio"), str):
+                return self.send(422, {"title": "Input validation failed", "detail": "- input: audio is required", "status": 422})
+            kind = "json"
+        else:
+            if not isinstance(inp.get("prompt"), str):
+                return self.send(422, {"title": "Input validation failed", "detail": "- input: prompt is required", "status": 422})
+            kind = "mp4" if ("video" in model or "minimax" in model) else "png"
+        rid = self.new_request("replicate", model, inp, kind)
+        prefer = self.headers.get("Prefer", "")
+        if prefer.startswith("wait"):
+            wait = float(prefer.split("=", 1)[1]) if "=" in prefer else 60.0
+            with S.lock:
+                ready_at = S.requests[rid]["ready_at"]
+            time.sleep(max(0.0, min(wait, ready_at - time.time())))
+        with S.lock:
+            req = S.requests[rid]
+        status = 201
+        return self.send(status, self.prediction(rid, req), headers=[("Location", "/v1/predictions/" + rid)])
+
+    # ---- Higgsfield platform API (Authorization: Key id:secret) ----
+    def hf_status(self, rid, req):
+        b = "%s/requests/%s" % (self.base(), rid)
+        done = time.time() >= req["ready_at"]
+        status = "canceled" if req["cancelled"] else ("completed" if done else "in_progress")
+        out = {"status": status, "request_id": rid, "status_url": b + "/status", "cancel_url": b + "/cancel"}
+        if status == "completed":
+            url = "%s/media/%s.%s" % (self.base(), rid, req["kind"])
+            if req["kind"] == "mp4":
+                out["video"] = {"url": url}
+            else:
+                out["images"] = [{"url": url}]
+        return out
+
+    def higgsfield(self, p, payload):
+        auth = self.headers.get("Authorization", "")
+        key = auth[4:] if auth.startswith("Key ") else None
+        self.record(key)
+        if not key or key.startswith("bad"):
+            return self.send(401, {"detail": "Invalid credentials"})
+        parts = p.strip("/").split("/")
+        if parts[0] == "requests":
+            req = self.lookup("higgsfield", parts[1] if len(parts) > 1 else "")
+            if req is None:
+                return self.send(404, {"detail": "Request not found"})
+            if self.misbehave():
+                return
+            tail = parts[2:]
+            if tail == ["status"] and self.command == "GET":
+                return self.send(200, self.hf_status(parts[1], req))
+            if tail == ["cancel"] and self.command == "POST":
+                with S.lock:
+                    cancellable = not req["cancelled"] and time.time() < req["ready_at"]
+                    if cancellable:
+                        req["cancelled"] = True
+                if not cancellable:
+                    return self.send(400, {"detail": "Request can not be canceled"})
+                return self.send(202, raw=b"", ctype="text/plain")
+            return self.send(404, {"detail": "Not Found"})
+        if self.command != "POST":
+            return self.send(405, {"detail": "Method Not Allowed"})
+        if self.misbehave():
+            return
+        try:
+            args = json.loads(payload or b"{}")
+        except ValueError:
+            return self.send(422, {"detail": "body is not JSON"})
+        if not isinstance(args, dict) or not isinstance(args.get("prompt"), str):
+            return self.send(422, {"detail": [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]})
+        app = "/".join(parts)
+        kind = "mp4" if ("dop" in app or "video" in app) else "png"
+        rid = self.new_request("higgsfield", app, args, kind)
+        with S.lock:
+            req = S.requests[rid]
+        out = self.hf_status(rid, req)
+        out["status"] = "queued"
+        out.pop("images", None)
+        out.pop("video", None)
+        return self.send(200, out)
 
     # ---- Stripe checkout sessions ----
     def stripe(self, payload):

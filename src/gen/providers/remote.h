@@ -8,5 +8,8 @@
 namespace varg {
 
 std::unique_ptr<Provider> make_fal_provider(Upstream u);
+std::unique_ptr<Provider> make_elevenlabs_provider(Upstream u);
+std::unique_ptr<Provider> make_replicate_provider(Upstream u);
+std::unique_ptr<Provider> make_higgsfield_provider(Upstream u);
 
 }  // namespace varg
