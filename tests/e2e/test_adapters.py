@@ -70,7 +70,7 @@ class Fixture:
         self.stderr_path = os.path.join(self.tmp, "vargd.stderr")
         self.stderr = open(self.stderr_path, "wb")
         args = [vargd, "--listen", "127.0.0.1:0", "--allow-private-urls", "1", "--provider-poll-ms", "50",
-                "--provider-timeout-ms", str(TIMEOUT_MS), "--job-workers", "48", "--data-dir", data,
+                "--provider-timeout-ms", str(TIMEOUT_MS), "--job-workers", "48", "--rate-limit-rpm", "0", "--data-dir", data,
                 "--fal-url", self.up, "--elevenlabs-url", self.up, "--replicate-url", self.up, "--higgsfield-url", self.up,
                 "--fal-key", POOLED["fal"], "--elevenlabs-key", POOLED["elevenlabs"],
                 "--replicate-key", POOLED["replicate"], "--higgsfield-key", POOLED["higgsfield"]]
@@ -83,7 +83,8 @@ class Fixture:
             raise RuntimeError("vargd did not start: %r %s" % (line, open(self.stderr_path).read()))
         self.base = m.group(1)
         self.stdout_lines = []
-        threading.Thread(target=self._drain, daemon=True).start()
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
 
     def _drain(self):
         for line in self.vargd.stdout:
@@ -98,6 +99,9 @@ class Fixture:
                 except subprocess.TimeoutExpired:
                     p.kill()
         self.stderr.close()
+        self.fake.stdout.close()
+        self.drain.join(5)
+        self.vargd.stdout.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # ---- the fake ----
@@ -325,7 +329,9 @@ class AdapterTest(unittest.TestCase):
 
     def test_zz_no_key_in_vargd_log(self):
         FX.stderr.flush()
-        log = open(FX.stderr_path, "rb").read().decode(errors="replace") + "".join(FX.stdout_lines)
+        with open(FX.stderr_path, "rb") as f:
+            log = f.read().decode(errors="replace") + "".join(FX.stdout_lines)
+        self.assertIn("job failed", log, "the log should record the failed jobs (without their keys)")
         for k in list(POOLED.values()) + list(BAD.values()) + [FX.key]:
             self.assertNotIn(k, log)
         self.assertNotIn("pooled_hf_secret", log)
