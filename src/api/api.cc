@@ -66,6 +66,11 @@ size_t Api::body_limit(std::string_view method, std::string_view path) const {
 Response Api::refuse(std::string_view path, int status, const std::string& message) {
   Code c = status == 413 ? Code::payload_too_large : Code::invalid;
   Response r = error_response(family_of(path), error(c, message));
+  if (status != http_status(c)) {  // e.g. 431: the body's statusCode must match the HTTP status
+    json b = json::parse(r.body);
+    if (b.contains("statusCode")) b["statusCode"] = status;
+    r.body = b.dump();
+  }
   r.status = status;
   r.set_header("X-Request-Id", "req_" + random_base62(20));
   return r;
@@ -110,10 +115,54 @@ std::string_view bearer(const Request& req) {
   return h;
 }
 
+// scheme://host[:port] of a URL.
+std::string origin_of(std::string_view url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  auto slash = url.find('/', scheme + 3);
+  return std::string(url.substr(0, slash));
+}
+
+bool same_origin(const Request& req, const std::string& public_origin) {
+  std::string_view origin = req.header("origin");
+  if (origin.empty()) return false;
+  if (!public_origin.empty() && origin == public_origin) return true;
+  std::string_view host = req.header("host");
+  return !host.empty() && (origin == "http://" + std::string(host) || origin == "https://" + std::string(host));
+}
+
 }  // namespace
+
+std::string session_cookie(const Request& req) {
+  std::string_view h = req.header("cookie");
+  const std::string name = std::string(kSessionCookie) + "=";
+  size_t i = 0;
+  while (i < h.size()) {
+    while (i < h.size() && (h[i] == ' ' || h[i] == ';')) i++;
+    size_t end = h.find(';', i);
+    if (end == std::string_view::npos) end = h.size();
+    std::string_view part = h.substr(i, end - i);
+    if (part.starts_with(name)) return std::string(part.substr(name.size()));
+    i = end;
+  }
+  return {};
+}
 
 Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {
   std::string credential(bearer(req));
+  if (credential.empty() && (mode == Auth::key_or_session || mode == Auth::dashboard)) {
+    // The dashboard's cookie. SameSite=Strict already keeps it off cross-site requests; the Origin
+    // check is the second wall for anything that changes state.
+    std::string cookie = session_cookie(req);
+    if (!cookie.empty()) {
+      const bool safe = req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS";
+      if (!safe && !same_origin(req, origin_of(public_origin_)))
+        return error(Code::forbidden, "Cross-origin request refused: the Origin header does not match this server");
+      if (!cookie.starts_with(AccessToken::kPrefix)) return error(Code::unauthorized, "Not signed in");
+      return auth_.session(cookie);
+    }
+  }
+  if (mode == Auth::dashboard) return error(Code::unauthorized, "Not signed in");
   if (credential.empty() && fam == Family::vast) credential = req.query_param("api_key").value_or("");
   if (credential.empty()) return error(Code::unauthorized, Authenticator::kInvalid);
   if (credential.starts_with(AccessToken::kPrefix)) {

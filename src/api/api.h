@@ -28,8 +28,14 @@ Family family_of(std::string_view path);
 enum class Auth {
   none,            // public
   api_key,         // API key only (generation routes refuse session tokens)
-  key_or_session,  // API key or access token (app routes)
+  key_or_session,  // API key or access token (app routes); also the dashboard's session cookie
+  dashboard,       // the dashboard's session cookie only (its playground: docs/dashboard.md)
 };
+
+// The dashboard keeps its access token in this HttpOnly cookie (docs/dashboard.md).
+inline constexpr const char* kSessionCookie = "varg_session";
+// The value of the session cookie, or "" when the request has none.
+std::string session_cookie(const Request& req);
 
 struct Ctx {
   const Request& req;
@@ -68,6 +74,9 @@ class Api final : public HttpHandler {
   // Limits requests per minute per credential (the pipeline's rate-limit step).
   void enable_rate_limit(std::unique_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
   // Enables Idempotency-Key on every authenticated POST (SPEC 7), stored for 24 h.
+  // The server's own origin ("http://host:port" of --public-url): a state-changing request
+  // authenticated by the session cookie must come from it (CSRF), or from its Host.
+  void set_public_origin(std::string origin) { public_origin_ = std::move(origin); }
   void enable_idempotency(Store& store, const Clock& clock) {
     idempotency_store_ = &store;
     idempotency_clock_ = &clock;
@@ -96,6 +105,7 @@ class Api final : public HttpHandler {
   std::unique_ptr<RateLimiter> limiter_;
   Store* idempotency_store_ = nullptr;
   const Clock* idempotency_clock_ = nullptr;
+  std::string public_origin_;
 };
 
 }  // namespace varg

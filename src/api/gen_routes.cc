@@ -129,40 +129,59 @@ std::function<json(const Request&)> generation_attrs(Services& s, std::string ca
 
 }  // namespace
 
-void add_generation_routes(Api& api, Services& s) {
+const std::vector<std::string>& generation_capabilities() {
+  static const std::vector<std::string> caps(std::begin(kCapabilities), std::end(kCapabilities));
+  return caps;
+}
+
+Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) {
   const int64_t ttl = 30 * 86400;
+  auto body = parse_object(ctx.req.body);
+  if (!body.ok()) return body.status();
+  Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req)};
+  for (auto& p : byok_providers()) {
+    std::string_view k = ctx.req.header(provider_key_header(p));
+    if (!k.empty()) sub.header_keys[p] = std::string(k);
+  }
+  auto j = s.jobs->submit(sub);
+  if (!j.ok()) return j.status();
+  Response r = job_response(*s.jobs, *j, 202, ttl);
+  if (int wait = prefer_wait(ctx.req); wait > 0 && !is_terminal(j->status)) {
+    Jobs* jobs = s.jobs;
+    int64_t user = ctx.principal.user_id;
+    std::string id = j->id;
+    r.deferred = [jobs, user, id, wait, ttl](std::function<void(Response)> deliver) {
+      wait_for_job(*jobs, user, id, steady::now() + std::chrono::seconds(wait), ttl, std::move(deliver));
+    };
+  }
+  return r;
+}
+
+Result<Response> job_state(Services& s, Ctx& ctx) {
+  auto j = s.jobs->get(ctx.principal.user_id, ctx.param("id"));
+  if (!j.ok()) return j.status();
+  return json_response(200, s.jobs->to_json(*j));
+}
+
+Result<Response> job_events(Services& s, Ctx& ctx) {
+  auto j = s.jobs->get(ctx.principal.user_id, ctx.param("id"));
+  if (!j.ok()) return j.status();
+  Response r;
+  r.content_type = "text/event-stream";
+  r.stream = std::make_shared<JobEvents>(*s.jobs, ctx.principal.user_id, j->id);
+  return r;
+}
+
+void add_generation_routes(Api& api, Services& s) {
   for (const char* cap : kCapabilities) {
     const std::string c = cap;
     api.add({"POST", "/v1/" + c, "Generate " + c + " (202 with a JobResponse)", Auth::api_key, "generate",
-             "api.generate." + c, generation_attrs(s, c), 0, [&s, c, ttl](Ctx& ctx) -> Result<Response> {
-               auto body = parse_object(ctx.req.body);
-               if (!body.ok()) return body.status();
-               Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req)};
-               for (auto& p : byok_providers()) {
-                 std::string_view k = ctx.req.header(provider_key_header(p));
-                 if (!k.empty()) sub.header_keys[p] = std::string(k);
-               }
-               auto j = s.jobs->submit(sub);
-               if (!j.ok()) return j.status();
-               Response r = job_response(*s.jobs, *j, 202, ttl);
-               if (int wait = prefer_wait(ctx.req); wait > 0 && !is_terminal(j->status)) {
-                 Jobs* jobs = s.jobs;
-                 int64_t user = ctx.principal.user_id;
-                 std::string id = j->id;
-                 r.deferred = [jobs, user, id, wait, ttl](std::function<void(Response)> deliver) {
-                   wait_for_job(*jobs, user, id, steady::now() + std::chrono::seconds(wait), ttl, std::move(deliver));
-                 };
-               }
-               return r;
-             }});
+             "api.generate." + c, generation_attrs(s, c), 0,
+             [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }});
   }
 
   api.add({"GET", "/v1/jobs/{id}", "A job's state (JobResponse)", Auth::api_key, "generate", "api.generate.jobs",
-           nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto j = s.jobs->get(ctx.principal.user_id, ctx.param("id"));
-             if (!j.ok()) return j.status();
-             return json_response(200, s.jobs->to_json(*j));
-           }});
+           nullptr, 0, [&s](Ctx& ctx) { return job_state(s, ctx); }});
 
   api.add({"DELETE", "/v1/jobs/{id}", "Cancel a queued or processing job (204)", Auth::api_key, "generate",
            "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
@@ -174,14 +193,7 @@ void add_generation_routes(Api& api, Services& s) {
            }});
 
   api.add({"GET", "/v1/jobs/{id}/stream", "Server-sent events of a job's state", Auth::api_key, "generate",
-           "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto j = s.jobs->get(ctx.principal.user_id, ctx.param("id"));
-             if (!j.ok()) return j.status();
-             Response r;
-             r.content_type = "text/event-stream";
-             r.stream = std::make_shared<JobEvents>(*s.jobs, ctx.principal.user_id, j->id);
-             return r;
-           }});
+           "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) { return job_events(s, ctx); }});
 
   api.add({"POST", "/v1/files", "Upload an input file (raw body, real Content-Type)", Auth::api_key, "generate",
            "api.generate.upload", nullptr, 50u << 20, [&s](Ctx& ctx) -> Result<Response> {

@@ -40,7 +40,17 @@ void add_login_routes(Api& api, Services& s);
 void add_vast_routes(Api& api, Services& s);
 void add_generation_routes(Api& api, Services& s);  // needs jobs, files
 void add_billing_routes(Api& api, Services& s);     // needs provider_keys, jobs
+void add_dashboard_routes(Api& api, Services& s);   // the web dashboard and its own routes
 
+// Generation steps shared by /v1 and the dashboard's playground, so validation, billing and the
+// cache are one code path.
+const std::vector<std::string>& generation_capabilities();
+Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& capability);
+Result<Response> job_state(Services& s, Ctx& ctx);   // {id} → JobResponse
+Result<Response> job_events(Services& s, Ctx& ctx);  // {id} → text/event-stream
+
+// The Set-Cookie value of the dashboard's session (Secure when the public URL is https).
+std::string dashboard_cookie(const Services& s, const std::string& token, int64_t max_age);
 // The listing shape of a key (never the key itself).
 json key_json(const ApiKeyRecord& k);
 // Revokes the calling API key and issues its replacement (Vast reset_apikey and /api/keys/reset).

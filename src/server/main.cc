@@ -133,6 +133,8 @@ int serve(const Config& cfg) {
   add_vast_routes(api, services);
   add_generation_routes(api, services);
   add_billing_routes(api, services);
+  add_dashboard_routes(api, services);
+  api.set_public_origin(public_url);
   jobs.start();
 
   std::cout << "vargd listening on " << base << " (database " << redacted_database(cfg.database_path()) << ")\n"
