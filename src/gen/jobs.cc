@@ -56,20 +56,40 @@ void Jobs::adopt_unfinished(bool all) {
   if (adopted > 0) spdlog::info(json{{"msg", "resuming unfinished jobs"}, {"count", adopted}}.dump());
 }
 
-// Keeps this instance's leases alive and takes over the jobs of instances that died.
+// Keeps this instance's leases alive, takes over the jobs of instances that died, and tells
+// watchers here about jobs that another instance runs (by polling the store).
 void Jobs::leases() {
   const auto period = std::chrono::milliseconds(std::max<int64_t>(100, opts_.lease_ms / 5));
   auto due = steady::now() + period;
   std::unique_lock lk(mu_);
   while (!stopping_) {
-    cv_.wait_until(lk, due);
-    if (stopping_ || steady::now() < due) continue;
+    cv_.wait_for(lk, std::chrono::milliseconds(250));
+    if (stopping_) break;
+    std::vector<std::string> watched;
+    for (auto& [id, ws] : watchers_)
+      if (!ws.empty()) watched.push_back(id);
     lk.unlock();
-    store_.renew_leases(instance_, clock_.now_ms() + opts_.lease_ms);
-    adopt_unfinished(false);
-    due = steady::now() + period;
+    poll_watched(watched);
+    if (steady::now() >= due) {
+      store_.renew_leases(instance_, clock_.now_ms() + opts_.lease_ms);
+      adopt_unfinished(false);
+      due = steady::now() + period;
+    }
     lk.lock();
   }
+}
+
+void Jobs::poll_watched(const std::vector<std::string>& ids) {
+  std::map<std::string, std::string> seen;
+  for (auto& id : ids) {
+    auto j = store_.job(id);
+    if (!j.ok()) continue;
+    seen[id] = j->status;
+    auto last = polled_.find(id);
+    // A terminal job is always news to a watcher (it stops watching then); otherwise a change.
+    if (is_terminal(j->status) || (last != polled_.end() && last->second != j->status)) notify(id);
+  }
+  polled_ = std::move(seen);
 }
 
 void Jobs::stop() {
@@ -103,11 +123,12 @@ void Jobs::watch(const std::string& id, uint64_t seen, steady::time_point deadli
   cb(true);
 }
 
-void Jobs::notify(const std::string& id) {
+void Jobs::notify(const std::string& id, bool terminal) {
   std::vector<Watcher> fire;
   {
     std::lock_guard lk(mu_);
     versions_[id]++;
+    if (terminal) finished_.emplace_back(steady::now(), id);
     auto it = watchers_.find(id);
     if (it != watchers_.end()) {
       fire = std::move(it->second);
@@ -134,6 +155,11 @@ void Jobs::timer() {
         }
       }
       it = ws.empty() ? watchers_.erase(it) : std::next(it);
+    }
+    // A finished job changes no more: forget its version once late watchers had their chance.
+    while (!finished_.empty() && finished_.front().first < now - std::chrono::minutes(1)) {
+      if (!watchers_.count(finished_.front().second)) versions_.erase(finished_.front().second);
+      finished_.pop_front();
     }
     lk.unlock();
     for (auto& w : due) w.cb(false);
@@ -227,14 +253,14 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   j.created_at = clock_.now();
   j.cache_mode = s.cache_control;
   j.cache_key = cache_key(s.capability, m, req->params, hashes, opts_.cache_per_account ? s.user_id : 0);
+  j.lease_owner = instance_;  // this instance runs it, unless it dies first
+  j.lease_until = clock_.now_ms() + opts_.lease_ms;
 
   if (s.cache_control.empty()) {  // no-cache skips the lookup, no-store bypasses the cache entirely
     auto hit = store_.cache_get(j.cache_key, clock_.now());
     if (!hit.ok()) return hit.status();
     if (*hit) {
       j = cache_hit_job(j, **hit);
-  j.lease_owner = instance_;  // this instance runs it, unless it dies first
-  j.lease_until = clock_.now_ms() + opts_.lease_ms;
       j.key_source = "none";
       VARG_TRY(store_.insert_job(j));
       return j;
@@ -301,9 +327,19 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
       store_.update_job(done, "queued");
       return done;
     }
+    // The leader failed: this request runs itself and pays like any other.
     j.billing_mode = j.key_source == "pooled" ? "metered" : (j.key_source == "none" ? "free" : "byok");
-    j.cost_cents = 0;  // without a reservation it cannot be metered now; it is charged as the leader was not
+    j.cost_cents = j.billing_mode == "metered" ? price : 0;
     j.cache_hit = false;
+    if (j.cost_cents > 0) {
+      j.reservation = "reserve:" + j.id;
+      auto held = store_.append({0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()});
+      if (!held.ok()) {
+        j.reservation.clear();
+        fail(j, held.status().message);
+        return held.status();
+      }
+    }
     store_.update_job(j, "queued");
   }
   enqueue(j.id);
@@ -366,6 +402,11 @@ void Jobs::run(const std::string& id) {
   auto loaded = store_.job(id);
   if (!loaded.ok() || is_terminal(loaded->status)) return;
   JobRecord job = *loaded;
+  if (opts_.shared_store) {  // each job runs on one instance: the lease holder
+    const int64_t now = clock_.now_ms();
+    auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
+    if (!mine.ok() || !*mine) return;
+  }
   if (job.status == "queued") {
     job.status = "processing";
     job.started_at = clock_.now();
@@ -382,20 +423,16 @@ void Jobs::run(const std::string& id) {
   {
     std::lock_guard lk(mu_);
     cancel_flags_.erase(id);
-  if (opts_.shared_store) {  // each job runs on one instance: the lease holder
-    const int64_t now = clock_.now_ms();
-    auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
-    if (!mine.ok() || !*mine) return;
-  }
     if (stopping_) return;  // shutting down: the job stays unfinished and resumes at next start
   }
   if (*flag) return;  // cancelled: cancel() already settled it
   if (out.ok()) {
     complete(job, *out);
   } else {
+    // Upstream errors already name their provider; others (a missing key, a local failure) get it here.
     const ModelSpec* m = catalog_.find(job.model);
-    std::string who = m ? m->provider : job.model;
-    fail(job, who + ": " + out.status().message);
+    const std::string& msg = out.status().message;
+    fail(job, out.status().provider.empty() ? (m ? m->provider : job.model) + ": " + msg : msg);
   }
 }
 
@@ -437,7 +474,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     settle = LedgerEntry{0, job.user_id, EntryKind::capture, job.cost_cents, "capture:" + job.id, job.reservation, clock_.now()};
   auto done = store_.finish_job(job, "processing", settle);
   if (!done.ok()) spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
-  notify(job.id);
+  notify(job.id, true);
   finish_followers(job);
 }
 
@@ -452,7 +489,7 @@ void Jobs::fail(JobRecord job, const std::string& why) {
     settle = LedgerEntry{0, job.user_id, EntryKind::release, 0, "release:" + job.id, job.reservation, clock_.now()};
   store_.finish_job(job, expected, settle);
   spdlog::info(json{{"msg", "job failed"}, {"job_id", job.id}, {"error", why}}.dump());
-  notify(job.id);
+  notify(job.id, true);
   finish_followers(job);
 }
 
@@ -475,15 +512,14 @@ void Jobs::finish_followers(const JobRecord& leader) {
       JobRecord done = cache_hit_job(*j, CacheEntry{leader.cache_key, leader.output_file_id, leader.output_media_type, 0, 0});
       done.leader.clear();
       store_.update_job(done, j->status);
+      notify(id, true);
     } else {
       // The leader failed; failures are never cached, so the follower fails the same way rather
       // than silently spending on a retry the caller did not ask for.
       JobRecord f = *j;
       f.leader.clear();
       fail(f, leader.error.empty() ? "the identical request this one waited for was cancelled" : leader.error);
-      continue;
     }
-    notify(id);
   }
 }
 
@@ -516,7 +552,7 @@ Status Jobs::cancel(int64_t user_id, const std::string& id) {
       std::lock_guard lk(mu_);
       if (auto f = cancel_flags_.find(id); f != cancel_flags_.end()) f->second->store(true);
     }
-    notify(id);
+    notify(id, true);
     finish_followers(c);
     return Status::Ok();
   }

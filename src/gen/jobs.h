@@ -82,9 +82,10 @@ class Jobs {
   void worker();
   void timer();
   void leases();
+  void poll_watched(const std::vector<std::string>& ids);
   void adopt_unfinished(bool all);
   void run(const std::string& id);
-  void notify(const std::string& id);
+  void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
   Result<std::vector<InputFile>> resolve_inputs(const std::vector<nlohmann::json>& files);
   Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
@@ -101,6 +102,7 @@ class Jobs {
   const Clock& clock_;
   Options opts_;
   const std::string instance_;  // this process's name on the job leases it holds
+  std::map<std::string, std::string> polled_;  // watched job → its status at the last poll (lease thread only)
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -112,6 +114,7 @@ class Jobs {
   std::map<std::string, std::vector<std::string>> followers_;  // leader job → identical requests waiting
   std::map<std::string, uint64_t> versions_;
   std::map<std::string, std::vector<Watcher>> watchers_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;
   std::vector<std::thread> threads_;
 };
 
