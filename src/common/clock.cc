@@ -23,13 +23,18 @@ std::string iso8601(int64_t t) {
 bool parse_date(const std::string& s, int64_t* out) {
   int y, m, d;
   char tail;
-  if (s.size() != 10 || std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})  // sscanf alone would take " 2026-1-05" or "2026-+1-01"
+    if (s[i] < '0' || s[i] > '9') return false;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
   if (m < 1 || m > 12 || d < 1 || d > 31 || y < 1970 || y > 9999) return false;
   std::tm tm{};
   tm.tm_year = y - 1900;
   tm.tm_mon = m - 1;
   tm.tm_mday = d;
-  *out = static_cast<int64_t>(timegm(&tm));
+  const std::time_t t = timegm(&tm);
+  if (tm.tm_mday != d || tm.tm_mon != m - 1) return false;  // timegm normalized e.g. 2026-02-30
+  *out = static_cast<int64_t>(t);
   return true;
 }
 
