@@ -18,6 +18,15 @@ json key_json(const ApiKeyRecord& k) {
           {"permissions", perms}};
 }
 
+Result<IssuedKey> create_key(Services& s, const Ctx& ctx, bool name_required) {
+  auto body = parse_object(ctx.req.body);
+  if (!body.ok()) return body.status();
+  auto req = parse_key_request(*body, ctx.principal.user_id, s.clock.now(), name_required);
+  if (!req.ok()) return req.status();
+  VARG_TRY(check_no_escalation(ctx.principal, *req));
+  return issue_key(s.store, s.hasher, *req, s.clock.now());
+}
+
 Result<IssuedKey> reset_calling_key(Services& s, const Principal& p) {
   auto old = s.store.key_of(p.user_id, p.key_id);
   if (!old.ok()) return old.status();
@@ -62,12 +71,7 @@ void add_account_routes(Api& api, Services& s) {
 
   api.add({"POST", "/api/keys", "Create an API key (returned once)", Auth::key_or_session, "user_write",
            "api.keys.write", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto body = parse_object(ctx.req.body);
-             if (!body.ok()) return body.status();
-             auto req = parse_key_request(*body, ctx.principal.user_id, s.clock.now(), true);
-             if (!req.ok()) return req.status();
-             VARG_TRY(check_no_escalation(ctx.principal, *req));
-             auto issued = issue_key(s.store, s.hasher, *req, s.clock.now());
+             auto issued = create_key(s, ctx, true);
              if (!issued.ok()) return issued.status();
              json out = key_json(issued->record);
              out["key"] = issued->key;

@@ -53,6 +53,8 @@ Result<Response> job_events(Services& s, Ctx& ctx);  // {id} → text/event-stre
 std::string dashboard_cookie(const Services& s, const std::string& token, int64_t max_age);
 // The listing shape of a key (never the key itself).
 json key_json(const ApiKeyRecord& k);
+// Creates a key from a {"name", "expires_in", "permissions"} body, within the caller's own rights.
+Result<IssuedKey> create_key(Services& s, const Ctx& ctx, bool name_required);
 // Revokes the calling API key and issues its replacement (Vast reset_apikey and /api/keys/reset).
 Result<IssuedKey> reset_calling_key(Services& s, const Principal& p);
 // The numeric id in a path parameter; anything else is a 404 for that resource.

@@ -42,12 +42,7 @@ void add_vast_routes(Api& api, Services& s) {
 
   api.add({"POST", "/api/v0/auth/apikeys", "Create an API key (returned once)", Auth::key_or_session, "user_write",
            "api.keys.write", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto body = parse_object(ctx.req.body);
-             if (!body.ok()) return body.status();
-             auto req = parse_key_request(*body, ctx.principal.user_id, s.clock.now(), false);
-             if (!req.ok()) return req.status();
-             VARG_TRY(check_no_escalation(ctx.principal, *req));
-             auto issued = issue_key(s.store, s.hasher, *req, s.clock.now());
+             auto issued = create_key(s, ctx, false);
              if (!issued.ok()) return issued.status();
              json out = vast_key_json(issued->record);
              out["key"] = issued->key;
