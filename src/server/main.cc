@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "api/api.h"
+#include "api/render_routes.h"
 #include "api/services.h"
 #include "common/crypto.h"
 #include "http/server.h"
@@ -135,7 +136,10 @@ int serve(const Config& cfg) {
   add_billing_routes(api, services);
   add_dashboard_routes(api, services);
   api.set_public_origin(public_url);
+  render::RenderService renders(**store, jobs, files, provider_keys, clock, render::RenderSettings{});
+  add_render_routes(api, renders, services);
   jobs.start();
+  renders.start();
 
   std::cout << "vargd listening on " << base << " (database " << redacted_database(cfg.database_path()) << ")\n"
             << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"
@@ -144,6 +148,7 @@ int serve(const Config& cfg) {
             << std::flush;
   spdlog::info(json{{"msg", "listening"}, {"address", base}, {"public_url", services.public_url}}.dump());
   server.run();
+  renders.stop();
   jobs.stop();
   spdlog::info(json{{"msg", "stopped"}}.dump());
   return 0;

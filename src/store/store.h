@@ -120,6 +120,22 @@ struct ProviderKeyRecord {
   int64_t created_at = 0;
 };
 
+// A Cloud Render job (SPEC 10). Status: rendering | completed | failed. `files` is the JSON array
+// of generated files; error_category: invalid_source | provider_error | quota_exceeded |
+// rate_limited | timeout | internal.
+struct RenderJobRecord {
+  std::string id;  // "render_..."
+  int64_t user_id = 0;
+  std::string status = "rendering";
+  std::string mode, output;  // strict | preview; video | frames
+  std::string output_url, thumbnail_url;
+  std::string files = "[]";
+  std::string error, error_category;
+  int64_t duration_ms = 0;
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at, completed_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -207,6 +223,18 @@ class Store {
   virtual Status put_provider_key(const ProviderKeyRecord& k) = 0;
   virtual Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) = 0;
   virtual Status delete_provider_key(int64_t user_id, const std::string& provider) = 0;
+
+  // Cloud Render jobs. update_render_job writes every mutable field only if the stored status is
+  // `expected_status`; render_jobs_of lists newest first.
+  // A store without them (none yet) answers `unavailable`, so the render routes fail cleanly.
+  virtual Status insert_render_job(const RenderJobRecord&) { return no_render_jobs(); }
+  virtual Result<bool> update_render_job(const RenderJobRecord&, const std::string&) { return no_render_jobs(); }
+  virtual Result<RenderJobRecord> render_job(const std::string&) { return no_render_jobs(); }
+  virtual Result<std::vector<RenderJobRecord>> render_jobs_of(int64_t, int) { return no_render_jobs(); }
+  virtual Result<std::vector<RenderJobRecord>> unfinished_render_jobs() { return no_render_jobs(); }
+
+ private:
+  static Status no_render_jobs() { return error(Code::unavailable, "This store does not keep render jobs"); }
 };
 
 }  // namespace varg

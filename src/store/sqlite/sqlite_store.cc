@@ -124,6 +124,25 @@ CREATE TABLE provider_keys(
   created_at INTEGER NOT NULL,
   PRIMARY KEY (user_id, provider));
 )sql",
+    // 3: Cloud Render jobs (the composition itself is not kept)
+    R"sql(
+CREATE TABLE render_jobs(
+  id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  status TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  output TEXT NOT NULL,
+  output_url TEXT NOT NULL DEFAULT '',
+  thumbnail_url TEXT NOT NULL DEFAULT '',
+  files TEXT NOT NULL DEFAULT '[]',
+  error TEXT NOT NULL DEFAULT '',
+  error_category TEXT NOT NULL DEFAULT '',
+  duration_ms INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  completed_at INTEGER);
+CREATE INDEX render_jobs_user ON render_jobs(user_id, created_at);
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
@@ -982,6 +1001,87 @@ Status SqliteStore::delete_provider_key(int64_t user_id, const std::string& prov
   VARG_TRY(s.done());
   if (sqlite3_changes(c->db) == 0) return error(Code::not_found, "No saved key for provider " + provider);
   return Status::Ok();
+}
+
+// ---- render jobs ----
+
+namespace {
+constexpr const char* kRenderCols =
+    "SELECT id, user_id, status, mode, output, output_url, thumbnail_url, files, error, error_category, duration_ms, "
+    "created_at, started_at, completed_at FROM render_jobs ";
+
+RenderJobRecord read_render_job(Stmt& s) {
+  RenderJobRecord r;
+  r.id = s.text(0);
+  r.user_id = s.i64(1);
+  r.status = s.text(2);
+  r.mode = s.text(3);
+  r.output = s.text(4);
+  r.output_url = s.text(5);
+  r.thumbnail_url = s.text(6);
+  r.files = s.text(7);
+  r.error = s.text(8);
+  r.error_category = s.text(9);
+  r.duration_ms = s.i64(10);
+  r.created_at = s.i64(11);
+  r.started_at = s.opt_i64(12);
+  r.completed_at = s.opt_i64(13);
+  return r;
+}
+
+Result<std::vector<RenderJobRecord>> read_render_jobs(SqliteStore::Conn* c, Stmt& s) {
+  std::vector<RenderJobRecord> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_render_job(s));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
+}
+}  // namespace
+
+Status SqliteStore::insert_render_job(const RenderJobRecord& r) {
+  auto c = lease();
+  PREP(s, c,
+       "INSERT INTO render_jobs(id, user_id, status, mode, output, output_url, thumbnail_url, files, error, "
+       "error_category, duration_ms, created_at, started_at, completed_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  s.bind(1, r.id).bind(2, r.user_id).bind(3, r.status).bind(4, r.mode).bind(5, r.output).bind(6, r.output_url);
+  s.bind(7, r.thumbnail_url).bind(8, r.files).bind(9, r.error).bind(10, r.error_category).bind(11, r.duration_ms);
+  s.bind(12, r.created_at).bind(13, r.started_at).bind(14, r.completed_at);
+  return s.done();
+}
+
+Result<bool> SqliteStore::update_render_job(const RenderJobRecord& r, const std::string& expected_status) {
+  auto c = lease();
+  PREP(s, c,
+       "UPDATE render_jobs SET status = ?, output_url = ?, thumbnail_url = ?, files = ?, error = ?, error_category = ?, "
+       "duration_ms = ?, started_at = ?, completed_at = ? WHERE id = ? AND status = ?");
+  s.bind(1, r.status).bind(2, r.output_url).bind(3, r.thumbnail_url).bind(4, r.files).bind(5, r.error);
+  s.bind(6, r.error_category).bind(7, r.duration_ms).bind(8, r.started_at).bind(9, r.completed_at).bind(10, r.id);
+  s.bind(11, expected_status);
+  VARG_TRY(s.done());
+  return sqlite3_changes(c->db) > 0;
+}
+
+Result<RenderJobRecord> SqliteStore::render_job(const std::string& id) {
+  auto c = lease();
+  PREP(s, c, (std::string(kRenderCols) + "WHERE id = ?").c_str());
+  s.bind(1, id);
+  int rc = s.step();
+  if (rc == SQLITE_ROW) return read_render_job(s);
+  if (rc == SQLITE_DONE) return error(Code::not_found, "No such render job");
+  return db_error(c->db, rc);
+}
+
+Result<std::vector<RenderJobRecord>> SqliteStore::render_jobs_of(int64_t user_id, int limit) {
+  auto c = lease();
+  PREP(s, c, (std::string(kRenderCols) + "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?").c_str());
+  s.bind(1, user_id).bind(2, int64_t(limit));
+  return read_render_jobs(c.operator->(), s);
+}
+
+Result<std::vector<RenderJobRecord>> SqliteStore::unfinished_render_jobs() {
+  auto c = lease();
+  PREP(s, c, (std::string(kRenderCols) + "WHERE status = 'rendering'").c_str());
+  return read_render_jobs(c.operator->(), s);
 }
 
 }  // namespace varg

@@ -1,0 +1,107 @@
+// Cloud Render (SPEC 10): render jobs from TSX compositions. A job is admitted (rate and
+// concurrency limits, transpile, a dry evaluation that checks the root and the price), then run on
+// a render worker: sandboxed evaluation whose generations go through Jobs::submit (cache, BYOK,
+// billing, usage), then assembly with ffmpeg, the result stored with Files::put.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "gen/files.h"
+#include "gen/jobs.h"
+#include "gen/provider_keys.h"
+#include "render/evaluator.h"
+#include "store/store.h"
+
+namespace varg::render {
+
+struct RenderSettings {
+  int max_concurrent = 5;  // renders per account queued or running
+  int per_minute = 10;     // submissions per account per minute
+  int64_t job_timeout_ms = 15 * 60 * 1000;
+  int workers = 2;
+  std::string node = "node", esbuild = "esbuild", ffmpeg = "ffmpeg", ffprobe = "ffprobe";
+};
+
+struct RenderRequest {
+  int64_t user_id = 0;
+  std::string code, mode = "strict", output = "video";
+  bool verbose = false;
+  std::map<std::string, std::string> provider_keys;  // like X-Provider-Key-* for every generation
+};
+
+struct RateInfo {
+  int limit = 0, remaining = 0;
+  int64_t reset = 0;  // Unix seconds when the window has room again
+};
+
+struct Accepted {
+  RenderJobRecord job;
+  int64_t estimated_ms = 0;
+  int active = 0, waiting = 0;
+};
+
+class RenderService {
+ public:
+  RenderService(Store& store, Jobs& jobs, Files& files, ProviderKeys& keys, const Clock& clock, RenderSettings s);
+  ~RenderService();
+  void start();  // fails renders a previous process left unfinished, starts the workers
+  void stop();
+
+  Result<Accepted> submit(const RenderRequest& req);
+  Result<RenderJobRecord> get(int64_t user_id, const std::string& id);
+  Result<RenderJobRecord> cancel(int64_t user_id, const std::string& id);
+  Result<std::vector<RenderJobRecord>> list(int64_t user_id, int limit);
+  RateInfo rate(int64_t user_id);
+  nlohmann::json to_json(const RenderJobRecord& r) const;
+
+  // Change notification, as Jobs: cb(true) once the version passes `seen`, cb(false) at the deadline.
+  uint64_t version(const std::string& id);
+  void watch(const std::string& id, uint64_t seen, std::chrono::steady_clock::time_point deadline,
+             std::function<void(bool)> cb);
+
+ private:
+  struct Running;
+  void worker();
+  void timer();
+  void run(std::shared_ptr<Running> r);
+  void finish(Running& r, RenderJobRecord rec);
+  void notify(const std::string& id);
+  Result<nlohmann::json> generate(Running& r, const nlohmann::json& node);
+  Status price_check(const RenderRequest& req, const std::vector<nlohmann::json>& nodes);
+
+  Store& store_;
+  Jobs& jobs_;
+  Files& files_;
+  ProviderKeys& keys_;
+  const Clock& clock_;
+  RenderSettings s_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::deque<std::shared_ptr<Running>> queue_;
+  std::map<std::string, std::shared_ptr<Running>> live_;  // queued or running, by job id
+  std::map<int64_t, std::deque<int64_t>> submits_;         // per account: submission times (ms)
+  std::map<std::string, uint64_t> versions_;
+  struct Watcher {
+    uint64_t seen;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> cb;
+  };
+  std::map<std::string, std::vector<Watcher>> watchers_;
+  std::vector<std::thread> threads_;
+  int running_ = 0;
+};
+
+}  // namespace varg::render
