@@ -193,7 +193,7 @@ Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
         return error(Code::forbidden, "This API key does not have the '" + route->category + "' permission for " +
                                           route->api_name);
     }
-    if (limiter_) {
+    if (limiter_ && ctx.req.method != "GET" && ctx.req.method != "HEAD") {  // reads are cheap; writes and generations count
       const std::string who = ctx.principal.key_id ? "k" + std::to_string(ctx.principal.key_id)
                                                    : "u" + std::to_string(ctx.principal.user_id);
       VARG_TRY(limiter_->admit(who));

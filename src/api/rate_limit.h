@@ -1,4 +1,4 @@
-// Requests per minute per credential (API key or session), as a sliding pair of one-minute
+// State-changing requests per minute per credential (API key or session), as a sliding pair of one-minute
 // windows. In-process: with several instances each enforces its own share (docs/architecture.md).
 #pragma once
 #include <cstdint>

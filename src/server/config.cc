@@ -137,7 +137,7 @@ const std::vector<Setting>& settings() {
       {"elevenlabs-url", "https://api.elevenlabs.io", "ElevenLabs API base URL", text(&Config::elevenlabs_url)},
       {"replicate-url", "https://api.replicate.com", "Replicate API base URL", text(&Config::replicate_url)},
       {"higgsfield-url", "https://platform.higgsfield.ai", "Higgsfield API base URL", text(&Config::higgsfield_url)},
-      {"rate-limit-rpm", "600", "requests per minute per API key or session (0: unlimited); 429 with Retry-After above",
+      {"rate-limit-rpm", "600", "state-changing requests (POST, PUT, DELETE) per minute per API key or session (0: unlimited); 429 with Retry-After above",
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},

@@ -264,13 +264,15 @@ class Gateway(unittest.TestCase):
         v = Vargd(["--rate-limit-rpm", "5"])
         try:
             key = v.user("rpm@example.com", 0)
-            codes = [call("GET", v.url + "/v1/balance", key) for _ in range(7)]
-            self.assertEqual([s for s, _, _ in codes], [200] * 5 + [429] * 2)
+            body = {"model": "local-image", "prompt": "rate %f" % time.time()}
+            codes = [call("POST", v.url + "/v1/image", key, body) for _ in range(7)]
+            self.assertEqual([s for s, _, _ in codes], [202] * 5 + [429] * 2)
             s, h, e = codes[-1]
             self.assertEqual(e["error"]["code"], "rate_limited")
             self.assertGreaterEqual(int(h["Retry-After"]), 1)
+            self.assertEqual(call("GET", v.url + "/v1/balance", key)[0], 200, "reads are not limited")
             other = v.user("rpm2@example.com", 0)
-            self.assertEqual(call("GET", v.url + "/v1/balance", other)[0], 200, "limits are per key")
+            self.assertEqual(call("POST", v.url + "/v1/image", other, body)[0], 202, "limits are per key")
         finally:
             v.cleanup()
 
