@@ -90,7 +90,7 @@ const std::vector<Setting>& settings() {
       {"shutdown-grace-ms", "10000", "how long in-flight requests may finish after SIGTERM",
        integer("shutdown-grace-ms", &Config::shutdown_grace_ms, 0, 600000)},
       {"threads", "0", "network threads (0: one per core)", integer("threads", &Config::threads, 0, 256)},
-      {"workers", "16", "worker threads for handlers and store calls", integer("workers", &Config::workers, 1, 1024)},
+      {"workers", "8", "worker threads for handlers and store calls (and database connections)", integer("workers", &Config::workers, 1, 1024)},
       {"log-level", "info", "trace, debug, info, warn, error or off",
        [](Config& c, const std::string& v) -> Status {
          for (const char* ok : {"trace", "debug", "info", "warn", "error", "off"})

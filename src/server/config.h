@@ -22,7 +22,7 @@ struct Config {
   size_t upload_body_limit = 50u << 20;
   size_t header_limit = 16 * 1024;
   int64_t read_timeout_ms = 30000, idle_timeout_ms = 60000, write_timeout_ms = 30000, shutdown_grace_ms = 10000;
-  int threads = 0, workers = 16;
+  int threads = 0, workers = 8;
   std::string log_level = "info";
   int64_t welcome_credits = 0;
   std::string mail = "outbox";  // or smtp://... / smtps://...

@@ -226,15 +226,12 @@ class Store {
 
   // Cloud Render jobs. update_render_job writes every mutable field only if the stored status is
   // `expected_status`; render_jobs_of lists newest first.
-  // A store without them (none yet) answers `unavailable`, so the render routes fail cleanly.
-  virtual Status insert_render_job(const RenderJobRecord&) { return no_render_jobs(); }
-  virtual Result<bool> update_render_job(const RenderJobRecord&, const std::string&) { return no_render_jobs(); }
-  virtual Result<RenderJobRecord> render_job(const std::string&) { return no_render_jobs(); }
-  virtual Result<std::vector<RenderJobRecord>> render_jobs_of(int64_t, int) { return no_render_jobs(); }
-  virtual Result<std::vector<RenderJobRecord>> unfinished_render_jobs() { return no_render_jobs(); }
-
- private:
-  static Status no_render_jobs() { return error(Code::unavailable, "This store does not keep render jobs"); }
+  // render_job answers not_found for an unknown id; unfinished_render_jobs lists those 'rendering'.
+  virtual Status insert_render_job(const RenderJobRecord& job) = 0;
+  virtual Result<bool> update_render_job(const RenderJobRecord& job, const std::string& expected_status) = 0;
+  virtual Result<RenderJobRecord> render_job(const std::string& id) = 0;
+  virtual Result<std::vector<RenderJobRecord>> render_jobs_of(int64_t user_id, int limit) = 0;
+  virtual Result<std::vector<RenderJobRecord>> unfinished_render_jobs() = 0;
 };
 
 }  // namespace varg

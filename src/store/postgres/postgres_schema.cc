@@ -126,6 +126,25 @@ CREATE TABLE settings(
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL);
 )sql",
+    // 4: Cloud Render jobs (the composition itself is not kept), as SQLite's migration 3
+    R"sql(
+CREATE TABLE render_jobs(
+  id TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  status TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  output TEXT NOT NULL,
+  output_url TEXT NOT NULL DEFAULT '',
+  thumbnail_url TEXT NOT NULL DEFAULT '',
+  files TEXT NOT NULL DEFAULT '[]',
+  error TEXT NOT NULL DEFAULT '',
+  error_category TEXT NOT NULL DEFAULT '',
+  duration_ms BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  completed_at BIGINT);
+CREATE INDEX render_jobs_user ON render_jobs(user_id, created_at);
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -87,6 +87,12 @@ class PostgresStore final : public Store {
   Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) override;
   Status delete_provider_key(int64_t user_id, const std::string& provider) override;
 
+  Status insert_render_job(const RenderJobRecord& r) override;
+  Result<bool> update_render_job(const RenderJobRecord& r, const std::string& expected_status) override;
+  Result<RenderJobRecord> render_job(const std::string& id) override;
+  Result<std::vector<RenderJobRecord>> render_jobs_of(int64_t user_id, int limit) override;
+  Result<std::vector<RenderJobRecord>> unfinished_render_jobs() override;
+
   class Lease;  // a pooled connection checked out for one call
 
  private:
