@@ -196,6 +196,11 @@ class Store {
   virtual Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
                                   const std::optional<LedgerEntry>& settle) = 0;
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
+  // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
+  // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
+  // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.
+  virtual Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) = 0;
+  virtual Status renew_leases(const std::string& owner, int64_t until) = 0;
   // The user's jobs created in [from, to), newest first, optionally for one model.
   virtual Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                                 int limit) = 0;
@@ -212,11 +217,6 @@ class Store {
   // in which case that one is returned with *claimed = false.
   virtual Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) = 0;
   virtual Status idempotency_finish(const IdempotencyRecord& r) = 0;
-  // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
-  // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
-  // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.
-  virtual Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) = 0;
-  virtual Status renew_leases(const std::string& owner, int64_t until) = 0;
   virtual Status idempotency_abandon(int64_t user_id, const std::string& key) = 0;
 
   // Saved provider keys (BYOK), sealed.

@@ -849,25 +849,6 @@ Result<std::vector<JobRecord>> SqliteStore::unfinished_jobs() {
   return read_jobs(c.operator->(), s);
 }
 
-Result<std::vector<JobRecord>> SqliteStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
-                                                    int limit) {
-  auto c = lease();
-  PREP(s, c,
-       (std::string(kJobCols) +
-        "WHERE user_id = ? AND created_at >= ? AND created_at < ? AND (? = '' OR model = ? OR model LIKE '%:' || ?) "
-        "ORDER BY created_at DESC, id LIMIT ?")
-           .c_str());
-  s.bind(1, user_id).bind(2, from).bind(3, to).bind(4, model).bind(5, model).bind(6, model).bind(7, int64_t(limit));
-  return read_jobs(c.operator->(), s);
-}
-
-// ---- files and cache ----
-
-Result<FileRecord> SqliteStore::insert_file(const FileRecord& f, bool* existed) {
-  auto c = lease();
-  PREP(s, c, "INSERT OR IGNORE INTO files(id, hash, size, media_type, ext, created_at) VALUES(?, ?, ?, ?, ?, ?)");
-  s.bind(1, f.id).bind(2, f.hash).bind(3, f.size).bind(4, f.media_type).bind(5, f.ext).bind(6, f.created_at);
-  VARG_TRY(s.done());
 Result<bool> SqliteStore::claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) {
   auto c = lease();
   PREP(s, c,
@@ -887,6 +868,25 @@ Status SqliteStore::renew_leases(const std::string& owner, int64_t until) {
   return s.done();
 }
 
+Result<std::vector<JobRecord>> SqliteStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
+                                                    int limit) {
+  auto c = lease();
+  PREP(s, c,
+       (std::string(kJobCols) +
+        "WHERE user_id = ? AND created_at >= ? AND created_at < ? AND (? = '' OR model = ? OR model LIKE '%:' || ?) "
+        "ORDER BY created_at DESC, id LIMIT ?")
+           .c_str());
+  s.bind(1, user_id).bind(2, from).bind(3, to).bind(4, model).bind(5, model).bind(6, model).bind(7, int64_t(limit));
+  return read_jobs(c.operator->(), s);
+}
+
+// ---- files and cache ----
+
+Result<FileRecord> SqliteStore::insert_file(const FileRecord& f, bool* existed) {
+  auto c = lease();
+  PREP(s, c, "INSERT OR IGNORE INTO files(id, hash, size, media_type, ext, created_at) VALUES(?, ?, ?, ?, ?, ?)");
+  s.bind(1, f.id).bind(2, f.hash).bind(3, f.size).bind(4, f.media_type).bind(5, f.ext).bind(6, f.created_at);
+  VARG_TRY(s.done());
   *existed = sqlite3_changes(c->db) == 0;
   if (!*existed) return f;
   PREP(q, c, "SELECT id, hash, size, media_type, ext, created_at FROM files WHERE hash = ?");
