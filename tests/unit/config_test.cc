@@ -44,7 +44,7 @@ TEST_F(ConfigTest, DefaultsApplyWithNoFlagsEnvOrFile) {
   EXPECT_EQ(c.upload_body_limit, 50u << 20);
   EXPECT_EQ(c.header_limit, 16u * 1024);
   EXPECT_EQ(c.read_timeout_ms, 30000);
-  EXPECT_EQ(c.workers, 16);
+  EXPECT_EQ(c.workers, 8);
   EXPECT_EQ(c.log_level, "info");
   EXPECT_FALSE(r->help);
 }

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
 #include <unordered_map>
 
 #include "common/crypto.h"
@@ -361,7 +363,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     if (rc != SQLITE_OK) return error(Code::internal, "cannot open database " + path + ": " + sqlite3_errstr(rc));
     sqlite3_busy_timeout(c->db, 5000);
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+      // Switching a new file to WAL needs an exclusive lock, and SQLite does not run the busy
+      // handler for it: when several processes open a fresh file at once, retry for a while.
       Status s = c->exec(pragma);
+      for (int tries = 0; !s.ok() && s.code == Code::unavailable && tries < 250; tries++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        s = c->exec(pragma);
+      }
       if (!s.ok()) return s;
     }
     if (i == 0) {
