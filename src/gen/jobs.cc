@@ -267,6 +267,17 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     }
   }
 
+  if (opts_.max_active_per_account > 0) {  // a cache hit above costs nothing and is never capped
+    auto active = store_.active_jobs(s.user_id);
+    if (!active.ok()) return active.status();
+    if (*active >= opts_.max_active_per_account) {
+      Status st = error(Code::rate_limited, "Too many generations in progress for this account (" +
+                                                std::to_string(opts_.max_active_per_account) + "); wait for some to finish");
+      st.retry_after = 2;
+      return st;
+    }
+  }
+
   // Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
   std::string header_key;
   if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;

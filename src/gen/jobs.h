@@ -36,6 +36,7 @@ class Jobs {
     bool allow_private_urls = false;
     size_t input_max_bytes = 50u << 20;
     size_t output_max_bytes = 512u << 20;
+    int max_active_per_account = 20;  // queued + processing jobs of one account; 0: no cap
     // Several instances share the store: each job is leased to the instance running it (renewed
     // while it runs), and an instance takes over the jobs whose lease ran out, at start and then
     // periodically. Otherwise (SQLite) this process takes over every unfinished job at start.

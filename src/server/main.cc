@@ -124,6 +124,7 @@ int serve(const Config& cfg) {
   jo.cache_ttl = cfg.cache_ttl;
   jo.cache_per_account = cfg.cache_scope == "account";
   jo.allow_private_urls = cfg.allow_private_urls == 1;
+  jo.max_active_per_account = cfg.max_active_jobs;
   jo.shared_store = opened->shared;
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
 

@@ -196,6 +196,8 @@ class Store {
   virtual Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
                                   const std::optional<LedgerEntry>& settle) = 0;
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
+  // How many of the user's jobs are queued or processing (the per-account concurrency cap).
+  virtual Result<int64_t> active_jobs(int64_t user_id) = 0;
   // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
   // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
   // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.

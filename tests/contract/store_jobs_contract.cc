@@ -55,6 +55,19 @@ TEST_P(StoreContract, ConcurrentClaimsOfAnExpiredJobHaveOneWinner) {
   EXPECT_EQ(won, 1);
 }
 
+TEST_P(StoreContract, ActiveJobsCountsOnlyTheUsersQueuedAndProcessingJobs) {
+  int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
+  EXPECT_EQ(*store().active_jobs(a), 0);
+  for (auto [id, user, status] : {std::tuple{"job_1", a, "queued"}, {"job_2", a, "processing"}, {"job_3", a, "completed"},
+                                  {"job_4", a, "failed"}, {"job_5", b, "queued"}}) {
+    JobRecord j = job_record(user, id);
+    j.status = status;
+    ASSERT_TRUE(store().insert_job(j).ok());
+  }
+  EXPECT_EQ(*store().active_jobs(a), 2);
+  EXPECT_EQ(*store().active_jobs(b), 1);
+}
+
 TEST_P(StoreContract, FinishedJobsAreNeverClaimed) {
   int64_t a = new_user("a@example.com");
   JobRecord j = job_record(a, "job_1");

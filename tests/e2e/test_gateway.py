@@ -276,6 +276,20 @@ class Gateway(unittest.TestCase):
         finally:
             v.cleanup()
 
+    def test_concurrent_jobs_cap_per_account(self):
+        v = Vargd(["--max-active-jobs", "2", "--allow-private-urls", "1", "--provider-poll-ms", "50",
+                   "--fal-url", self.fake_url, "--fal-key", "pooled_fal_key"])
+        try:
+            key = v.user("cap@example.com", 100)
+            self.control(mode="slow_job", delay=3)
+            codes = [call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "cap %d %f" % (i, time.time())})
+                     for i in range(3)]
+            self.assertEqual([c[0] for c in codes], [202, 202, 429], codes[-1])
+            self.assertIn("Retry-After", codes[-1][1])
+            self.assertEqual(balance(v.url, key)["reserved_cents"], 20, "the refused request holds nothing")
+        finally:
+            v.cleanup()
+
     # ---- top-up ----
     def test_checkout_and_webhook_credit_exactly_once(self):
         key = self.v.user("buyer@example.com", 0)

@@ -119,6 +119,15 @@ Result<std::vector<JobRecord>> PostgresStore::unfinished_jobs() {
   });
 }
 
+Result<int64_t> PostgresStore::active_jobs(int64_t user_id) {
+  return call(true, [&](Conn& c) -> Result<int64_t> {
+    auto r = c.run("SELECT COUNT(*) FROM jobs WHERE user_id = $1 AND status IN ('queued', 'processing')",
+                   Params().add(user_id));
+    if (!r.ok()) return r.status();
+    return r->i64(0, 0);
+  });
+}
+
 Result<std::vector<JobRecord>> PostgresStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                                       int limit) {
   return call(true, [&](Conn& c) {

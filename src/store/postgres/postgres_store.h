@@ -69,6 +69,7 @@ class PostgresStore final : public Store {
   Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
                           const std::optional<LedgerEntry>& settle) override;
   Result<std::vector<JobRecord>> unfinished_jobs() override;
+  Result<int64_t> active_jobs(int64_t user_id) override;
   Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                         int limit) override;
   Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) override;

@@ -876,6 +876,15 @@ Status SqliteStore::renew_leases(const std::string& owner, int64_t until) {
   return s.done();
 }
 
+Result<int64_t> SqliteStore::active_jobs(int64_t user_id) {
+  auto c = lease();
+  PREP(s, c, "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'processing')");
+  s.bind(1, user_id);
+  int rc = s.step();
+  if (rc != SQLITE_ROW) return db_error(c->db, rc);
+  return s.i64(0);
+}
+
 Result<std::vector<JobRecord>> SqliteStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                                     int limit) {
   auto c = lease();
