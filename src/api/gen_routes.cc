@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "api/services.h"
+#include "api/status_events.h"
 #include "common/crypto.h"
 #include "common/json.h"
 
@@ -53,56 +54,6 @@ void wait_for_job(Jobs& jobs, int64_t user, std::string id, steady::time_point d
     wait_for_job(jobs, user, id, deadline, ttl, deliver);
   });
 }
-
-// GET /v1/jobs/{id}/stream: `event: status` with the job on every change, a keepalive comment
-// every 15 s, closed at a terminal state or after 10 minutes.
-class JobEvents final : public BodyStream, public std::enable_shared_from_this<JobEvents> {
- public:
-  JobEvents(Jobs& jobs, int64_t user, std::string id) : jobs_(jobs), user_(user), id_(std::move(id)) {}
-
-  void next(std::function<void(std::optional<std::string>)> deliver) override {
-    std::unique_lock lk(mu_);
-    if (done_ || cancelled_ || steady::now() >= end_) return deliver(std::nullopt);
-    if (!started_) {
-      started_ = true;
-      lk.unlock();
-      return deliver(event());
-    }
-    auto self = shared_from_this();
-    uint64_t seen = seen_;
-    lk.unlock();
-    jobs_.watch(id_, seen, std::min(end_, steady::now() + std::chrono::seconds(15)), [self, deliver](bool changed) {
-      if (!changed) return deliver(steady::now() >= self->end_ ? std::nullopt : std::optional<std::string>(": keepalive\n\n"));
-      deliver(self->event());
-    });
-  }
-  void cancel() override {
-    std::lock_guard lk(mu_);
-    cancelled_ = true;
-  }
-
- private:
-  std::string event() {
-    uint64_t v = jobs_.version(id_);  // read before the job, so no change can slip between
-    auto j = jobs_.get(user_, id_);
-    std::lock_guard lk(mu_);
-    seen_ = v;
-    if (!j.ok()) {
-      done_ = true;
-      return "event: error\ndata: " + json{{"message", j.status().message}}.dump() + "\n\n";
-    }
-    if (is_terminal(j->status)) done_ = true;
-    return "event: status\ndata: " + jobs_.to_json(*j).dump() + "\n\n";
-  }
-
-  Jobs& jobs_;
-  int64_t user_;
-  std::string id_;
-  std::mutex mu_;
-  bool started_ = false, done_ = false, cancelled_ = false;
-  uint64_t seen_ = 0;
-  steady::time_point end_ = steady::now() + std::chrono::minutes(10);
-};
 
 json model_json(const ModelSpec& m) {
   json params = json::object();
@@ -168,7 +119,19 @@ Result<Response> job_events(Services& s, Ctx& ctx) {
   if (!j.ok()) return j.status();
   Response r;
   r.content_type = "text/event-stream";
-  r.stream = std::make_shared<JobEvents>(*s.jobs, ctx.principal.user_id, j->id);
+  Jobs& jobs = *s.jobs;
+  const int64_t user = ctx.principal.user_id;
+  const std::string id = j->id;
+  // GET /v1/jobs/{id}/stream: closed at a terminal state or after 10 minutes.
+  r.stream = std::make_shared<StatusEvents>(
+      StatusEvents::Source{[&jobs, id] { return jobs.version(id); },
+                           [&jobs, id](uint64_t seen, auto deadline, auto cb) { jobs.watch(id, seen, deadline, std::move(cb)); },
+                           [&jobs, user, id]() -> Result<std::pair<json, bool>> {
+                             auto now = jobs.get(user, id);
+                             if (!now.ok()) return now.status();
+                             return std::pair{jobs.to_json(*now), is_terminal(now->status)};
+                           }},
+      std::chrono::minutes(10), false);
   return r;
 }
 

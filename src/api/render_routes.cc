@@ -1,4 +1,5 @@
 #include "api/render_routes.h"
+#include "api/status_events.h"
 
 #include <chrono>
 #include <mutex>
@@ -53,65 +54,6 @@ Result<render::RenderRequest> parse_request(const Ctx& ctx) {
   return r;
 }
 
-// GET /api/render/jobs/{id}/stream: `event: status` on every change, keepalive comments every 15
-// s, `event: timeout` after 15 minutes.
-class RenderEvents final : public BodyStream, public std::enable_shared_from_this<RenderEvents> {
- public:
-  RenderEvents(RenderService& rs, int64_t user, std::string id) : rs_(rs), user_(user), id_(std::move(id)) {}
-
-  void next(std::function<void(std::optional<std::string>)> deliver) override {
-    std::unique_lock lk(mu_);
-    if (done_ || cancelled_) return deliver(std::nullopt);
-    if (steady::now() >= end_) {
-      done_ = true;
-      return deliver("event: timeout\ndata: " + json{{"job_id", id_}}.dump() + "\n\n");
-    }
-    if (!started_) {
-      started_ = true;
-      lk.unlock();
-      return deliver(event());
-    }
-    auto self = shared_from_this();
-    uint64_t seen = seen_;
-    lk.unlock();
-    rs_.watch(id_, seen, std::min(end_, steady::now() + std::chrono::seconds(15)), [self, deliver](bool changed) {
-      if (changed) return deliver(self->event());
-      if (steady::now() >= self->end_) {
-        std::lock_guard lk(self->mu_);
-        self->done_ = true;
-        return deliver("event: timeout\ndata: " + json{{"job_id", self->id_}}.dump() + "\n\n");
-      }
-      deliver(std::optional<std::string>(": keepalive\n\n"));
-    });
-  }
-  void cancel() override {
-    std::lock_guard lk(mu_);
-    cancelled_ = true;
-  }
-
- private:
-  std::string event() {
-    uint64_t v = rs_.version(id_);
-    auto j = rs_.get(user_, id_);
-    std::lock_guard lk(mu_);
-    seen_ = v;
-    if (!j.ok()) {
-      done_ = true;
-      return "event: error\ndata: " + json{{"error", j.status().message}}.dump() + "\n\n";
-    }
-    if (j->status != "rendering") done_ = true;
-    return "event: status\ndata: " + rs_.to_json(*j).dump() + "\n\n";
-  }
-
-  RenderService& rs_;
-  int64_t user_;
-  std::string id_;
-  std::mutex mu_;
-  bool started_ = false, done_ = false, cancelled_ = false;
-  uint64_t seen_ = 0;
-  steady::time_point end_ = steady::now() + std::chrono::minutes(15);
-};
-
 }  // namespace
 
 void add_render_routes(Api& api, RenderService& rs, Services&) {
@@ -137,7 +79,18 @@ void add_render_routes(Api& api, RenderService& rs, Services&) {
              if (!j.ok()) return answer(rs, ctx, j.status());
              Response r;
              r.content_type = "text/event-stream";
-             r.stream = std::make_shared<RenderEvents>(rs, ctx.principal.user_id, j->id);
+             const int64_t user = ctx.principal.user_id;
+             const std::string id = j->id;
+             // `event: timeout` after 15 minutes.
+             r.stream = std::make_shared<StatusEvents>(
+                 StatusEvents::Source{[&rs, id] { return rs.version(id); },
+                                      [&rs, id](uint64_t seen, auto deadline, auto cb) { rs.watch(id, seen, deadline, std::move(cb)); },
+                                      [&rs, user, id]() -> Result<std::pair<json, bool>> {
+                                        auto now = rs.get(user, id);
+                                        if (!now.ok()) return now.status();
+                                        return std::pair{rs.to_json(*now), now->status != "rendering"};
+                                      }},
+                 std::chrono::minutes(15), true);
              rate_headers(r, rs.rate(ctx.principal.user_id));
              return r;
            }});
