@@ -99,6 +99,13 @@ Response Api::refuse(std::string_view path, int status, const std::string& messa
 }
 
 void Api::handle(Request req, std::function<void(Response)> done) {
+  if (opts_.trust_forwarded_for) {
+    std::string_view xff = req.header("x-forwarded-for");
+    if (auto comma = xff.rfind(','); comma != std::string_view::npos) xff.remove_prefix(comma + 1);
+    while (!xff.empty() && xff.front() == ' ') xff.remove_prefix(1);
+    while (!xff.empty() && xff.back() == ' ') xff.remove_suffix(1);
+    if (!xff.empty() && xff.size() <= 45) req.remote_ip = std::string(xff);
+  }
   auto shared = std::make_shared<Request>(std::move(req));
   bool queued = pool_->submit([this, shared, done] {
     Response r = run(*shared);

@@ -66,6 +66,9 @@ class Api final : public HttpHandler {
     size_t json_body_limit = 1 << 20;
     int workers = 16;
     size_t max_queue = 4096;
+    // Behind a load balancer: the client address is the last hop of X-Forwarded-For (the one our
+    // own proxy appended), not the socket's peer. Off by default: a client could forge the header.
+    bool trust_forwarded_for = false;
   };
   Api(Options opts, Authenticator& auth, Metrics& metrics);
   ~Api() override;

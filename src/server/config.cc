@@ -141,6 +141,8 @@ const std::vector<Setting>& settings() {
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
       {"max-active-jobs", "20", "queued plus processing generations one account may have (0: no cap); 429 above",
        integer("max-active-jobs", &Config::max_active_jobs, 0, 100000)},
+      {"trust-forwarded-for", "0", "1: behind a load balancer, take the client address (for login-code limits) from the last X-Forwarded-For hop",
+       integer("trust-forwarded-for", &Config::trust_forwarded_for, 0, 1)},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},

@@ -41,6 +41,7 @@ struct Config {
               replicate_url = "https://api.replicate.com", higgsfield_url = "https://platform.higgsfield.ai";
   int rate_limit_rpm = 600;
   int max_active_jobs = 20;
+  int trust_forwarded_for = 0;
   int64_t provider_timeout_ms = 60000, provider_poll_ms = 1000;
   std::string stripe_url = "https://api.stripe.com", stripe_secret_key, stripe_webhook_secret;
 

@@ -290,6 +290,18 @@ class Gateway(unittest.TestCase):
         finally:
             v.cleanup()
 
+    def test_login_code_ip_limit_uses_forwarded_for_only_when_trusted(self):
+        for trusted in (True, False):
+            v = Vargd(["--otp-per-ip-hour", "2"] + (["--trust-forwarded-for", "1"] if trusted else []))
+            try:
+                def send(n, ip):
+                    return call("POST", v.url + "/api/auth/cli/send-otp", body={"email": "ip%d@example.com" % n},
+                                headers={"X-Forwarded-For": "203.0.113.9, " + ip})[0]
+                codes = [send(1, "198.51.100.1"), send(2, "198.51.100.1"), send(3, "198.51.100.1"), send(4, "198.51.100.2")]
+                self.assertEqual(codes, [200, 200, 429, 200] if trusted else [200, 200, 429, 429], trusted)
+            finally:
+                v.cleanup()
+
     # ---- top-up ----
     def test_checkout_and_webhook_credit_exactly_once(self):
         key = self.v.user("buyer@example.com", 0)
