@@ -1,5 +1,6 @@
 // varg balance / usage (SPEC 4).
 #include <iostream>
+#include <map>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -18,7 +19,32 @@ void print_balance(const json& b) {
     std::cout << "Reserved by running jobs: " << credits_text(reserved) << "\n";
 }
 
-void print_usage(const json& u) {
+// Credits per day as bars (by generations when nothing cost credits), oldest day first.
+void print_day_chart(const json& usage) {
+  std::map<std::string, std::pair<int64_t, int64_t>> days;  // day → (credits, generations)
+  for (const auto& e : usage) {
+    auto& d = days[field_text(e, "created_at").substr(0, 10)];
+    d.first += cents(e, "cost_cents");
+    d.second++;
+  }
+  int64_t top_credits = 0, top_jobs = 0;
+  for (auto& [_, d] : days) {
+    top_credits = std::max(top_credits, d.first);
+    top_jobs = std::max(top_jobs, d.second);
+  }
+  const bool by_credits = top_credits > 0;
+  std::cout << "\n" << (by_credits ? "Credits" : "Generations") << " per day\n";
+  for (auto& [day, d] : days) {
+    const int64_t v = by_credits ? d.first : d.second, top = by_credits ? top_credits : top_jobs;
+    const int width = int((v * 40 + top - 1) / std::max<int64_t>(top, 1));
+    std::string bar;
+    for (int i = 0; i < width; i++) bar += "\u2588";
+    std::cout << day << " " << bar << (bar.empty() ? "" : " ") << grouped(d.first) << " credits, " << d.second
+              << (d.second == 1 ? " generation\n" : " generations\n");
+  }
+}
+
+void print_usage(const json& u, bool chart) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& e : u.value("usage", json::array())) {
     const bool hit = e.value("cache_hit", false);
@@ -38,6 +64,7 @@ void print_usage(const json& u) {
     print_table({"GROUP", "JOBS", "CREDITS", "CACHE HITS", "BYOK", "METERED"}, totals);
   }
   std::cout << "Total: " << credits_text(cents(u, "total_cents")) << "\n";
+  if (chart && !rows.empty()) print_day_chart(u["usage"]);
 }
 
 }  // namespace
@@ -52,7 +79,12 @@ void add_account_commands(CLI::App& app, Context& ctx) {
   usage->add_option("--to", q->to, "Last day, YYYY-MM-DD");
   usage->add_option("--model", q->model, "Only this model");
   usage->add_option("--group-by", q->group_by, "Also total by day or model")->check(CLI::IsMember({"day", "model"}));
-  on_run(usage, ctx, [&ctx, q] { return present(ctx, [q](Client& c) { return c.usage(*q); }, print_usage); });
+  auto chart = std::make_shared<bool>(false);
+  usage->add_flag("--chart", *chart, "Draw credits per day (always on a terminal)");
+  on_run(usage, ctx, [&ctx, q, chart] {
+    const bool draw = *chart || stdout_is_terminal();
+    return present(ctx, [q](Client& c) { return c.usage(*q); }, [draw](const json& u) { print_usage(u, draw); });
+  });
 }
 
 }  // namespace varg::cli

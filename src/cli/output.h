@@ -27,5 +27,6 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
 
 bool stdin_is_terminal();
 bool stderr_is_terminal();
+bool stdout_is_terminal();
 
 }  // namespace varg::cli

@@ -59,6 +59,10 @@ TEST_F(FeaturesTest, UsageListsGenerations) {
   EXPECT_NE(r.out.find("Total: 0 credits ($0.00)"), std::string::npos) << r.describe();
   json u = json::parse(varg_({"usage", "--json"}).out);
   EXPECT_GE(u["usage"].size(), 1u);
+  Outcome chart = varg_({"usage", "--chart"});
+  ASSERT_EQ(chart.exit_code, 0) << chart.describe();
+  EXPECT_NE(chart.out.find("Generations per day"), std::string::npos) << chart.describe();
+  EXPECT_NE(chart.out.find("\u2588 0 credits, 1 generation"), std::string::npos) << chart.describe();
 }
 
 TEST_F(FeaturesTest, TopupListsPackagesAndWithoutPaymentsPointsAtTheDashboard) {
