@@ -296,8 +296,8 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   {  // single flight: an identical request already generating → wait for its result, pay nothing
     std::lock_guard lk(mu_);
     if (s.cache_control != "no-store") {
-      auto it = leaders_.find(j.cache_key);
-      if (it != leaders_.end()) {
+      auto [it, claimed] = leaders_.emplace(j.cache_key, j.id);  // claimed at once, so nobody slips in between
+      if (!claimed) {
         j.leader = it->second;
         j.billing_mode = "cached";
         j.cost_cents = 0;
@@ -305,16 +305,25 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
       }
     }
   }
+  // A leader that cannot start lets go of the key and fails whoever already waits on it.
+  auto give_up = [&](const Status& why) {
+    if (!j.leader.empty() || s.cache_control == "no-store") return why;
+    JobRecord gone = j;
+    gone.status = "failed";
+    gone.error = why.message;
+    finish_followers(gone);
+    return why;
+  };
   if (j.leader.empty() && j.cost_cents > 0) {
     j.reservation = "reserve:" + j.id;
     auto held = store_.append({0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()});
-    if (!held.ok()) return held.status();  // 402: nothing else happened, no provider call
+    if (!held.ok()) return give_up(held.status());  // 402: nothing else happened, no provider call
   }
   Status inserted = store_.insert_job(j);
   if (!inserted.ok()) {
     if (!j.reservation.empty())
       store_.append({0, s.user_id, EntryKind::release, 0, "release:" + j.id, j.reservation, clock_.now()});
-    return inserted;
+    return give_up(inserted);
   }
   {
     std::lock_guard lk(mu_);
@@ -326,8 +335,6 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
         return j;
       }
       j.leader.clear();  // the leader finished in between: run this one itself
-    } else if (s.cache_control != "no-store") {
-      leaders_.emplace(j.cache_key, j.id);
     }
   }
   if (j.leader.empty() && j.billing_mode == "cached") {
