@@ -99,12 +99,18 @@ class Client {
   Result<Job> wait_render(Job job, std::chrono::seconds max_wait, const Progress& progress = {},
                           std::chrono::milliseconds interval = std::chrono::seconds(1));
 
+  // Uploads a local file as a generation input (POST /v1/files) → {"file_id","url","hash",...}; the
+  // media type is guessed from the extension when not given.
+  Result<json> upload(const std::string& path, std::string media_type = "");
+
   // Fetches a public result URL (no key sent) into a file; returns its size in bytes.
   Result<size_t> download(const std::string& url, const std::string& path);
 
  private:
   Result<json> call(const std::string& method, const std::string& url, const json* body,
                     const std::vector<std::string>& headers = {});
+  Result<json> exchange(const std::string& method, const std::string& url, const std::string* body,
+                        const std::string& content_type, const std::vector<std::string>& headers);
   std::string gateway(const std::string& path) const;
   std::string app(const std::string& path) const;
 

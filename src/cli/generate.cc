@@ -96,6 +96,16 @@ int generate(const Context& ctx, const GenerationCommand& spec, const Generation
   if (!call.ok()) return fail(call.error());
   auto c = ctx.authenticated();
   if (!c.ok()) return fail(c.error());
+  // A --file that is not a URL is a local file: upload it first and send its URL.
+  if (auto files = req->find("files"); files != req->end()) {
+    for (auto& f : *files) {
+      const std::string url = f["url"];
+      if (url.starts_with("http://") || url.starts_with("https://")) continue;
+      auto up = c->upload(url);
+      if (!up.ok()) return fail(up.error());
+      f["url"] = (*up)["url"];
+    }
+  }
   auto started = c->generate(spec.capability, *req, *call);
   if (!started.ok()) return fail(started.error());
   auto done = c->wait(*started, std::chrono::seconds(o.timeout), progress_line());
@@ -114,7 +124,7 @@ void add(CLI::App& app, Context& ctx, const GenerationCommand& spec) {
   if (spec.duration) cmd->add_option("--duration", o->duration, "Length in seconds");
   if (spec.voice) cmd->add_option("--voice", o->voice, "Voice alias (rachel) or provider voice id");
   if (spec.language) cmd->add_option("--language", o->language, "Language of the audio, e.g. en");
-  if (spec.files) cmd->add_option("--file", o->files, "Input file URL (repeatable)");
+  if (spec.files) cmd->add_option("--file", o->files, "Input file: a URL or a local file to upload (repeatable)");
   cmd->add_option("--provider-options", o->provider_options, "JSON object passed to the provider as is");
   cmd->add_option("--provider-key", o->provider_keys,
                   "PROVIDER=KEY: use your own provider key for this request only (0 credits)");

@@ -1,3 +1,6 @@
+#include <fstream>
+#include <sstream>
+#include <cstring>
 #include "varg/client.h"
 
 #include <cctype>
@@ -83,6 +86,13 @@ std::string Client::billing_url() const { return app("/dashboard?tab=billing"); 
 
 Result<json> Client::call(const std::string& method, const std::string& url, const json* body,
                           const std::vector<std::string>& headers) {
+  if (!body) return exchange(method, url, nullptr, "", headers);
+  const std::string text = body->dump();
+  return exchange(method, url, &text, "application/json", headers);
+}
+
+Result<json> Client::exchange(const std::string& method, const std::string& url, const std::string* body,
+                              const std::string& content_type, const std::vector<std::string>& headers) {
   HttpRequest req;
   req.method = method;
   req.url = url;
@@ -92,9 +102,9 @@ Result<json> Client::call(const std::string& method, const std::string& url, con
   req.headers.push_back("Accept: application/json");
   if (!opts_.api_key.empty()) req.headers.push_back("Authorization: Bearer " + opts_.api_key);
   if (body) {
-    req.body = body->dump();
+    req.body = *body;
     req.has_body = true;
-    req.headers.push_back("Content-Type: application/json");
+    req.headers.push_back("Content-Type: " + content_type);
   }
   auto res = send(req);
   if (!res.ok()) return res.error();
@@ -149,6 +159,25 @@ Result<json> Client::set_provider_key(const std::string& provider, const std::st
 }
 Result<json> Client::delete_provider_key(const std::string& provider) {
   return call("DELETE", app("/api/provider-keys/" + escape(provider)), nullptr);
+}
+
+Result<json> Client::upload(const std::string& path, std::string media_type) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{0, "cannot read " + path, ""};
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string data = bytes.str();
+  if (media_type.empty()) {
+    static const std::pair<const char*, const char*> kTypes[] = {
+        {".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"}, {".webp", "image/webp"},
+        {".gif", "image/gif"}, {".wav", "audio/wav"},  {".mp3", "audio/mpeg"},  {".ogg", "audio/ogg"},
+        {".m4a", "audio/mp4"}, {".mp4", "video/mp4"},  {".webm", "video/webm"}, {".mov", "video/quicktime"}};
+    media_type = "application/octet-stream";
+    for (auto& [ext, type] : kTypes)
+      if (path.size() > std::strlen(ext) && path.compare(path.size() - std::strlen(ext), std::string::npos, ext) == 0)
+        media_type = type;
+  }
+  return exchange("POST", gateway("/v1/files"), &data, media_type, {});
 }
 
 Result<json> Client::packages() { return call("GET", app("/api/billing/packages"), nullptr); }

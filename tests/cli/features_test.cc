@@ -1,5 +1,6 @@
 // The CLI's commands for generation, usage, top-up, provider keys and key rotation, against the
 // server's real implementations (the built-in local provider; no payment settings).
+#include <fstream>
 #include "fixture.h"
 
 namespace varg::test {
@@ -63,6 +64,23 @@ TEST_F(FeaturesTest, UsageListsGenerations) {
   ASSERT_EQ(chart.exit_code, 0) << chart.describe();
   EXPECT_NE(chart.out.find("Generations per day"), std::string::npos) << chart.describe();
   EXPECT_NE(chart.out.find("\u2588 0 credits, 1 generation"), std::string::npos) << chart.describe();
+}
+
+TEST_F(FeaturesTest, ALocalInputFileIsUploadedAndCachedByContent) {
+  // The PNG signature and some bytes; the local provider hashes inputs, it does not decode them.
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "local input for the cli test";
+  const std::string a = varg_.cwd.string() + "/a.png", b = varg_.cwd.string() + "/b.png";
+  for (const auto& path : {a, b}) std::ofstream(path, std::ios::binary) << png;
+  Outcome first = varg_({"image", "--model", "local-image", "--prompt", "edit", "--file", a, "--no-download", "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.describe();
+  json j = json::parse(first.out);
+  EXPECT_EQ(j["status"], "completed") << first.describe();
+  EXPECT_FALSE(j["cache"]["hit"].get<bool>()) << first.describe();
+  Outcome second = varg_({"image", "--model", "local-image", "--prompt", "edit", "--file", b, "--no-download", "--json"});
+  ASSERT_EQ(second.exit_code, 0) << second.describe();
+  EXPECT_TRUE(json::parse(second.out)["cache"]["hit"].get<bool>()) << "same bytes from another path: " << second.describe();
+  Outcome missing = varg_({"image", "--model", "local-image", "--prompt", "edit", "--file", varg_.cwd.string() + "/nope.png"});
+  EXPECT_NE(missing.exit_code, 0) << missing.describe();
 }
 
 TEST_F(FeaturesTest, TopupListsPackagesAndWithoutPaymentsPointsAtTheDashboard) {
