@@ -48,7 +48,8 @@ void add_account_routes(Api& api, Services& s) {
              auto b = s.store.balance(ctx.principal.user_id);
              if (!b.ok()) return b.status();
              return json_response(200, {{"balance_cents", b->available()}, {"currency", "usd"}, {"reserved_cents", b->reserved}});
-           }});
+           },
+           true});
 
   api.add({"GET", "/v1/me", "The caller's account", Auth::key_or_session, "user_read", "api.user.read", nullptr, 0,
            [&s](Ctx& ctx) -> Result<Response> {

@@ -106,9 +106,8 @@ void Api::handle(Request req, std::function<void(Response)> done) {
     while (!xff.empty() && xff.back() == ' ') xff.remove_suffix(1);
     if (!xff.empty() && xff.size() <= 45) req.remote_ip = std::string(xff);
   }
-  auto shared = std::make_shared<Request>(std::move(req));
-  bool queued = pool_->submit([this, shared, done] {
-    Response r = run(*shared);
+  // A deferred response (Prefer: wait) completes later, from whichever thread finishes the job.
+  auto respond = [done](Response r) {
     if (!r.deferred) return done(std::move(r));
     auto later = std::move(r.deferred);
     std::string id;
@@ -118,7 +117,10 @@ void Api::handle(Request req, std::function<void(Response)> done) {
       final.set_header("X-Request-Id", id);
       done(std::move(final));
     });
-  });
+  };
+  if (opts_.inline_reads && runs_inline(req)) return respond(run(req));
+  auto shared = std::make_shared<Request>(std::move(req));
+  bool queued = pool_->submit([this, shared, respond] { respond(run(*shared)); });
   if (!queued) {
     Response r = error_response(family_of(shared->path), error(Code::unavailable, "Server is overloaded; retry shortly"));
     r.set_header("Retry-After", "1");
@@ -127,6 +129,8 @@ void Api::handle(Request req, std::function<void(Response)> done) {
 }
 
 namespace {
+
+std::string_view bearer(const Request& req);
 
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -175,6 +179,12 @@ std::string session_cookie(const Request& req) {
     i = end;
   }
   return {};
+}
+
+bool Api::runs_inline(const Request& req) {
+  auto m = router_.match(req.method, req.path);
+  if (m.kind != Router::Match::found || !routes_[m.index].inline_read) return false;
+  return routes_[m.index].auth == Auth::none || auth_.cached(bearer(req));
 }
 
 Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {

@@ -1,7 +1,8 @@
 // The request pipeline. Every route passes through the same steps, in order:
 //   request id → route match (404/405) → authentication → permission → rate limit → handler →
 //   error mapping (the route family's dialect) → metrics and one access-log line.
-// Handlers are synchronous and run on the worker pool, so store calls never block a network thread.
+// Handlers are synchronous and run on the worker pool, so store calls never block a network thread;
+// the one exception is RouteSpec::inline_read on a local store (a WAL read never waits for a lock).
 #pragma once
 #include <functional>
 #include <map>
@@ -55,6 +56,10 @@ struct RouteSpec {
   std::function<json(const Request&)> attrs;  // attributes for permission constraints (model, credits)
   size_t body_limit = 0;                      // 0: the JSON body limit
   Handler handler;
+  // The handler only reads the store (never writes, never waits on a lock or the network): with a
+  // local store it runs on the network thread when the caller's credential is already verified,
+  // sparing two thread hand-offs on the hottest reads (SPEC 1: as fast as nginx on hot paths).
+  bool inline_read = false;
 };
 
 Response json_response(int status, const json& body);
@@ -69,6 +74,9 @@ class Api final : public HttpHandler {
     // Behind a load balancer: the client address is the last hop of X-Forwarded-For (the one our
     // own proxy appended), not the socket's peer. Off by default: a client could forge the header.
     bool trust_forwarded_for = false;
+    // The store answers reads from this process without blocking (SQLite in WAL mode): routes marked
+    // inline_read may then run on the network thread. Off for PostgreSQL (a read is a round trip).
+    bool inline_reads = false;
   };
   Api(Options opts, Authenticator& auth, Metrics& metrics);
   ~Api() override;
@@ -98,6 +106,7 @@ class Api final : public HttpHandler {
   Result<Response> pipeline(Ctx& ctx, const RouteSpec*& route);
   Result<Principal> authenticate(const Request& req, Auth mode, Family fam);
   Result<Response> with_idempotency(Ctx& ctx, const RouteSpec& route);
+  bool runs_inline(const Request& req);
 
   Options opts_;
   Authenticator& auth_;

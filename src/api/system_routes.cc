@@ -9,7 +9,8 @@ void add_system_routes(Api& api, Services& s) {
              auto users = s.store.user_by_id(0);  // a cheap query proves the store answers
              if (!users.ok() && users.status().code != Code::not_found) return users.status();
              return json_response(200, {{"status", "ok"}});
-           }});
+           },
+           true});
   api.add({"GET", "/metrics", "Prometheus metrics", Auth::none, "", "", nullptr, 0, [&s](Ctx&) -> Result<Response> {
              Response r;
              r.content_type = "text/plain; version=0.0.4";

@@ -64,6 +64,14 @@ Result<Principal> Authenticator::api_key(std::string_view key) {
   return entry.principal;
 }
 
+bool Authenticator::cached(std::string_view key) {
+  if (!ApiKey::well_formed(key)) return false;
+  const std::string hash = hasher_.hash(key);
+  std::lock_guard lk(mu_);
+  auto it = cache_.find(hash);
+  return it != cache_.end() && clock_.now_ms() - it->second.fetched_ms < kCacheMs;
+}
+
 Result<Principal> Authenticator::session(std::string_view token) {
   if (!AccessToken::well_formed(token)) return invalid();
   std::string hash = hasher_.hash(token);

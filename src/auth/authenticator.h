@@ -33,6 +33,8 @@ class Authenticator {
 
   Result<Principal> api_key(std::string_view key);
   Result<Principal> session(std::string_view token);
+  // True when api_key(key) would be answered from the cache, without touching the store.
+  bool cached(std::string_view key);
   // Drops a key from this process's cache at once (revocation on this instance).
   void forget(int64_t key_id);
 

@@ -66,7 +66,7 @@ int serve(const Config& cfg) {
   limits.per_email_hour = cfg.otp_per_email_hour;
   limits.per_ip_hour = cfg.otp_per_ip_hour;
   Login login(**store, *mailer, hasher, clock, limits);
-  Api api(Api::Options{cfg.json_body_limit, cfg.workers, 4096, cfg.trust_forwarded_for == 1}, auth, metrics);
+  Api api(Api::Options{cfg.json_body_limit, cfg.workers, 4096, cfg.trust_forwarded_for == 1, !opened->shared}, auth, metrics);
 
   Server::Options so;
   so.host = cfg.listen_host;
