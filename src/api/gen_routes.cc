@@ -89,7 +89,7 @@ Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) 
   const int64_t ttl = 30 * 86400;
   auto body = parse_object(ctx.req.body);
   if (!body.ok()) return body.status();
-  Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req)};
+  Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req), ctx.principal.permissions};
   for (auto& p : byok_providers()) {
     std::string_view k = ctx.req.header(provider_key_header(p));
     if (!k.empty()) sub.header_keys[p] = std::string(k);

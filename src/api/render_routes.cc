@@ -31,6 +31,7 @@ Result<render::RenderRequest> parse_request(const Ctx& ctx) {
   if (body.is_discarded() || !body.is_object()) return error(Code::invalid, "Invalid JSON: the body must be a JSON object", "body");
   render::RenderRequest r;
   r.user_id = ctx.principal.user_id;
+  r.permissions = ctx.principal.permissions;
   if (!body.contains("code") || !body["code"].is_string() || body["code"].get<std::string>().empty())
     return error(Code::invalid, "Field 'code' is required: a varg TSX composition (export default <Render>…</Render>)", "code");
   r.code = body["code"];

@@ -234,6 +234,9 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   auto req = normalize_request(s.capability, s.body, catalog_);
   if (!req.ok()) return req.status();
   const ModelSpec& m = *req->model;
+  const json attrs = {{"model", m.id}, {"credits", m.price(req->params.value("duration", m.default_duration))}};
+  if (!permitted(s.permissions, "generate", "api.generate." + s.capability, attrs))
+    return error(Code::forbidden, "This API key may not generate " + s.capability + " with " + m.id);
   auto provider = providers_.find(m.provider);
   if (provider == providers_.end())
     return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");

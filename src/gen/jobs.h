@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "auth/permissions.h"
 #include "gen/catalog.h"
 #include "gen/files.h"
 #include "gen/provider.h"
@@ -57,6 +58,9 @@ class Jobs {
     nlohmann::json body;
     std::map<std::string, std::string> header_keys;  // provider → X-Provider-Key-* value
     std::string cache_control;                       // "", "no-cache" or "no-store"
+    // The caller's key: generate/api.generate.<capability> with its model and credits
+    // constraints is checked here, for every way in (v1, dashboard, render). null: full rights.
+    std::shared_ptr<const Permissions> permissions;
   };
   Result<JobRecord> submit(const Submission& s);
 

@@ -132,9 +132,9 @@ Result<Assembled> assemble(const AssembleJob& job, const std::atomic<bool>& canc
     if (n.is_object() && n.contains("$ref") && n["$ref"].is_string() && nodes.count(n["$ref"])) return nodes[n["$ref"]];
     return n;
   };
-  const json rp = job.tree.value("props", json::object());
-  const int W = even(rp.value("width", 1920.0)), H = even(rp.value("height", 1080.0));
-  const int F = std::clamp(int(std::lround(rp.value("fps", 30.0))), 1, 60);
+  auto frame = frame_of(job.tree.value("props", json::object()), job.limits);
+  if (!frame.ok()) return frame.status();
+  const int W = even(frame->width), H = even(frame->height), F = frame->fps;
   auto frames = [&](double d) { return std::max(1.0, std::round(d * F)) / F; };
   auto media = [&](const json& n) -> const LocalMedia* {
     auto it = job.media.find(n.value("id", ""));
@@ -206,6 +206,7 @@ Result<Assembled> assemble(const AssembleJob& job, const std::atomic<bool>& canc
     acc += clips[i].dur - clips[i].trans;
   }
   const double T = acc + clips.back().trans;
+  VARG_TRY(check_length(clips.size(), T, job.limits));
 
   Graph g;
   auto add_input = [&](std::vector<std::string> a) {
@@ -417,7 +418,7 @@ Result<Assembled> assemble(const AssembleJob& job, const std::atomic<bool>& canc
     argv.push_back(a);
   argv.push_back(num(T));
   argv.push_back("out.mp4");
-  auto r = run_captured(argv, "", job.deadline, &cancelled, {}, job.workdir);
+  auto r = run_captured(argv, "", job.deadline, &cancelled, job.ffmpeg_limits, job.workdir);
   if (!r.ok()) return r.status();
   if (!r->exited_ok()) return error(Code::internal, "ffmpeg failed: " + r->err.substr(0, 600));
   return Assembled{job.workdir + "/out.mp4", T, W, H, F};

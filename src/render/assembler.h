@@ -10,6 +10,8 @@
 #include <string>
 
 #include "common/status.h"
+#include "render/child_process.h"
+#include "render/limits.h"
 
 namespace varg::render {
 
@@ -27,6 +29,8 @@ struct AssembleJob {
   std::string ffmpeg = "ffmpeg";
   std::string font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
   std::chrono::steady_clock::time_point deadline;
+  RenderLimits limits;
+  ChildLimits ffmpeg_limits;
 };
 
 struct Assembled {

@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-extern char** environ;
+#include "common/sandbox.h"
 
 namespace varg::render {
 
@@ -61,27 +61,26 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, c
     ::dup2(err[1], 2);
     ::close_range(3, ~0U, 0);
     ::signal(SIGPIPE, SIG_DFL);
-    ::setpgid(0, 0);
     if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
-    if (limits.isolate_network) ::unshare(CLONE_NEWUSER | CLONE_NEWNET);  // best effort; see docs/render.md
-    rlimit r;
+    if (limits.isolate_network) ::unshare(CLONE_NEWUSER | CLONE_NEWNET);  // on top of the filter's "no sockets"
+    auto limit = [](int resource, int64_t value) {
+      const rlimit r{rlim_t(value), rlim_t(value)};
+      ::setrlimit(resource, &r);
+    };
     if (limits.cpu_seconds > 0) {
-      r = {rlim_t(limits.cpu_seconds), rlim_t(limits.cpu_seconds + 1)};
+      const rlimit r{rlim_t(limits.cpu_seconds), rlim_t(limits.cpu_seconds + 1)};
       ::setrlimit(RLIMIT_CPU, &r);
     }
-    if (limits.address_space > 0) {
-      r = {rlim_t(limits.address_space), rlim_t(limits.address_space)};
-      ::setrlimit(RLIMIT_AS, &r);
+    if (limits.memory_mb > 0) limit(RLIMIT_DATA, limits.memory_mb << 20);
+    if (limits.max_files > 0) limit(RLIMIT_NOFILE, limits.max_files);
+    if (limits.max_file_mb >= 0) limit(RLIMIT_FSIZE, limits.max_file_mb << 20);
+    limit(RLIMIT_CORE, 0);
+    if (const int e = sandbox::confine(); e != 0 && limits.require_confinement) {
+      static const char kMsg[] = "varg-sandbox: cannot confine this process\n";
+      (void)!::write(2, kMsg, sizeof kMsg - 1);
+      ::_exit(kUnconfinedExit);
     }
-    if (limits.max_files > 0) {
-      r = {rlim_t(limits.max_files), rlim_t(limits.max_files)};
-      ::setrlimit(RLIMIT_NOFILE, &r);
-    }
-    if (limits.no_files_written) {
-      r = {0, 0};
-      ::setrlimit(RLIMIT_FSIZE, &r);
-    }
-    ::execve(exe->c_str(), args.data(), environ);
+    ::execve(exe->c_str(), args.data(), sandbox::minimal_environ());
     ::_exit(127);
   }
   ::close(in[0]);
@@ -149,6 +148,8 @@ bool ChildProcess::try_wait(int& status) {
 }
 
 bool Captured::exited_ok() const { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+bool unconfined(int status) { return WIFEXITED(status) && WEXITSTATUS(status) == kUnconfinedExit; }
 
 bool write_all(int fd, const std::string& data) {
   size_t off = 0;
@@ -218,6 +219,8 @@ Result<Captured> run_captured(const std::vector<std::string>& argv, const std::s
     }
     ::usleep(5000);
   }
+  if (unconfined(cap.status))
+    return error(Code::unavailable, argv[0] + " could not be sandboxed on this host (seccomp); see --render-sandbox in docs/render.md");
   return cap;
 }
 

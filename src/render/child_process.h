@@ -14,13 +14,20 @@
 
 namespace varg::render {
 
+// Every child runs with sandbox::minimal_environ() and, unless confinement is optional and fails,
+// under sandbox::confine().
 struct ChildLimits {
   int cpu_seconds = 0;          // RLIMIT_CPU; 0: none
-  int64_t address_space = 0;    // RLIMIT_AS bytes; 0: none
+  int64_t memory_mb = 0;        // RLIMIT_DATA (heap, mmap and ArrayBuffers; not mere reservations); 0: none
   int max_files = 0;            // RLIMIT_NOFILE; 0: inherit
-  bool no_files_written = false;  // RLIMIT_FSIZE 0
-  bool isolate_network = false;   // unshare(CLONE_NEWUSER | CLONE_NEWNET), best effort
+  int64_t max_file_mb = -1;     // RLIMIT_FSIZE; 0: writes no file; -1: inherit
+  bool isolate_network = false;   // unshare(CLONE_NEWUSER | CLONE_NEWNET) as well, best effort
+  bool require_confinement = true;  // false: run unconfined where seccomp is unavailable
 };
+
+// The exit status of a child that could not be confined (and was required to be).
+constexpr int kUnconfinedExit = 125;
+bool unconfined(int raw_status);
 
 // The absolute path of `name` on PATH (or `name` itself when it contains a slash).
 std::optional<std::string> find_program(const std::string& name);

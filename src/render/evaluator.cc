@@ -39,9 +39,14 @@ std::string esbuild_reason(const std::string& err) {
 Result<std::string> transpile(const std::string& tsx, const EvalOptions& opts) {
   if (tsx.find("export default") == std::string::npos && tsx.find("as default") == std::string::npos)
     return error(Code::invalid, "Invalid render code: the composition has no `export default` (export default <Render>…</Render>)", "code");
+  ChildLimits lim;
+  lim.cpu_seconds = 10;
+  lim.memory_mb = 512;  // RLIMIT_AS does not fit Go's up-front reservations; RLIMIT_DATA does
+  lim.max_file_mb = 0;
+  lim.require_confinement = opts.require_confinement;
   auto r = run_captured({opts.esbuild, "--loader=tsx", "--format=esm", "--target=es2022", "--jsx=automatic",
                          "--jsx-import-source=vargai", "--log-level=error", "--color=false", "--sourcefile=composition.tsx"},
-                        tsx, std::chrono::steady_clock::now() + std::chrono::seconds(20), nullptr);
+                        tsx, std::chrono::steady_clock::now() + std::chrono::seconds(20), nullptr, lim);
   if (!r.ok()) return r.status();
   if (!r->exited_ok()) return error(Code::invalid, "Invalid render code: " + esbuild_reason(r->err), "code");
   // Imports that survived transpiling (esbuild drops unused ones) must come from vargai.
@@ -79,12 +84,14 @@ EvalResult evaluate(const std::string& module_js, const Resolver& resolve, const
   EvalResult res;
   ChildLimits lim;
   lim.cpu_seconds = opts.cpu_seconds;
+  lim.memory_mb = opts.memory_mb;
   lim.max_files = 64;
-  lim.no_files_written = true;
+  lim.max_file_mb = 0;
   lim.isolate_network = true;
+  lim.require_confinement = opts.require_confinement;
   auto child = ChildProcess::spawn({opts.node, "--experimental-permission", "--experimental-vm-modules", "--no-warnings",
-                                    "--max-old-space-size=" + std::to_string(opts.heap_mb), "--disallow-code-generation-from-strings",
-                                    "-e", kHostJs},
+                                    "--frozen-intrinsics", "--max-old-space-size=" + std::to_string(opts.heap_mb),
+                                    "--disallow-code-generation-from-strings", "-e", kHostJs},
                                    lim);
   if (!child.ok()) {
     res.err = {child.status().message, "internal"};
@@ -105,9 +112,19 @@ EvalResult evaluate(const std::string& module_js, const Resolver& resolve, const
   bool out_open = true;
   char chunk[65536];
   bool have_result = false;
+  // Waiting with no generation outstanding means waiting for something that can never happen
+  // (an unsettled promise, a blocked thread): fail in seconds instead of holding a render worker.
+  std::atomic<int> outstanding{0};
+  auto last_activity = std::chrono::steady_clock::now();
   while (out_open && !have_result) {
-    if (cancelled.load() || std::chrono::steady_clock::now() > opts.deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (cancelled.load() || now > opts.deadline) {
       res.err = cancelled.load() ? EvalError{"Render cancelled", "cancelled"} : EvalError{"The render timed out", "timeout"};
+      break;
+    }
+    if (outstanding.load() > 0) last_activity = now;
+    if (now - last_activity > std::chrono::milliseconds(opts.idle_ms)) {
+      res.err = {"The composition is waiting for a promise that never settles (nothing is being generated)", "invalid_source"};
       break;
     }
     pollfd p[2] = {{child->out(), POLLIN, 0}, {child->err(), POLLIN, 0}};
@@ -123,6 +140,7 @@ EvalResult evaluate(const std::string& module_js, const Resolver& resolve, const
       out_open = false;
       break;
     }
+    last_activity = std::chrono::steady_clock::now();
     buf.append(chunk, size_t(n));
     if (buf.size() > (64u << 20)) {
       res.err = {"The composition's element tree is too large", "invalid_source"};
@@ -136,12 +154,14 @@ EvalResult evaluate(const std::string& module_js, const Resolver& resolve, const
       const std::string op = m.value("op", "");
       if (op == "resolve" && m.contains("node") && m["node"].is_object()) {
         const json id = m.value("id", json());
+        outstanding++;
         workers.emplace_back([&, id, node = m["node"]] {
           auto meta = resolve(node);
           json answer = {{"id", id}, {"ok", meta.ok()}};
           if (meta.ok()) answer["meta"] = *meta;
           else answer["error"] = meta.status().message, answer["category"] = meta.status().field;
           if (!stop.load()) send(answer.dump());
+          outstanding--;
         });
       } else if (op == "result") {
         have_result = true;
@@ -157,7 +177,9 @@ EvalResult evaluate(const std::string& module_js, const Resolver& resolve, const
   child->kill();
   const int status = child->wait();
   for (auto& t : workers) t.join();
-  if (!res.ok && res.err.message.empty()) res.err = crash_reason(status);
+  if (!res.ok && unconfined(status))
+    res.err = {"The render sandbox could not be set up on this host (seccomp); see --render-sandbox", "internal"};
+  else if (!res.ok && res.err.message.empty()) res.err = crash_reason(status);
   return res;
 }
 

@@ -1,7 +1,8 @@
 // Evaluation of a composition: TSX → JS with esbuild, then run in a separate node process
-// (permission model, no network namespace, rlimits, a vm context holding no host object) against
-// varg's own component runtime. The script may ask for generations while it runs (`await
-// Speech(...)`); the resolver answers them. The result is the element tree as JSON.
+// (empty environment, seccomp, permission model, frozen intrinsics, rlimits, a vm context that
+// holds no host object) against varg's own component runtime. The script may ask for generations
+// while it runs (`await Speech(...)`); the resolver answers them. The result is the element tree
+// as JSON.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -17,7 +18,10 @@ struct EvalOptions {
   std::string node = "node", esbuild = "esbuild";
   int cpu_seconds = 8;
   int heap_mb = 128;
-  int sync_timeout_ms = 5000;
+  int memory_mb = 1024;  // the whole evaluator process: heap, ArrayBuffers, code (RLIMIT_DATA)
+  int sync_timeout_ms = 2500;  // the module's synchronous evaluation
+  int idle_ms = 3000;    // no generation outstanding and no message for this long: a promise that never settles
+  bool require_confinement = true;
   std::chrono::steady_clock::time_point deadline;
 };
 

@@ -126,6 +126,25 @@ RenderService::RenderService(Store& store, Jobs& jobs, Files& files, ProviderKey
 
 RenderService::~RenderService() { stop(); }
 
+EvalOptions RenderService::eval_options() const {
+  EvalOptions eo;
+  eo.node = s_.node;
+  eo.esbuild = s_.esbuild;
+  eo.memory_mb = s_.evaluator_memory_mb;
+  eo.require_confinement = s_.require_confinement;
+  return eo;
+}
+
+ChildLimits RenderService::ffmpeg_limits() const {
+  ChildLimits l;
+  l.cpu_seconds = int(s_.job_timeout_ms / 1000);
+  l.memory_mb = s_.ffmpeg_memory_mb;
+  l.max_file_mb = 4096;  // the largest file ffmpeg may write (the MP4 of a maximal render is far below)
+  l.max_files = 256;
+  l.require_confinement = s_.require_confinement;
+  return l;
+}
+
 void RenderService::start() {
   if (auto left = store_.unfinished_render_jobs(); left.ok()) {
     for (auto rec : *left) {
@@ -161,7 +180,7 @@ RateInfo RenderService::rate(int64_t user) {
   return r;
 }
 
-Status RenderService::price_check(const RenderRequest& req, const std::vector<json>& nodes) {
+Status RenderService::admit(const RenderRequest& req, const std::vector<json>& nodes) {
   std::set<std::string> saved;
   if (auto keys = keys_.list(req.user_id); keys.ok())
     for (auto& k : *keys) saved.insert(k.provider);
@@ -171,9 +190,15 @@ Status RenderService::price_check(const RenderRequest& req, const std::vector<js
     if (req.mode == "preview" && (type == "image" || type == "video")) continue;
     if (n.value("props", json::object()).contains("src")) continue;
     const ModelSpec* m = jobs_.catalog().find(model_name(n, jobs_.catalog()));
-    if (!m || req.provider_keys.count(m->provider) || saved.count(m->provider)) continue;
+    if (!m) continue;
     const int secs = requested_seconds(n);
-    need += m->price(secs ? secs : m->default_duration);
+    const int64_t price = m->price(secs ? secs : m->default_duration);
+    // The same check Jobs::submit makes for each generation, made up front: a 403 before a 202.
+    if (!permitted(req.permissions, "generate", "api.generate." + capability(type), {{"model", m->id}, {"credits", price}}))
+      return error(Code::forbidden, "This API key may not generate " + capability(type) + " with " + m->id +
+                                        " (a render's generations need the key's generate rights)");
+    if (req.provider_keys.count(m->provider) || saved.count(m->provider)) continue;
+    need += price;
   }
   if (need == 0) return Status::Ok();
   auto bal = store_.balance(req.user_id);
@@ -205,9 +230,7 @@ Result<Accepted> RenderService::submit(const RenderRequest& req) {
     }
     q.push_back(now);
   }
-  EvalOptions eo;
-  eo.node = s_.node;
-  eo.esbuild = s_.esbuild;
+  EvalOptions eo = eval_options();
   auto js = transpile(req.code, eo);
   if (!js.ok()) return js.status();
 
@@ -228,7 +251,11 @@ Result<Accepted> RenderService::submit(const RenderRequest& req) {
     return meta;
   }, eo, never);
   if (!dry.ok && dry.err.category == "not_render") return error(Code::invalid, "Invalid render code: " + dry.err.message, "code");
-  if (dry.ok) VARG_TRY(price_check(req, seen));
+  if (!dry.ok && dry.err.category == "internal") return error(Code::unavailable, dry.err.message);
+  if (dry.ok) {
+    VARG_TRY(check_tree(dry.tree, s_.limits));
+    VARG_TRY(admit(req, seen));
+  }
 
   auto r = std::make_shared<Running>();
   r->req = req;
@@ -364,11 +391,13 @@ void RenderService::worker() {
     std::shared_ptr<Running> r;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lk, [&] { return stopping_ || next_fair() != queue_.end(); });
       if (stopping_) return;
-      r = queue_.front();
-      queue_.pop_front();
+      auto it = next_fair();
+      r = *it;
+      queue_.erase(it);
       running_++;
+      running_of_[r->req.user_id]++;
     }
     try {
       run(r);
@@ -380,10 +409,29 @@ void RenderService::worker() {
       spdlog::error(json{{"msg", "render threw"}, {"render", r->rec.id}, {"what", e.what()}}.dump());
       finish(*r, rec);
     }
-    std::lock_guard lk(mu_);
-    running_--;
-    live_.erase(r->rec.id);
+    {
+      std::lock_guard lk(mu_);
+      running_--;
+      if (--running_of_[r->req.user_id] == 0) running_of_.erase(r->req.user_id);
+      live_.erase(r->rec.id);
+    }
+    cv_.notify_all();  // a worker may now take a render of this account
   }
+}
+
+std::deque<std::shared_ptr<RenderService::Running>>::iterator RenderService::next_fair() {
+  // The oldest render of the account running the fewest, among accounts below their share: one
+  // account can never hold every worker while another waits.
+  const int workers = std::max(1, s_.workers);
+  const int share = s_.per_account_running > 0 ? s_.per_account_running : std::max(1, workers - 1);
+  auto best = queue_.end();
+  int best_running = share;
+  for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+    auto found = running_of_.find((*it)->req.user_id);
+    const int running = found == running_of_.end() ? 0 : found->second;
+    if (running < best_running) best = it, best_running = running;
+  }
+  return best;
 }
 
 void RenderService::finish(Running& r, RenderJobRecord rec) {
@@ -416,7 +464,7 @@ Result<json> RenderService::generate(Running& r, const json& node) {
   };
   auto probe = [&](const std::string& path, json& meta) {
     auto p = run_captured({s_.ffprobe, "-v", "error", "-show_entries", "format=duration:stream=codec_type", "-of", "json", path},
-                          "", steady::now() + std::chrono::seconds(20), &r.cancelled);
+                          "", steady::now() + std::chrono::seconds(20), &r.cancelled, ffmpeg_limits());
     if (!p.ok() || !p->exited_ok()) return;
     json j = json::parse(p->out, nullptr, false);
     if (!j.is_object()) return;
@@ -460,7 +508,7 @@ Result<json> RenderService::generate(Running& r, const json& node) {
                                      "color=c=" + colour + ":s=1280x720:r=30:d=" + std::to_string(secs)};
     if (type == "image") argv.insert(argv.end(), {"-frames:v", "1", name});
     else argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", name});
-    auto p = run_captured(argv, "", steady::now() + std::chrono::seconds(60), &r.cancelled);
+    auto p = run_captured(argv, "", steady::now() + std::chrono::seconds(60), &r.cancelled, ffmpeg_limits());
     if (!p.ok() || !p->exited_ok()) return failure(Code::internal, "placeholder failed", "internal");
     std::ifstream in(name, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -493,7 +541,7 @@ Result<json> RenderService::generate(Running& r, const json& node) {
     if (!inputs.empty()) body["files"] = inputs;
   }
   if (props.contains("providerOptions") && props["providerOptions"].is_object()) body["provider_options"] = props["providerOptions"];
-  Jobs::Submission sub{r.req.user_id, cap, body, r.req.provider_keys, ""};
+  Jobs::Submission sub{r.req.user_id, cap, body, r.req.provider_keys, "", r.req.permissions};
   auto job = jobs_.submit(sub);
   if (!job.ok()) return failure(job.status().code, job.status().message, category_of(job.status()));
   {
@@ -555,9 +603,7 @@ void RenderService::run(std::shared_ptr<Running> r) {
   if (!dir.ok()) return fail("cannot create a work directory", "internal");
   r->workdir = dir->path().string();
 
-  EvalOptions eo;
-  eo.node = s_.node;
-  eo.esbuild = s_.esbuild;
+  EvalOptions eo = eval_options();
   eo.deadline = r->deadline;
   auto ev = evaluate(r->module_js, [&](const json& node) { return generate(*r, node); }, eo, r->cancelled);
   if (!ev.ok) return fail(ev.err.message, ev.err.category == "not_render" ? "invalid_source" : ev.err.category);
@@ -568,6 +614,8 @@ void RenderService::run(std::shared_ptr<Running> r) {
   aj.workdir = r->workdir;
   aj.ffmpeg = s_.ffmpeg;
   aj.deadline = r->deadline;
+  aj.limits = s_.limits;
+  aj.ffmpeg_limits = ffmpeg_limits();
   std::map<std::string, json> by_id;  // for {"$ref"}
   std::function<void(const json&)> walk = [&](const json& n) {
     if (n.is_array()) {
@@ -633,7 +681,7 @@ void RenderService::run(std::shared_ptr<Running> r) {
   rec.output_url = files_.url(*f);
   auto th = run_captured({s_.ffmpeg, "-nostdin", "-y", "-loglevel", "error", "-ss", std::to_string(std::min(0.5, out->duration / 2)),
                           "-i", out->path, "-frames:v", "1", "-q:v", "3", r->workdir + "/thumb.jpg"},
-                         "", steady::now() + std::chrono::seconds(30), &r->cancelled);
+                         "", steady::now() + std::chrono::seconds(30), &r->cancelled, ffmpeg_limits());
   if (th.ok() && th->exited_ok()) {
     std::ifstream tin(r->workdir + "/thumb.jpg", std::ios::binary);
     std::string tb((std::istreambuf_iterator<char>(tin)), std::istreambuf_iterator<char>());

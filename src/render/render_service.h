@@ -17,10 +17,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "auth/permissions.h"
 #include "gen/files.h"
 #include "gen/jobs.h"
 #include "gen/provider_keys.h"
+#include "render/child_process.h"
 #include "render/evaluator.h"
+#include "render/limits.h"
 #include "store/store.h"
 
 namespace varg::render {
@@ -30,7 +33,11 @@ struct RenderSettings {
   int per_minute = 10;     // submissions per account per minute
   int64_t job_timeout_ms = 15 * 60 * 1000;
   int workers = 2;
+  int per_account_running = 0;  // renders of one account running at once; 0: all workers but one
   std::string node = "node", esbuild = "esbuild", ffmpeg = "ffmpeg", ffprobe = "ffprobe";
+  RenderLimits limits;
+  bool require_confinement = true;  // --render-sandbox strict: no render where seccomp is unavailable
+  int evaluator_memory_mb = 1024, ffmpeg_memory_mb = 2048;
 };
 
 struct RenderRequest {
@@ -38,6 +45,7 @@ struct RenderRequest {
   std::string code, mode = "strict", output = "video";
   bool verbose = false;
   std::map<std::string, std::string> provider_keys;  // like X-Provider-Key-* for every generation
+  std::shared_ptr<const Permissions> permissions;    // the caller's key: each generation is checked
 };
 
 struct RateInfo {
@@ -78,7 +86,11 @@ class RenderService {
   void finish(Running& r, RenderJobRecord rec);
   void notify(const std::string& id);
   Result<nlohmann::json> generate(Running& r, const nlohmann::json& node);
-  Status price_check(const RenderRequest& req, const std::vector<nlohmann::json>& nodes);
+  // Every generation the dry run saw: permitted to the caller's key, and affordable.
+  Status admit(const RenderRequest& req, const std::vector<nlohmann::json>& nodes);
+  EvalOptions eval_options() const;
+  ChildLimits ffmpeg_limits() const;
+  std::deque<std::shared_ptr<Running>>::iterator next_fair();  // end(): nothing may start now
 
   Store& store_;
   Jobs& jobs_;
@@ -102,6 +114,7 @@ class RenderService {
   std::map<std::string, std::vector<Watcher>> watchers_;
   std::vector<std::thread> threads_;
   int running_ = 0;
+  std::map<int64_t, int> running_of_;  // account → renders running
 };
 
 }  // namespace varg::render

@@ -143,6 +143,15 @@ const std::vector<Setting>& settings() {
        integer("max-active-jobs", &Config::max_active_jobs, 0, 100000)},
       {"trust-forwarded-for", "0", "1: behind a load balancer, take the client address (for login-code limits) from the last X-Forwarded-For hop",
        integer("trust-forwarded-for", &Config::trust_forwarded_for, 0, 1)},
+      {"render-workers", "2", "renders run at once; one account may use all of them but one",
+       integer("render-workers", &Config::render_workers, 1, 64)},
+      {"render-sandbox", "strict", "strict: refuse to run compositions, esbuild and ffmpeg where the seccomp sandbox cannot be set up; "
+       "permissive: run them unconfined there (never in production)",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "strict" && v != "permissive") return bad("render-sandbox", "must be strict or permissive, got '" + v + "'");
+         c.render_sandbox = v;
+         return Status::Ok();
+       }},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},

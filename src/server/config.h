@@ -42,6 +42,8 @@ struct Config {
   int rate_limit_rpm = 600;
   int max_active_jobs = 20;
   int trust_forwarded_for = 0;
+  int render_workers = 2;
+  std::string render_sandbox = "strict";
   int64_t provider_timeout_ms = 60000, provider_poll_ms = 1000;
   std::string stripe_url = "https://api.stripe.com", stripe_secret_key, stripe_webhook_secret;
 

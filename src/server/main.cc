@@ -140,7 +140,10 @@ int serve(const Config& cfg) {
   add_billing_routes(api, services);
   add_dashboard_routes(api, services);
   api.set_public_origin(public_url);
-  render::RenderService renders(**store, jobs, files, provider_keys, clock, render::RenderSettings{});
+  render::RenderSettings render_settings;
+  render_settings.workers = cfg.render_workers;
+  render_settings.require_confinement = cfg.render_sandbox == "strict";
+  render::RenderService renders(**store, jobs, files, provider_keys, clock, render_settings);
   add_render_routes(api, renders, services);
   jobs.start();
   renders.start();

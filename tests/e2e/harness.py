@@ -58,8 +58,10 @@ class Vargd:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def admin(self, *args):
+        env = dict(os.environ)
+        env.update(self.env or {})
         return subprocess.run([VARGD, "admin", *args, "--data-dir", self.dir + "/data"], cwd=self.dir,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
 
     def user(self, email, credits):
         out = self.admin("create-user", "--email", email, "--credits", str(credits))

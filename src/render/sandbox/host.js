@@ -1,7 +1,10 @@
 // The evaluator's host side, run by node (-e) in a separate, locked-down process per evaluation.
 // stdin: one JSON line {runtime, code}, then answers to generation requests; stdout: JSON lines.
 // The composition runs in a vm context that holds no host object: the host only calls the
-// context's own bridge functions with strings and reads strings back.
+// runtime's bridge functions (taken before any composition code runs) with strings, reads strings
+// back (checked with typeof, which runs no code), and never reads a property of a value the
+// composition made: errors are described by the runtime, inside the context. Dynamic import()
+// is refused with an error made inside the context (node's own refusal would be a host object).
 "use strict";
 const vm = require("vm");
 const ALLOWED = new Set(["vargai", "vargai/react", "vargai/ai", "vargai/jsx-runtime", "vargai/jsx-dev-runtime",
@@ -17,25 +20,26 @@ function end(obj) {
   out(JSON.stringify(obj));
   process.exit(0);
 }
-const text = (e) => {
+// A host-side failure (ours, or node's watchdog): only our own text goes out.
+const hostText = (e) => (e instanceof Error && typeof e.message === "string" ? e.message.slice(0, 2000) : "evaluation failed");
+let bridge = null;  // the runtime's functions, read once before the composition runs
+function describe(v) {
+  if (!bridge) return "the composition's runtime did not start";
   try {
-    if (e && typeof e === "object" && typeof e.message === "string") {
-      const where = /composition\.tsx:(\d+):(\d+)/.exec(String(e.stack || ""));
-      return e.message.slice(0, 2000) + (where ? " (line " + where[1] + ", column " + where[2] + ")" : "");
-    }
-    return String(e).slice(0, 2000);
+    const s = bridge.describe(v);
+    return typeof s === "string" ? s.slice(0, 2000) : "the composition threw an unprintable value";
   } catch {
     return "the composition threw an unprintable value";
   }
-};
+}
 
 function pump() {
   if (finished || !ctx) return;
   let s;
   try {
-    s = vm.runInContext("__vargDrain()", ctx, { timeout: 1000 });
-  } catch (e) {
-    return end({ op: "error", message: text(e), category: "invalid_source" });
+    s = bridge.drain();
+  } catch {
+    return end({ op: "error", message: "the composition's runtime failed", category: "invalid_source" });
   }
   if (typeof s !== "string" || s === "") return;
   for (const line of s.split("\n")) {
@@ -46,14 +50,32 @@ function pump() {
   }
 }
 
+// A host error (the watchdog's timeout, a refused import) is ours to read; anything else came
+// from the composition and is described inside the context. (instanceof only walks prototypes.)
+const message = (e) => (e instanceof Error ? hostText(e) : describe(e));
+
 async function start(msg) {
   ctx = vm.createContext(Object.create(null), { name: "composition", codeGeneration: { strings: false, wasm: false } });
   vm.runInContext(String(msg.runtime), ctx, { filename: "varg-runtime.js", timeout: 2000 });
+  bridge = {
+    drain: vm.runInContext("__vargDrain", ctx),
+    deliver: vm.runInContext("__vargDeliver", ctx),
+    describe: vm.runInContext("__vargDescribe", ctx),
+    refuse: vm.runInContext("__vargRefusal", ctx),
+    finish: vm.runInContext("__vargFinish", ctx),
+  };
   const exportsObj = vm.runInContext("__vargExports", ctx);
   const names = Object.keys(exportsObj);
   const synthetic = new Map();
-  const user = new vm.SourceTextModule(String(msg.code), { context: ctx, identifier: "composition.tsx" });
-  const entry = new vm.SourceTextModule('import def from "composition";\n__vargFinish(def);\n', { context: ctx, identifier: "entry" });
+  const noDynamicImport = () => {
+    throw bridge.refuse("import() is not allowed in a composition: import only from vargai, at the top");
+  };
+  const user = new vm.SourceTextModule(String(msg.code), {
+    context: ctx, identifier: "composition.tsx", importModuleDynamically: noDynamicImport,
+  });
+  const entry = new vm.SourceTextModule('import def from "composition";\n__vargFinish(def);\n', {
+    context: ctx, identifier: "entry", importModuleDynamically: noDynamicImport,
+  });
   await entry.link((spec, ref) => {
     if (spec === "composition" && ref === entry) return user;
     if (!ALLOWED.has(spec))
@@ -66,9 +88,9 @@ async function start(msg) {
     return synthetic.get(spec);
   });
   setInterval(pump, 3);
-  entry.evaluate({ timeout: Number(msg.sync_timeout_ms) || 5000 }).then(pump, (e) => {
+  entry.evaluate({ timeout: Number(msg.sync_timeout_ms) || 2500 }).then(pump, (e) => {
     pump();
-    end({ op: "error", message: text(e), category: "invalid_source" });
+    end({ op: "error", message: message(e), category: "invalid_source" });
   });
 }
 
@@ -82,13 +104,13 @@ process.stdin.on("data", (d) => {
     if (!ctx) {
       let msg;
       try { msg = JSON.parse(line); } catch { return end({ op: "error", message: "bad start message", category: "internal" }); }
-      start(msg).catch((e) => end({ op: "error", message: text(e), category: "invalid_source" }));
+      start(msg).catch((e) => end({ op: "error", message: message(e), category: "invalid_source" }));
       continue;
     }
     try {
-      vm.runInContext("__vargDeliver", ctx)(line);
-    } catch (e) {
-      end({ op: "error", message: text(e), category: "invalid_source" });
+      bridge.deliver(line);
+    } catch {
+      end({ op: "error", message: "the composition's runtime failed", category: "invalid_source" });
     }
     pump();
   }

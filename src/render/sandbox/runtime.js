@@ -263,6 +263,9 @@
   for (const k of Object.keys(exportsAll)) G[k] = exportsAll[k];
   G.console = { log: log("info"), info: log("info"), warn: log("warn"), error: log("error"), debug: log("debug") };
   G.process = Object.freeze({ env: Object.freeze({}) });
+  // Shared memory would let a composition block without spending CPU; WebAssembly is compiled
+  // code that the sandbox has no need for.
+  for (const k of ["SharedArrayBuffer", "Atomics", "WebAssembly"]) delete G[k];
 
   const bridge = {
     __vargExports: Object.freeze(exportsAll),
@@ -277,6 +280,8 @@
       else p.reject(new VargError(String(m.error || "generation failed"), m.category));
     },
     __vargFinish: (def) => { finish(def); },
+    __vargDescribe: (e) => errorText(e),
+    __vargRefusal: (message) => new VargError(String(message)),
   };
   for (const k of Object.keys(bridge))
     Object.defineProperty(G, k, { value: bridge[k], writable: false, configurable: false, enumerable: false });
@@ -287,10 +292,14 @@
     if (v === null || (typeof v !== "object" && typeof v !== "function")) return;
     try { Object.freeze(v); if (v.prototype) Object.freeze(v.prototype); } catch { /* ignore */ }
   };
+  // ... and fix every global binding, so the runtime's own `JSON`, `Promise`, `String` stay ours.
   for (const k of Object.getOwnPropertyNames(G)) {
     if (k.startsWith("__varg")) continue;
     const d = Object.getOwnPropertyDescriptor(G, k);
-    if (d && "value" in d) freeze(d.value);
+    if (d && "value" in d) {
+      freeze(d.value);
+      if (d.configurable) Object.defineProperty(G, k, { value: d.value, writable: false, configurable: false, enumerable: d.enumerable });
+    }
   }
   freeze(Object.getPrototypeOf(async function () {}));
   freeze(Object.getPrototypeOf(function* () {}));

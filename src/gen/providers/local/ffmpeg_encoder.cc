@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "common/sandbox.h"
 
 namespace varg::local {
 
@@ -135,7 +135,7 @@ Status spawn(const std::filesystem::path& ffmpeg, const Mp4Job& job, int stdin_f
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // no server sockets or files leak into ffmpeg
-  const int rc = posix_spawn(&pid, ffmpeg.c_str(), &fa, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, ffmpeg.c_str(), &fa, nullptr, argv.data(), sandbox::minimal_environ());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return error(Code::internal, "cannot start ffmpeg: " + std::string(strerror(rc)));
   return Status::Ok();

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""End-to-end: the attacks of docs/security.md performed against the real vargd, which runs with
+canary values for its pooled fal key, its server secret and the payment secret in its environment.
+After every attack: no canary in any response, job, file or log line, and vargd still answers.
+Usage: test_security.py /path/to/vargd"""
+import json, os, sys, time, unittest
+
+from harness import Vargd, balance, call, start_fake
+
+CANARY_FAL = "canaryfal_7f3a9c"
+CANARY_SECRET = "c4a2" * 16  # VARGD_SECRET must be 64 hex characters
+CANARY_STRIPE = "sk_test_canarystripe_51b2"
+CANARIES = (CANARY_FAL, CANARY_SECRET, CANARY_STRIPE)
+
+# Each composition tries one route out of the sandbox and, if it got anywhere, throws what it found:
+# the error text lands in the render job, where the test looks for the canaries.
+LEAK = 'const leak = (p) => { throw new Error("LEAKED " + JSON.stringify(p && p.env)); };\n'
+ESCAPES = {
+    "import() error is made inside the sandbox": LEAK + """
+try { await import("fs"); } catch (e) {
+  const hostProto = Object.getPrototypeOf(Object.getPrototypeOf(Object.getPrototypeOf(e)));
+  if (hostProto !== Object.prototype) throw new Error("HOST REALM " + String(hostProto));
+  leak(e.constructor.constructor("return process")());
+}
+export default <Render><Clip duration={1} /></Render>;""",
+    "getter planted through the import() error's prototypes": LEAK + """
+try { await import("node:child_process"); } catch (e) {
+  let o = e; while (Object.getPrototypeOf(o)) o = Object.getPrototypeOf(o);
+  Object.defineProperty(o, "then", { get() { leak(this && this.process); } });
+}
+export default <Render><Clip duration={1} /></Render>;""",
+    "constructor chain from globalThis": LEAK + "leak(globalThis.constructor.constructor('return process')());\nexport default <Render />;",
+    "constructor chain from a function": LEAK + "leak((() => 0).constructor('return process')());\nexport default <Render />;",
+    "Error.prepareStackTrace sees host frames": LEAK + """
+Error.prepareStackTrace = (e, frames) => frames.map((f) => { const t = f.getThis(); return t && t.process; });
+const frames = new Error("x").stack;
+leak(Array.isArray(frames) ? frames.find(Boolean) : undefined);
+export default <Render />;""",
+    "a host error thrown into the composition": LEAK + """
+try { JSON.parse("{"); } catch (e) { leak(e.constructor.constructor("return process")()); }
+export default <Render />;""",
+    "Proxy as the default export": LEAK + """
+const trap = { get(t, k, r) { return (...args) => { leak(args.constructor.constructor("return process")()); }; } };
+export default new Proxy({}, trap);""",
+    "Symbol.toPrimitive on a thrown value": LEAK + """
+throw { [Symbol.toPrimitive]() { leak(arguments.callee && arguments.callee.caller); return "x"; } };
+export default <Render />;""",
+    "process is an empty stand-in": LEAK + "if (Object.keys(process.env).length) leak(process);\nexport default <Render />;",
+    "WebAssembly memory growth": "const m = new WebAssembly.Memory({ initial: 1, maximum: 65536 }); m.grow(60000);\nexport default <Render />;",
+    "SharedArrayBuffer and Atomics.wait block forever": "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);\nexport default <Render />;",
+    "two 1 GiB typed arrays": "const a = new Uint8Array(1 << 30).fill(1); const b = new Uint8Array(1 << 30).fill(2);\nexport default <Render />;",
+    "microtask loop": "Promise.resolve().then(function spin() { for (;;) {} });\nexport default <Render><Clip duration={1} /></Render>;",
+}
+
+NEVER = "await new Promise(() => {});\nexport default <Render><Clip duration={1} /></Render>;"
+SMALL = 'export default <Render width={64} height={64} fps={10}><Clip duration={1} /></Render>;'
+
+
+class Attack(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.fake, cls.fake_url = start_fake()
+        env = {"FAL_KEY": CANARY_FAL, "VARGD_SECRET": CANARY_SECRET, "VARGD_STRIPE_SECRET_KEY": CANARY_STRIPE}
+        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url], env=env)
+        cls.u = cls.v.url
+        cls.seen = []  # every response body of the suite, searched for canaries at the end
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.cleanup()
+        cls.fake.kill()
+        cls.fake.wait()
+
+    def tearDown(self):
+        s, _, _ = call("GET", self.u + "/healthz")
+        self.assertEqual(s, 200, "vargd must survive every attack")
+        text = self.v.log_text() + json.dumps(self.seen)
+        for c in CANARIES:
+            self.assertNotIn(c, text)
+
+    def req(self, method, path, key=None, body=None, **kw):
+        s, h, j = call(method, self.u + path, key, body, **kw)
+        self.seen.append(j if not isinstance(j, bytes) else j.decode("utf-8", "replace"))
+        return s, h, j
+
+    def render(self, key, code, timeout=60):
+        s, _, j = self.req("POST", "/api/render", key, {"code": code})
+        self.assertEqual(s, 202, j)
+        return self.wait_render(key, j["job_id"], timeout)
+
+    def wait_render(self, key, job_id, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            s, _, j = self.req("GET", "/api/render/jobs/" + job_id, key)
+            if j["status"] != "rendering":
+                return j
+            time.sleep(0.1)
+        raise AssertionError("render %s did not finish in %d s" % (job_id, timeout))
+
+    # ---- 1. the render sandbox ----
+
+    def test_sandbox_escape_routes_fail_without_leaking(self):
+        for i, (name, code) in enumerate(ESCAPES.items()):
+            with self.subTest(name):
+                key = self.v.user("escape%d@example.com" % i, 0)  # each its own render rate
+                t0 = time.time()
+                j = self.render(key, code)
+                self.assertEqual((j["status"], j["error_category"]), ("failed", "invalid_source"), (name, j))
+                self.assertNotIn("LEAKED", j["error"] or "", name)
+                self.assertNotIn("HOST REALM", j["error"] or "", name)
+                self.assertLess(time.time() - t0, 30, name)
+
+    def test_children_inherit_nothing_of_vargds_environment(self):
+        # The evaluator's own `process` is not reachable; what the children see is checked from the
+        # outside: every child vargd starts has the minimal environment.
+        key = self.v.user("env@example.com", 0)
+        s, _, j = self.req("POST", "/api/render", key, {"code": NEVER})
+        self.assertEqual(s, 202, j)
+        found = False
+        end = time.time() + 10
+        while time.time() < end and not found:
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    if open("/proc/%s/stat" % pid).read().split()[3] != str(self.v.proc.pid):
+                        continue
+                    env = open("/proc/%s/environ" % pid, "rb").read().decode("utf-8", "replace")
+                except OSError:
+                    continue
+                found = True
+                for c in CANARIES:
+                    self.assertNotIn(c, env)
+                self.assertEqual(sorted(e.split("=")[0] for e in env.split("\0") if e), ["HOME", "LANG", "PATH", "TMPDIR"])
+                sid = open("/proc/%s/stat" % pid).read().split()[5]
+                self.assertEqual(sid, pid, "the child leads its own session")
+                status = open("/proc/%s/status" % pid).read()
+                self.assertIn("Seccomp:\t2", status)
+                self.assertIn("NoNewPrivs:\t1", status)
+            time.sleep(0.05)
+        self.assertTrue(found, "no child of vargd was seen")
+        self.wait_render(key, j["job_id"])
+
+    def test_a_never_settling_composition_fails_in_seconds_while_another_account_renders(self):
+        a = self.v.user("never@example.com", 0)
+        b = self.v.user("other@example.com", 0)
+        t0 = time.time()
+        jobs = [self.req("POST", "/api/render", a, {"code": NEVER})[2]["job_id"] for _ in range(2)]
+        s, _, other = self.req("POST", "/api/render", b, {"code": SMALL})
+        self.assertEqual(s, 202, other)
+        done = self.wait_render(b, other["job_id"], 60)
+        self.assertEqual(done["status"], "completed", done)
+        for job in jobs:
+            j = self.wait_render(a, job, 30)
+            self.assertEqual(j["status"], "failed", j)
+            self.assertIn("never settles", j["error"])
+        self.assertLess(time.time() - t0, 30)
+
+    def test_video_size_fps_clips_and_duration_are_capped_with_400(self):
+        key = self.v.user("caps@example.com", 0)
+        for name, code in {
+            "width": "export default <Render width={10000} height={100}><Clip duration={1} /></Render>;",
+            "pixels": "export default <Render width={3840} height={3840}><Clip duration={1} /></Render>;",
+            "fps": "export default <Render width={64} height={64} fps={1000}><Clip duration={1} /></Render>;",
+            "clips": "export default <Render>{Array.from({ length: 101 }, (_, i) => <Clip duration={1} />)}</Render>;",
+            "duration": "export default <Render><Clip duration={500} /><Clip duration={500} /></Render>;",
+        }.items():
+            with self.subTest(name):
+                s, _, j = self.req("POST", "/api/render", key, {"code": code})
+                self.assertEqual(s, 400, (name, j))
+                self.assertEqual(j["code"], "validation_error")
+
+    # ---- 4. render generations pass the key's permissions ----
+
+    def test_a_render_only_key_cannot_spend_on_generations(self):
+        owner = self.v.user("scoped@example.com", 100)
+        s, _, k = self.req("POST", "/api/keys", owner, {"name": "render-only", "permissions": {"api": {"render": {}}}})
+        self.assertEqual(s, 201, k)
+        call("POST", self.fake_url + "/_reset")
+        paid = 'export default <Render width={64} height={64}><Clip duration={1}>{Image({ model: fal.imageModel("flux-pro"), prompt: "x" })}</Clip></Render>;'
+        s, _, j = self.req("POST", "/api/render", k["key"], {"code": paid})
+        self.assertEqual(s, 403, j)
+        s, _, j = self.req("POST", "/v1/image", k["key"], {"model": "flux-pro", "prompt": "x"})
+        self.assertEqual(s, 403, j)
+        self.assertEqual([c for c in call("GET", self.fake_url + "/_calls")[2]["calls"] if c["method"] == "POST"], [])
+        self.assertEqual(balance(self.u, owner)["balance_cents"], 100)
+        # Free local content needs its generate right as well, granted by the document.
+        local = 'export default <Render width={64} height={64}><Clip duration={1}>{Image({ model: varg.imageModel("local-image"), prompt: "y" })}</Clip></Render>;'
+        s, _, j = self.req("POST", "/api/render", k["key"], {"code": local})
+        self.assertEqual(s, 403, j)
+        perms = {"api": {"render": {}, "generate": {"api.generate.image": {"constraints": {"model": {"in": ["local-image"]}}}}}}
+        s, _, k2 = self.req("POST", "/api/keys", owner, {"name": "render-local", "permissions": perms})
+        self.assertEqual(s, 201, k2)
+        self.assertEqual(self.render(k2["key"], local)["status"], "completed")
+        self.assertEqual(balance(self.u, owner)["balance_cents"], 100)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])
