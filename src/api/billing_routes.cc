@@ -109,10 +109,10 @@ void add_billing_routes(Api& api, Services& s) {
                st.provider = "stripe";
                return st;
              }
-             json session = json::parse(r->body, nullptr, false);
-             if (!session.is_object() || !session.contains("url") || !session["url"].is_string())
+             auto session = parse_untrusted(r->body);
+             if (!session.ok() || !session->is_object() || !session->contains("url") || !(*session)["url"].is_string())
                return error(Code::provider_error, "The payment provider answered without a checkout URL");
-             return json_response(200, {{"url", session["url"]}, {"id", session.value("id", "")}});
+             return json_response(200, {{"url", (*session)["url"]}, {"id", session->value("id", "")}});
            }});
 
   api.add({"POST", "/api/billing/webhook", "Payment provider events (Stripe-Signature verified)", Auth::none, "", "",
@@ -121,7 +121,9 @@ void add_billing_routes(Api& api, Services& s) {
              if (!valid_signature(std::string(ctx.req.header("stripe-signature")), ctx.req.body, s.stripe_webhook_secret,
                                   s.clock.now()))
                return error(Code::invalid, "Invalid Stripe-Signature");
-             json ev = json::parse(ctx.req.body, nullptr, false);
+             auto parsed = parse_untrusted(ctx.req.body);
+             if (!parsed.ok()) return parsed.status();
+             json ev = std::move(*parsed);
              if (!ev.is_object() || !ev.contains("id") || !ev["id"].is_string()) return error(Code::invalid, "Malformed event");
              if (ev.value("type", "") != "checkout.session.completed") return json_response(200, {{"received", true}});
              const json obj = ev["data"].value("object", json::object());

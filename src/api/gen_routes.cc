@@ -7,6 +7,7 @@
 #include "api/status_events.h"
 #include "common/crypto.h"
 #include "common/json.h"
+#include "gen/media_type.h"
 
 namespace varg {
 
@@ -70,12 +71,67 @@ json model_json(const ModelSpec& m) {
 // Permission constraints on generation see the model and the price of this very request.
 std::function<json(const Request&)> generation_attrs(Services& s, std::string cap) {
   return [&s, cap](const Request& req) -> json {
-    json body = json::parse(req.body, nullptr, false);
-    if (!body.is_object()) return json::object();
+    auto parsed = parse_untrusted(req.body);
+    if (!parsed.ok() || !parsed->is_object()) return json::object();
+    const json& body = *parsed;
     auto r = normalize_request(cap, body, s.jobs->catalog());
     if (!r.ok()) return body.contains("model") ? json{{"model", body["model"]}} : json::object();
     return {{"model", r->model->id}, {"credits", r->model->price(r->params.value("duration", r->model->default_duration))}};
   };
+}
+
+// GET /files/{name}: the bytes, with ETag, 304 and one Range; only allow-listed media types inline.
+Result<Response> serve_file(Services& s, Ctx& ctx) {
+  auto f = s.files->by_name(ctx.param("name"));
+  if (!f.ok()) return f.status();
+  Response r;
+  if (servable_inline(f->media_type)) {
+    r.content_type = f->media_type;
+  } else {
+    r.content_type = "application/octet-stream";
+    r.set_header("Content-Disposition", "attachment; filename=\"" + f->id + "." + f->ext + "\"");
+  }
+  const std::string etag = "\"" + f->hash + "\"";
+  r.set_header("ETag", etag);
+  r.set_header("Cache-Control", "public, max-age=31536000, immutable");
+  r.set_header("Accept-Ranges", "bytes");
+  if (ctx.req.header("if-none-match") == etag) {
+    r.status = 304;
+    return r;
+  }
+  auto bytes = s.files->bytes(*f);
+  if (!bytes.ok()) return bytes.status();
+  std::string_view range = ctx.req.header("range");
+  if (range.starts_with("bytes=") && range.find(',') == std::string_view::npos) {
+    const int64_t size = int64_t(bytes->size());
+    std::string spec(range.substr(6));
+    auto dash = spec.find('-');
+    int64_t first = 0, last = size - 1;
+    bool ok = dash != std::string::npos;
+    try {
+      if (ok && dash == 0) {
+        first = std::max<int64_t>(0, size - int64_t(std::stoll(spec.substr(1))));
+      } else if (ok) {
+        first = int64_t(std::stoll(spec.substr(0, dash)));
+        if (dash + 1 < spec.size()) last = std::min<int64_t>(size - 1, std::stoll(spec.substr(dash + 1)));
+      }
+    } catch (...) {
+      ok = false;
+    }
+    if (!ok || first > last || first >= size) {
+      r.status = 416;
+      r.set_header("Content-Range", "bytes */" + std::to_string(size));
+      return r;
+    }
+    r.status = 206;
+    r.set_header("Content-Range",
+                 "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size));
+    r.body = bytes->substr(size_t(first), size_t(last - first + 1));
+    return r;
+  }
+  r.body = std::move(*bytes);
+  return r;
+
 }
 
 }  // namespace
@@ -165,9 +221,8 @@ void add_generation_routes(Api& api, Services& s) {
              const std::string hash = "sha256:" + to_hex(sha256(ctx.req.body));
              if (!claimed.empty() && claimed != hash)
                return error(Code::invalid, "X-Content-Hash does not match the uploaded bytes (got " + hash + ")", "X-Content-Hash");
-             std::string mt(ctx.req.header("content-type"));
              bool existed = false;
-             auto f = s.files->put(ctx.req.body, mt.empty() ? "application/octet-stream" : mt, &existed);
+             auto f = s.files->put(ctx.req.body, &existed);  // typed by its bytes, not by Content-Type
              if (!f.ok()) return f.status();
              return json_response(200, {{"file_id", f->id}, {"url", s.files->url(*f)}, {"hash", hash}, {"size", f->size},
                                         {"media_type", f->media_type}, {"deduplicated", existed}});
@@ -175,50 +230,13 @@ void add_generation_routes(Api& api, Services& s) {
 
   api.add({"GET", "/files/{name}", "A result or upload file (public, immutable; Range, ETag)", Auth::none, "", "",
            nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
-             auto f = s.files->by_name(ctx.param("name"));
-             if (!f.ok()) return f.status();
-             Response r;
-             r.content_type = f->media_type;
-             const std::string etag = "\"" + f->hash + "\"";
-             r.set_header("ETag", etag);
-             r.set_header("Cache-Control", "public, max-age=31536000, immutable");
-             r.set_header("Accept-Ranges", "bytes");
-             if (ctx.req.header("if-none-match") == etag) {
-               r.status = 304;
-               return r;
-             }
-             auto bytes = s.files->bytes(*f);
-             if (!bytes.ok()) return bytes.status();
-             std::string_view range = ctx.req.header("range");
-             if (range.starts_with("bytes=") && range.find(',') == std::string_view::npos) {
-               const int64_t size = int64_t(bytes->size());
-               std::string spec(range.substr(6));
-               auto dash = spec.find('-');
-               int64_t first = 0, last = size - 1;
-               bool ok = dash != std::string::npos;
-               try {
-                 if (ok && dash == 0) {
-                   first = std::max<int64_t>(0, size - int64_t(std::stoll(spec.substr(1))));
-                 } else if (ok) {
-                   first = int64_t(std::stoll(spec.substr(0, dash)));
-                   if (dash + 1 < spec.size()) last = std::min<int64_t>(size - 1, std::stoll(spec.substr(dash + 1)));
-                 }
-               } catch (...) {
-                 ok = false;
-               }
-               if (!ok || first > last || first >= size) {
-                 r.status = 416;
-                 r.set_header("Content-Range", "bytes */" + std::to_string(size));
-                 return r;
-               }
-               r.status = 206;
-               r.set_header("Content-Range",
-                            "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size));
-               r.body = bytes->substr(size_t(first), size_t(last - first + 1));
-               return r;
-             }
-             r.body = std::move(*bytes);
-             return r;
+             auto r = serve_file(s, ctx);
+             Response out = r.ok() ? std::move(*r) : error_response(Family::gateway, r.status());
+             // Whatever a file holds, a browser must not run it on this origin (SPEC 11).
+             out.set_header("X-Content-Type-Options", "nosniff");
+             out.set_header("Content-Security-Policy", "default-src 'none'; sandbox");
+             out.set_header("Cross-Origin-Resource-Policy", "cross-origin");
+             return out;
            }});
 
   api.add({"GET", "/v1/models", "The model catalog with prices", Auth::key_or_session, "", "", nullptr, 0,

@@ -27,8 +27,10 @@ Result<Response> answer(RenderService& rs, const Ctx& ctx, Result<Response> r) {
 }
 
 Result<render::RenderRequest> parse_request(const Ctx& ctx) {
-  json body = json::parse(ctx.req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return error(Code::invalid, "Invalid JSON: the body must be a JSON object", "body");
+  auto parsed = parse_untrusted(ctx.req.body);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_object()) return error(Code::invalid, "Invalid JSON: the body must be a JSON object", "body");
+  const json& body = *parsed;
   render::RenderRequest r;
   r.user_id = ctx.principal.user_id;
   r.permissions = ctx.principal.permissions;

@@ -4,8 +4,46 @@
 
 namespace varg {
 
+Status check_json_bounds(std::string_view text, const JsonLimits& limits) {
+  int depth = 0;
+  size_t elements = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '{':
+      case '[':
+        if (++depth > limits.max_depth)
+          return error(Code::invalid, "Invalid JSON: nested deeper than " + std::to_string(limits.max_depth) + " levels", "body");
+        [[fallthrough]];
+      case ',':
+        if (++elements > limits.max_elements)
+          return error(Code::invalid, "Invalid JSON: more than " + std::to_string(limits.max_elements) + " elements", "body");
+        break;
+      case '}':
+      case ']': depth--; break;
+      default: break;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<json> parse_untrusted(std::string_view text, const JsonLimits& limits) {
+  VARG_TRY(check_json_bounds(text, limits));
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return error(Code::invalid, "Invalid JSON", "body");
+  return j;
+}
+
 Result<json> parse_object(const std::string& body) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  VARG_TRY(check_json_bounds(body, {}));
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return error(Code::invalid, "Request body is not valid JSON");
   if (!j.is_object()) return error(Code::invalid, "Request body must be a JSON object");

@@ -1,6 +1,7 @@
 #include "gen/files.h"
 
 #include "common/crypto.h"
+#include "gen/media_type.h"
 
 namespace varg {
 
@@ -26,7 +27,7 @@ std::string media_type_for_ext(const std::string& ext) {
   return "application/octet-stream";
 }
 
-Result<FileRecord> Files::put(const std::string& bytes, const std::string& media_type, bool* existed) {
+Result<FileRecord> Files::put(const std::string& bytes, bool* existed) {
   FileRecord f;
   f.hash = to_hex(sha256(bytes));
   // Unguessable without the server secret, yet stable: the same bytes always get the same id.
@@ -34,7 +35,7 @@ Result<FileRecord> Files::put(const std::string& bytes, const std::string& media
   f.id = "file_";
   for (size_t i = 0; i < 24; i++) f.id.push_back(kBase62[static_cast<unsigned char>(mac[i]) % 62]);
   f.size = int64_t(bytes.size());
-  f.media_type = media_type.empty() ? "application/octet-stream" : media_type.substr(0, media_type.find(';'));
+  f.media_type = sniff_media_type(bytes);
   f.ext = ext_for(f.media_type);
   f.created_at = clock_.now();
   VARG_TRY(blobs_.put(f.hash, bytes));
@@ -52,9 +53,9 @@ Result<FileRecord> Files::by_name(const std::string& name) {
 }
 
 Result<FileRecord> Files::resolve(const std::string& url) {
-  const std::string base = public_url_ + "/files/";
-  if (!url.starts_with(base)) return error(Code::not_found, "Not one of this gateway's files");
-  return by_name(url.substr(base.size()));
+  for (const std::string& base : {files_url_ + "/", public_url_ + "/files/"})
+    if (url.starts_with(base)) return by_name(url.substr(base.size()));
+  return error(Code::not_found, "Not one of this gateway's files");
 }
 
 }  // namespace varg

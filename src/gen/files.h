@@ -15,17 +15,22 @@ std::string media_type_for_ext(const std::string& ext);
 
 class Files {
  public:
-  Files(Store& store, BlobStore& blobs, const SecretHasher& hasher, const Clock& clock, std::string public_url)
-      : store_(store), blobs_(blobs), hasher_(hasher), clock_(clock), public_url_(std::move(public_url)) {}
+  // Files are served at {files_url}/{id}.{ext}; files_url defaults to {public_url}/files (the
+  // production setting is another origin, so that no file shares the dashboard's cookies).
+  Files(Store& store, BlobStore& blobs, const SecretHasher& hasher, const Clock& clock, std::string public_url,
+        std::string files_url = "")
+      : store_(store), blobs_(blobs), hasher_(hasher), clock_(clock), public_url_(std::move(public_url)),
+        files_url_(files_url.empty() ? public_url_ + "/files" : std::move(files_url)) {}
 
   // Stores bytes (once per content); *existed tells whether the same bytes were already here.
-  Result<FileRecord> put(const std::string& bytes, const std::string& media_type, bool* existed);
+  // The media type is what the bytes are (sniff_media_type), whatever the caller claims.
+  Result<FileRecord> put(const std::string& bytes, bool* existed);
   Result<std::string> bytes(const FileRecord& f) { return blobs_.get(f.hash); }
-  std::string url(const FileRecord& f) const { return public_url_ + "/files/" + f.id + "." + f.ext; }
+  std::string url(const FileRecord& f) const { return files_url_ + "/" + f.id + "." + f.ext; }
   std::string url(const std::string& id, const std::string& media_type) const {
-    return public_url_ + "/files/" + id + "." + ext_for(media_type);
+    return files_url_ + "/" + id + "." + ext_for(media_type);
   }
-  // One of our own file URLs ({public-url}/files/{id}.{ext}) → its record; not_found otherwise.
+  // One of our own file URLs ({files-url}/{id}.{ext} or {public-url}/files/...) → its record.
   Result<FileRecord> resolve(const std::string& url);
   // "{id}.{ext}" from a /files/ path → its record.
   Result<FileRecord> by_name(const std::string& name);
@@ -37,6 +42,7 @@ class Files {
   const SecretHasher& hasher_;
   const Clock& clock_;
   std::string public_url_;
+  std::string files_url_;
 };
 
 }  // namespace varg

@@ -208,10 +208,8 @@ Result<std::vector<InputFile>> Jobs::resolve_inputs(const std::vector<json>& fil
     if (!r.ok()) return error(Code::invalid, "Could not fetch input file " + url + ": " + r.status().message, "files");
     if (r->status != 200)
       return error(Code::invalid, "Could not fetch input file " + url + ": HTTP " + std::to_string(r->status), "files");
-    std::string mt = f.contains("media_type") && f["media_type"].is_string() ? f["media_type"].get<std::string>()
-                                                                            : r->header("content-type");
     bool existed = false;
-    auto stored = files_.put(r->body, mt, &existed);
+    auto stored = files_.put(r->body, &existed);  // typed by its bytes, not by the remote server
     if (!stored.ok()) return stored.status();
     out.push_back({files_.url(*stored), stored->hash, stored->media_type});
   }
@@ -458,7 +456,7 @@ void Jobs::run(const std::string& id) {
 }
 
 void Jobs::complete(JobRecord job, const ProviderOutput& out) {
-  std::string bytes = out.bytes, media_type = out.media_type;
+  std::string bytes = out.bytes;
   if (bytes.empty() && !out.url.empty()) {  // fetched once from wherever the provider says
     HttpCall call;
     call.url = out.url;
@@ -472,14 +470,13 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
       return;
     }
     bytes = std::move(r->body);
-    if (media_type.empty()) media_type = r->header("content-type");
   }
   if (bytes.empty()) {
     fail(job, catalog_.find(job.model)->provider + ": the provider returned an empty result");
     return;
   }
   bool existed = false;
-  auto f = files_.put(bytes, media_type, &existed);
+  auto f = files_.put(bytes, &existed);
   if (!f.ok()) {
     fail(job, "could not store the result");
     return;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include "common/json.h"
+
 namespace varg {
 
 Status Upstream::failure(const std::string& what) const {
@@ -54,8 +56,8 @@ Result<HttpReply> Upstream::call(HttpCall c, const std::atomic<bool>& cancelled)
 Result<nlohmann::json> Upstream::call_json(HttpCall c, const std::atomic<bool>& cancelled) const {
   auto r = call(std::move(c), cancelled);
   if (!r.ok()) return r.status();
-  auto j = nlohmann::json::parse(r->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return failure("the provider answered with something that is not JSON");
+  auto j = parse_untrusted(r->body, {64, 2000000});  // a provider's answer is as untrusted as a caller's body
+  if (!j.ok() || !j->is_object()) return failure("the provider answered with something that is not JSON");
   return j;
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/json.h"
 #include "render/child_process.h"
 #include "render/sandbox_js.h"
 
@@ -148,9 +149,10 @@ EvalResult evaluate(const std::string& module_js, const Resolver& resolve, const
     }
     size_t nl;
     while (!have_result && (nl = buf.find('\n')) != std::string::npos) {
-      json m = json::parse(buf.substr(0, nl), nullptr, false);
+      auto parsed = parse_untrusted(std::string_view(buf).substr(0, nl), {300, 4000000});  // the child is untrusted
       buf.erase(0, nl + 1);
-      if (!m.is_object()) continue;
+      if (!parsed.ok() || !parsed->is_object()) continue;
+      json m = std::move(*parsed);
       const std::string op = m.value("op", "");
       if (op == "resolve" && m.contains("node") && m["node"].is_object()) {
         const json id = m.value("id", json());

@@ -513,7 +513,7 @@ Result<json> RenderService::generate(Running& r, const json& node) {
     std::ifstream in(name, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     bool existed = false;
-    auto f = files_.put(bytes, type == "image" ? "image/png" : "video/mp4", &existed);
+    auto f = files_.put(bytes, &existed);
     if (!f.ok()) return f.status();
     return describe(*f, "placeholder");
   }
@@ -676,7 +676,7 @@ void RenderService::run(std::shared_ptr<Running> r) {
   std::ifstream in(out->path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   bool existed = false;
-  auto f = files_.put(bytes, "video/mp4", &existed);
+  auto f = files_.put(bytes, &existed);
   if (!f.ok()) return fail("storing the video failed", "internal");
   rec.output_url = files_.url(*f);
   auto th = run_captured({s_.ffmpeg, "-nostdin", "-y", "-loglevel", "error", "-ss", std::to_string(std::min(0.5, out->duration / 2)),
@@ -685,7 +685,7 @@ void RenderService::run(std::shared_ptr<Running> r) {
   if (th.ok() && th->exited_ok()) {
     std::ifstream tin(r->workdir + "/thumb.jpg", std::ios::binary);
     std::string tb((std::istreambuf_iterator<char>(tin)), std::istreambuf_iterator<char>());
-    if (auto tf = files_.put(tb, "image/jpeg", &existed); tf.ok()) rec.thumbnail_url = files_.url(*tf);
+    if (auto tf = files_.put(tb, &existed); tf.ok()) rec.thumbnail_url = files_.url(*tf);
   }
   if (r->cancelled.load()) return fail("Render cancelled", "cancelled");
   rec.status = "completed";

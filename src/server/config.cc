@@ -71,6 +71,15 @@ const std::vector<Setting>& settings() {
          while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
          return Status::Ok();
        }},
+      {"files-url", "", "base URL of result and upload files: a URL on another origin than the dashboard that reaches this "
+       "server's /files/, e.g. https://files.example.com/files (the production setting); default <public-url>/files",
+       [](Config& c, const std::string& v) -> Status {
+         if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
+           return bad("files-url", "must start with http:// or https://");
+         c.files_url = v;
+         while (!c.files_url.empty() && c.files_url.back() == '/') c.files_url.pop_back();
+         return Status::Ok();
+       }},
       {"secret", "", "server secret (64 hex chars) for key hashing and encryption; default: <data-dir>/server.secret",
        [](Config& c, const std::string& v) -> Status {
          if (!v.empty() && (v.size() != 64 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))

@@ -17,6 +17,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string database;  // empty: <data_dir>/varg.db
   std::string public_url;  // empty: http://<listen>
+  std::string files_url;   // empty: <public_url>/files
   std::string secret;      // hex; empty: read or create <data_dir>/server.secret
   size_t json_body_limit = 1 << 20;
   size_t upload_body_limit = 50u << 20;

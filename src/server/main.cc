@@ -99,7 +99,7 @@ int serve(const Config& cfg) {
     catalog = std::move(*parsed);
   }
   LocalBlobStore blobs(cfg.data_dir + "/blobs");
-  Files files(**store, blobs, hasher, clock, public_url);
+  Files files(**store, blobs, hasher, clock, public_url, cfg.files_url);
   ProviderKeys provider_keys(**store, clock, secret->master_key,
                              {{"fal", cfg.fal_key}, {"elevenlabs", cfg.elevenlabs_key},
                               {"higgsfield", cfg.higgsfield_key}, {"replicate", cfg.replicate_key}});

@@ -3,7 +3,7 @@
 canary values for its pooled fal key, its server secret and the payment secret in its environment.
 After every attack: no canary in any response, job, file or log line, and vargd still answers.
 Usage: test_security.py /path/to/vargd"""
-import json, os, sys, time, unittest
+import http.server, json, os, sys, threading, time, unittest
 
 from harness import Vargd, balance, call, start_fake
 
@@ -193,6 +193,88 @@ class Attack(unittest.TestCase):
         self.assertEqual(s, 201, k2)
         self.assertEqual(self.render(k2["key"], local)["status"], "completed")
         self.assertEqual(balance(self.u, owner)["balance_cents"], 100)
+
+    # ---- 2. files cannot attack the dashboard's origin ----
+
+    def assert_inert(self, url):
+        s, h, body = call("GET", url)
+        self.assertEqual(s, 200)
+        self.assertEqual(h["Content-Type"], "application/octet-stream", h)
+        self.assertTrue(h["Content-Disposition"].startswith("attachment"), h)
+        self.assertEqual(h["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(h["Content-Security-Policy"], "default-src 'none'; sandbox")
+
+    def test_uploads_that_a_browser_would_run_are_served_as_attachments(self):
+        key = self.v.user("xss@example.com", 0)
+        html = b"<html><script>fetch('/api/keys',{method:'POST'})</script></html>"
+        svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+        for name, data, claimed in [("html by header", html, "text/html"), ("svg by header", svg, "image/svg+xml"),
+                                    ("html claiming to be png", html + b" ", "image/png"),
+                                    ("xhtml claiming json", b"<?xml version='1.0'?><x/>", "application/json")]:
+            with self.subTest(name):
+                s, _, f = self.req("POST", "/v1/files", key, raw=data, headers={"Content-Type": claimed})
+                self.assertEqual(s, 200, f)
+                self.assertEqual(f["media_type"], "application/octet-stream", f)
+                self.assertTrue(f["url"].endswith(".bin"), f)
+                self.assert_inert(f["url"])
+        # A real PNG stays a PNG, whatever it is called, and every /files answer carries the headers.
+        png = call("GET", self.fake_url + "/media/x.png")[2]
+        s, _, f = self.req("POST", "/v1/files", key, raw=png, headers={"Content-Type": "text/html"})
+        self.assertEqual(f["media_type"], "image/png", f)
+        s, h, _ = call("GET", f["url"])
+        self.assertEqual((h["Content-Type"], h["X-Content-Type-Options"]), ("image/png", "nosniff"))
+        self.assertNotIn("Content-Disposition", h)
+        s, h, _ = call("GET", self.u + "/files/file_doesnotexist.png")
+        self.assertEqual((s, h["Content-Security-Policy"]), (404, "default-src 'none'; sandbox"))
+
+    def test_a_remote_input_served_as_html_is_stored_inert(self):
+        page = b"<html><body onload=alert(document.cookie)>%f</body></html>" % time.time()
+
+        class Html(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            key = self.v.user("remote-xss@example.com", 0)
+            url = "http://127.0.0.1:%d/page.html" % srv.server_address[1]
+            s, _, j = self.req("POST", "/v1/image", key, {"model": "local-image", "prompt": "x", "files": [{"url": url, "media_type": "text/html"}]})
+            self.assertIn(s, (200, 202), j)
+            s, _, f = self.req("POST", "/v1/files", key, raw=page, headers={"Content-Type": "text/html"})
+            self.assertTrue(f["deduplicated"], "the fetched input is this very record")
+            self.assert_inert(f["url"])
+        finally:
+            srv.shutdown()
+
+    # ---- 3. bounded JSON ----
+
+    def test_deeply_nested_json_is_a_400_in_each_dialect(self):
+        key = self.v.user("deep@example.com", 0)
+        deep = "[" * 100000 + "]" * 100000
+        body = '{"model":"local-image","prompt":"x","provider_options":{"a":%s}}' % deep
+        s, _, j = self.req("POST", "/v1/image", key, raw=body.encode(), headers={"Content-Type": "application/json"})
+        self.assertEqual((s, j["error"]["code"], j["statusCode"]), (400, "validation_error", 400), j)
+        self.assertIn("nested deeper than 64", j["message"])
+        perms = '{"name":"deep","permissions":{"api":%s}}' % ('{"a":' * 50000 + "1" + "}" * 50000)
+        s, _, j = self.req("POST", "/api/keys", key, raw=perms.encode(), headers={"Content-Type": "application/json"})
+        self.assertEqual((s, j["code"]), (400, "validation_error"), j)
+        s, _, j = self.req("POST", "/api/render", key, raw=('{"code":"x","providerKeys":%s}' % deep).encode(),
+                           headers={"Content-Type": "application/json"})
+        self.assertEqual((s, j["code"]), (400, "validation_error"), j)
+        s, _, j = self.req("POST", "/api/v0/auth/apikeys/", key, raw=perms.encode(), headers={"Content-Type": "application/json"})
+        self.assertEqual((s, j["success"]), (400, False), j)
+        # 64 levels are still fine.
+        ok = '{"model":"local-image","prompt":"nested %f","provider_options":{"a":%s}}' % (time.time(), "[" * 60 + "]" * 60)
+        s, _, j = self.req("POST", "/v1/image", key, raw=ok.encode(), headers={"Content-Type": "application/json"})
+        self.assertEqual(s, 202, j)
 
 
 if __name__ == "__main__":
