@@ -1,5 +1,7 @@
 // Credits and BYOK in the app and gateway dialects (SPEC 4, 6, 7): packages and checkout,
 // the payment webhook, usage, and saved provider keys.
+#include <spdlog/spdlog.h>
+
 #include <map>
 
 #include "api/services.h"
@@ -66,6 +68,34 @@ bool valid_signature(const std::string& header, const std::string& payload, cons
 
 std::string day_of(int64_t t) { return iso8601(t).substr(0, 10); }
 
+// A signed event: the purchase it pays credited exactly once per checkout session (however many
+// events and deliveries name it). "" when credited or already credited; otherwise why it was
+// ignored. A Status only for a store failure (then the provider retries, which is right).
+Result<std::string> credit_checkout(Services& s, const std::string& body) {
+  auto parsed = parse_untrusted(body);
+  if (!parsed.ok() || !parsed->is_object()) return std::string("not a JSON event");
+  const json& ev = *parsed;
+  const std::string type = ev.value("type", json()).is_string() ? ev.value("type", std::string()) : "";
+  if (type != "checkout.session.completed" && type != "checkout.session.async_payment_succeeded")
+    return type.empty() ? std::string("an event without a type") : "";  // other events: nothing to do
+  const json data = ev.value("data", json());
+  const json obj = data.is_object() ? data.value("object", json()) : json();
+  if (!obj.is_object() || !obj.value("id", json()).is_string()) return std::string("an event without its checkout session");
+  // completed fires for delayed methods too, before the money arrives; async_payment_succeeded then says it did.
+  if (obj.value("payment_status", json()) != "paid") return std::string("the session is not paid");
+  const json meta = obj.value("metadata", json());
+  const Package* p = meta.is_object() && meta.value("package_id", json()).is_string() ? find_package(meta["package_id"]) : nullptr;
+  const std::string uid = meta.is_object() && meta.value("user_id", json()).is_string() ? meta["user_id"].get<std::string>() : "";
+  if (!p || uid.empty() || uid.size() > 18 || uid.find_first_not_of("0123456789") != std::string::npos)
+    return std::string("the session names no package and account of ours");
+  auto user = s.store.user_by_id(std::stoll(uid));
+  if (!user.ok()) return user.status().code == Code::not_found ? Result<std::string>(std::string("no such account")) : user.status();
+  const std::string session = obj["id"];
+  auto e = s.store.append({0, user->id, EntryKind::purchase, p->credits, "stripe:session:" + session, session, s.clock.now()});
+  if (!e.ok()) return e.status();
+  return std::string();
+}
+
 }  // namespace
 
 void add_billing_routes(Api& api, Services& s) {
@@ -121,23 +151,16 @@ void add_billing_routes(Api& api, Services& s) {
              if (!valid_signature(std::string(ctx.req.header("stripe-signature")), ctx.req.body, s.stripe_webhook_secret,
                                   s.clock.now()))
                return error(Code::invalid, "Invalid Stripe-Signature");
-             auto parsed = parse_untrusted(ctx.req.body);
-             if (!parsed.ok()) return parsed.status();
-             json ev = std::move(*parsed);
-             if (!ev.is_object() || !ev.contains("id") || !ev["id"].is_string()) return error(Code::invalid, "Malformed event");
-             if (ev.value("type", "") != "checkout.session.completed") return json_response(200, {{"received", true}});
-             const json obj = ev["data"].value("object", json::object());
-             const json meta = obj.value("metadata", json::object());
-             const Package* p = find_package(meta.value("package_id", ""));
-             std::string uid = meta.value("user_id", "");
-             if (!p || uid.empty() || uid.size() > 18 || uid.find_first_not_of("0123456789") != std::string::npos)
-               return error(Code::invalid, "The event does not name a package and an account");
-             if (obj.value("payment_status", "paid") != "paid") return json_response(200, {{"received", true}});
-             // Exactly once per event, however often it is delivered: the event id is the entry's idempotency id.
-             auto e = s.store.append({0, std::stoll(uid), EntryKind::purchase, p->credits,
-                                      "stripe:" + ev["id"].get<std::string>(), obj.value("id", ""), s.clock.now()});
-             if (!e.ok()) return e.status();
-             return json_response(200, {{"received", true}});
+             // From here the event is the payment provider's own: anything we cannot use is answered
+             // 200 (logged), or the provider would retry it for days.
+             auto credited = credit_checkout(s, ctx.req.body);
+             if (!credited.ok()) return credited.status();
+             json answer = {{"received", true}};
+             if (!credited->empty()) {
+               answer["ignored"] = *credited;
+               spdlog::warn(json{{"msg", "payment event ignored"}, {"reason", *credited}}.dump());
+             }
+             return json_response(200, answer);
            }});
 
   api.add({"GET", "/v1/usage", "Generations and their cost over a date range", Auth::key_or_session, "billing_read",

@@ -1,5 +1,6 @@
 #include "auth/login.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "common/crypto.h"
@@ -33,16 +34,20 @@ Status Login::send_code(const std::string& raw_email, const std::string& ip) {
   const int64_t now = clock_.now();
   auto counts = store_.otp_sends_since(email, ip, now - 3600);
   if (!counts.ok()) return counts.status();
-  Status limited = error(Code::rate_limited, "Too many login codes requested; try again later");
-  if (counts->last_for_email && now - counts->last_for_email < limits_.resend_after) {
-    limited.message = "A code was sent to this address moments ago; wait before asking for another";
-    limited.retry_after = int(limits_.resend_after - (now - counts->last_for_email));
-    return limited;
-  }
-  if (counts->by_email >= limits_.per_email_hour || counts->by_ip >= limits_.per_ip_hour) {
-    limited.retry_after = 600;
-    return limited;
-  }
+  auto limited = [&](const char* message, int64_t free_at) {
+    Status s = error(Code::rate_limited, message);
+    s.retry_after = int(std::max<int64_t>(1, free_at - now));  // when a send will be accepted again
+    return s;
+  };
+  if (counts->email_ip.newest && now - counts->email_ip.newest < limits_.resend_after)
+    return limited("A code was sent to this address moments ago; wait before asking for another",
+                   counts->email_ip.newest + limits_.resend_after);
+  if (counts->email_ip.count >= limits_.per_email_client_hour)
+    return limited("Too many login codes requested for this address; try again later", counts->email_ip.oldest + 3600);
+  if (counts->ip.count >= limits_.per_ip_hour)
+    return limited("Too many login codes requested from this address; try again later", counts->ip.oldest + 3600);
+  if (counts->email.count >= limits_.per_email_hour)
+    return limited("Too many login codes requested for this address; try again later", counts->email.oldest + 3600);
   VARG_TRY(store_.record_otp_send(email, ip, now));
   const std::string code = random_digits(6);
   VARG_TRY(store_.put_otp(email, code_hash(email, code), now + limits_.code_ttl, now));

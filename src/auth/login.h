@@ -16,8 +16,10 @@ class Login {
   struct Limits {
     int64_t code_ttl = 600;
     int max_attempts = 5;
-    int64_t resend_after = 30;  // seconds between two sends to one email
-    int per_email_hour = 10;
+    // Budgets are per email address *and* client, so that nobody can spend someone else's:
+    int64_t resend_after = 30;  // seconds between two sends to one email from one client
+    int per_email_client_hour = 10;
+    int per_email_hour = 50;    // the ceiling over all clients (it never touches a code already sent)
     int per_ip_hour = 30;
     int64_t session_ttl = 86400;
     int64_t welcome_credits = 0;

@@ -94,7 +94,7 @@ Status SmtpMailer::send(const MailMessage& m) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, o_.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, o_.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, o_.require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY);
+  curl_easy_setopt(curl, CURLOPT_USE_SSL, o_.tls == "required" ? CURLUSESSL_ALL : o_.tls == "none" ? CURLUSESSL_NONE : CURLUSESSL_TRY);
   if (!o_.user.empty()) curl_easy_setopt(curl, CURLOPT_USERNAME, o_.user.c_str());
   if (!o_.password.empty()) curl_easy_setopt(curl, CURLOPT_PASSWORD, o_.password.c_str());
   CURLcode rc = curl_easy_perform(curl);

@@ -39,7 +39,7 @@ class SmtpMailer final : public Mailer {
     std::string url;  // smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://host[:port]
     std::string user, password;
     std::string from;
-    bool require_tls = false;  // smtp://: refuse to send without STARTTLS
+    std::string tls = "required";  // smtp://: required (STARTTLS or no mail), opportunistic, none
     long timeout_ms = 10000;
   };
   explicit SmtpMailer(Options o) : o_(std::move(o)) {}

@@ -122,9 +122,18 @@ const std::vector<Setting>& settings() {
       {"smtp-user", "", "SMTP user name (or in the --mail URL)", text(&Config::smtp_user)},
       {"smtp-password", "", "SMTP password (or in the --mail URL)", text(&Config::smtp_password)},
       {"smtp-timeout-ms", "10000", "deadline for one SMTP delivery", integer("smtp-timeout-ms", &Config::smtp_timeout_ms, 100, 600000)},
-      {"smtp-require-tls", "0", "1: refuse to send over smtp:// without STARTTLS", integer("smtp-require-tls", &Config::smtp_require_tls, 0, 1)},
-      {"otp-per-email-hour", "10", "login codes one email address may request per hour",
+      {"smtp-tls", "required", "smtp://: required (refuse to send unless the server takes STARTTLS: no downgrade to clear "
+       "text), opportunistic (STARTTLS when offered) or none",
+       [](Config& c, const std::string& v) -> Status {
+         if (v != "required" && v != "opportunistic" && v != "none")
+           return bad("smtp-tls", "must be required, opportunistic or none, got '" + v + "'");
+         c.smtp_tls = v;
+         return Status::Ok();
+       }},
+      {"otp-per-email-hour", "10", "login codes one email address may request per hour from one client IP",
        integer("otp-per-email-hour", &Config::otp_per_email_hour, 1, 100000)},
+      {"otp-email-ceiling-hour", "50", "login codes one email address may request per hour from all clients together",
+       integer("otp-email-ceiling-hour", &Config::otp_email_ceiling_hour, 1, 1000000)},
       {"otp-per-ip-hour", "30", "login codes one client IP may request per hour",
        integer("otp-per-ip-hour", &Config::otp_per_ip_hour, 1, 1000000)},
       {"catalog", "", "JSON file with the model catalog (default: the built-in one)", text(&Config::catalog)},

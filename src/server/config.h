@@ -30,8 +30,8 @@ struct Config {
   std::string mail_from = "varg <no-reply@varg.local>";
   std::string smtp_user, smtp_password;
   int64_t smtp_timeout_ms = 10000;
-  int smtp_require_tls = 0;
-  int otp_per_email_hour = 10, otp_per_ip_hour = 30;
+  std::string smtp_tls = "required";
+  int otp_per_email_hour = 10, otp_email_ceiling_hour = 50, otp_per_ip_hour = 30;
   std::string catalog;  // JSON file replacing the built-in model catalog
   int job_workers = 8;
   int64_t cache_ttl = 30 * 86400;

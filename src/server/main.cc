@@ -60,10 +60,11 @@ int serve(const Config& cfg) {
   Metrics metrics;
   auto mailer = make_mailer(cfg.mail, cfg.data_dir + "/outbox",
                             SmtpMailer::Options{"", cfg.smtp_user, cfg.smtp_password, cfg.mail_from,
-                                                cfg.smtp_require_tls == 1, long(cfg.smtp_timeout_ms)});
+                                                cfg.smtp_tls, long(cfg.smtp_timeout_ms)});
   Login::Limits limits;
   limits.welcome_credits = cfg.welcome_credits;
-  limits.per_email_hour = cfg.otp_per_email_hour;
+  limits.per_email_client_hour = cfg.otp_per_email_hour;
+  limits.per_email_hour = cfg.otp_email_ceiling_hour;
   limits.per_ip_hour = cfg.otp_per_ip_hour;
   Login login(**store, *mailer, hasher, clock, limits);
   Api api(Api::Options{cfg.json_body_limit, cfg.workers, 4096, cfg.trust_forwarded_for == 1, !opened->shared}, auth, metrics);

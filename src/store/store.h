@@ -179,9 +179,13 @@ class Store {
   virtual Result<OtpCheck> check_otp(const std::string& email, const std::string& code_hash, int max_attempts,
                                      int64_t now) = 0;
   virtual Status record_otp_send(const std::string& email, const std::string& ip, int64_t now) = 0;
-  // Sends since `since` for this email and this ip, and the newest send time for this email.
+  // Sends at or after `since`: to this email (from anywhere), from this ip (to anyone), and to
+  // this email from this ip; each with the times of its oldest and newest send (0 when none).
+  struct SendWindow {
+    int64_t count = 0, oldest = 0, newest = 0;
+  };
   struct SendCounts {
-    int64_t by_email = 0, by_ip = 0, last_for_email = 0;
+    SendWindow email, ip, email_ip;
   };
   virtual Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) = 0;
 

@@ -781,19 +781,21 @@ TEST_P(StoreContract, OtpSendsAreCountedByEmailAndByIpSinceATime) {
   ASSERT_TRUE(store().record_otp_send("a@example.com", "10.0.0.2", kNow + 10).ok());
   ASSERT_TRUE(store().record_otp_send("b@example.com", "10.0.0.1", kNow + 20).ok());
   ASSERT_TRUE(store().record_otp_send("c@example.com", "10.0.0.1", kNow + 30).ok());
+  using W = std::tuple<int64_t, int64_t, int64_t>;
+  auto w = [](const Store::SendWindow& x) { return W{x.count, x.oldest, x.newest}; };
   auto all = store().otp_sends_since("a@example.com", "10.0.0.1", kNow);
   ASSERT_TRUE(all.ok()) << all.status().message;
-  EXPECT_EQ(all->by_email, 2);
-  EXPECT_EQ(all->by_ip, 3);
-  EXPECT_EQ(all->last_for_email, kNow + 10);
+  EXPECT_EQ(w(all->email), (W{2, kNow, kNow + 10}));
+  EXPECT_EQ(w(all->ip), (W{3, kNow, kNow + 30}));
+  EXPECT_EQ(w(all->email_ip), (W{1, kNow, kNow}));
   auto recent = store().otp_sends_since("a@example.com", "10.0.0.1", kNow + 10);
-  EXPECT_EQ(recent->by_email, 1);
-  EXPECT_EQ(recent->by_ip, 2);
-  EXPECT_EQ(recent->last_for_email, kNow + 10) << "the newest send regardless of `since`";
+  EXPECT_EQ(recent->email.count, 1);
+  EXPECT_EQ(recent->ip.count, 2);
+  EXPECT_EQ(recent->email_ip.count, 0);
   auto none = store().otp_sends_since("new@example.com", "10.9.9.9", 0);
-  EXPECT_EQ(none->by_email, 0);
-  EXPECT_EQ(none->by_ip, 0);
-  EXPECT_EQ(none->last_for_email, 0);
+  EXPECT_EQ(w(none->email), (W{0, 0, 0}));
+  EXPECT_EQ(w(none->ip), (W{0, 0, 0}));
+  EXPECT_EQ(w(none->email_ip), (W{0, 0, 0}));
 }
 
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreContract);

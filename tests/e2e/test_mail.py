@@ -30,7 +30,7 @@ class Mail(unittest.TestCase):
         inbox, port = Inbox(), free_port()
         smtp = Controller(inbox, hostname="127.0.0.1", port=port)
         smtp.start()
-        v = Vargd(["--mail", "smtp://127.0.0.1:%d" % port, "--mail-from", "varg <login@varg.test>"])
+        v = Vargd(["--mail", "smtp://127.0.0.1:%d" % port, "--mail-from", "varg <login@varg.test>", "--smtp-tls", "opportunistic"])
         try:
             s, _, r = call("POST", v.url + "/api/auth/cli/send-otp", body={"email": "smtp@example.com"})
             self.assertEqual((s, r), (200, {"success": True}))
@@ -50,6 +50,20 @@ class Mail(unittest.TestCase):
             self.assertEqual(s, 200, r)
             self.assertRegex(r["api_key"], r"^varg_[0-9A-Za-z]{38}$")
             self.assertNotIn(code, v.log_text(), "the code must never be logged")
+        finally:
+            v.cleanup()
+            smtp.stop()
+
+    def test_a_server_without_starttls_gets_no_code_by_default(self):
+        inbox, port = Inbox(), free_port()
+        smtp = Controller(inbox, hostname="127.0.0.1", port=port)  # offers no STARTTLS: a downgrade
+        smtp.start()
+        v = Vargd(["--mail", "smtp://127.0.0.1:%d" % port])
+        try:
+            s, _, r = call("POST", v.url + "/api/auth/cli/send-otp", body={"email": "tls@example.com"})
+            self.assertEqual(s, 502, r)
+            time.sleep(0.5)
+            self.assertEqual(inbox.messages, [], "no code may travel in clear text")
         finally:
             v.cleanup()
             smtp.stop()

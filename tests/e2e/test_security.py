@@ -3,7 +3,7 @@
 canary values for its pooled fal key, its server secret and the payment secret in its environment.
 After every attack: no canary in any response, job, file or log line, and vargd still answers.
 Usage: test_security.py /path/to/vargd"""
-import http.server, json, os, sys, threading, time, unittest
+import hashlib, hmac, http.server, json, os, sys, threading, time, unittest
 
 from harness import Vargd, balance, call, start_fake
 
@@ -61,7 +61,8 @@ class Attack(unittest.TestCase):
     def setUpClass(cls):
         cls.fake, cls.fake_url = start_fake()
         env = {"FAL_KEY": CANARY_FAL, "VARGD_SECRET": CANARY_SECRET, "VARGD_STRIPE_SECRET_KEY": CANARY_STRIPE}
-        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url], env=env)
+        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
+                       "--stripe-webhook-secret", "whsec_test", "--trust-forwarded-for", "1"], env=env)
         cls.u = cls.v.url
         cls.seen = []  # every response body of the suite, searched for canaries at the end
 
@@ -275,6 +276,65 @@ class Attack(unittest.TestCase):
         ok = '{"model":"local-image","prompt":"nested %f","provider_options":{"a":%s}}' % (time.time(), "[" * 60 + "]" * 60)
         s, _, j = self.req("POST", "/v1/image", key, raw=ok.encode(), headers={"Content-Type": "application/json"})
         self.assertEqual(s, 202, j)
+
+    # ---- 8. the payment webhook ----
+
+    def webhook(self, event):
+        body = json.dumps(event)
+        t = str(int(time.time()))
+        sig = hmac.new(b"whsec_test", (t + "." + body).encode(), hashlib.sha256).hexdigest()
+        return self.req("POST", "/api/billing/webhook", raw=body.encode(),
+                        headers={"Stripe-Signature": "t=%s,v1=%s" % (t, sig), "Content-Type": "application/json"})
+
+    def session(self, uid, sid, paid=True):
+        return {"object": {"id": sid, "payment_status": "paid" if paid else "unpaid",
+                           "metadata": {"user_id": uid, "package_id": "credits-2000"}}}
+
+    def test_signed_webhook_events_that_cannot_be_used_are_200_and_ignored(self):
+        key = self.v.user("buyer@example.com", 0)
+        uid = self.req("GET", "/v1/me", key)[2]["id"]
+        for name, event in [("no data", {"id": "evt_nodata", "type": "checkout.session.completed"}),
+                            ("data not an object", {"id": "evt_baddata", "type": "checkout.session.completed", "data": 7}),
+                            ("unknown account", {"id": "evt_nobody", "type": "checkout.session.completed",
+                                                 "data": self.session("987654321", "cs_nobody")}),
+                            ("unpaid session", {"id": "evt_unpaid", "type": "checkout.session.completed",
+                                                "data": self.session(uid, "cs_unpaid", paid=False)})]:
+            with self.subTest(name):
+                s, _, r = self.webhook(event)
+                self.assertEqual(s, 200, r)
+                self.assertIn("ignored", r)
+        self.assertEqual(balance(self.u, key)["balance_cents"], 0)
+        time.sleep(1.2)  # the log is flushed every second
+        self.assertIn("payment event ignored", self.v.log_text())
+
+    def test_a_checkout_session_credits_exactly_once_and_async_payments_count(self):
+        key = self.v.user("async@example.com", 0)
+        uid = self.req("GET", "/v1/me", key)[2]["id"]
+        # Two different events for one session (completed, then a redelivery under a new id).
+        for eid in ("evt_a1", "evt_a2"):
+            self.assertEqual(self.webhook({"id": eid, "type": "checkout.session.completed", "data": self.session(uid, "cs_once")})[0], 200)
+        self.assertEqual(balance(self.u, key)["balance_cents"], 2000)
+        # A delayed payment: completed while unpaid credits nothing; async_payment_succeeded credits once.
+        self.webhook({"id": "evt_d1", "type": "checkout.session.completed", "data": self.session(uid, "cs_late", paid=False)})
+        self.assertEqual(balance(self.u, key)["balance_cents"], 2000)
+        for eid in ("evt_d2", "evt_d3"):
+            s, _, r = self.webhook({"id": eid, "type": "checkout.session.async_payment_succeeded", "data": self.session(uid, "cs_late")})
+            self.assertEqual((s, r), (200, {"received": True}))
+        self.assertEqual(balance(self.u, key)["balance_cents"], 4000)
+
+    # ---- 9. login codes ----
+
+    def test_nobody_can_spend_a_victims_login_code_budget(self):
+        def send(ip):
+            return self.req("POST", "/api/auth/cli/send-otp", body={"email": "victim@example.com"},
+                            headers={"X-Forwarded-For": ip})
+        self.assertEqual(send("198.51.100.66")[0], 200)
+        s, h, r = send("198.51.100.66")
+        self.assertEqual(s, 429, r)
+        self.assertLessEqual(int(h["Retry-After"]), 30, "Retry-After says when a send is accepted again")
+        self.assertGreaterEqual(int(h["Retry-After"]), 1)
+        s, _, r = send("203.0.113.7")  # the victim, from their own address, is not held back by the attacker
+        self.assertEqual(s, 200, r)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // PostgresStore: the pool, and accounts, keys, sessions and login codes.
 #include "store/postgres/postgres_store.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "common/crypto.h"
@@ -267,12 +268,17 @@ Status PostgresStore::record_otp_send(const std::string& email, const std::strin
 Result<Store::SendCounts> PostgresStore::otp_sends_since(const std::string& email, const std::string& ip, int64_t since) {
   return call(true, [&](Conn& c) -> Result<SendCounts> {
     auto r = c.run(
-        "SELECT (SELECT COUNT(*) FROM otp_sends WHERE email = $1 AND at >= $3), "
-        "(SELECT COUNT(*) FROM otp_sends WHERE ip = $2 AND at >= $3), "
-        "(SELECT COALESCE(MAX(at), 0) FROM otp_sends WHERE email = $1)",
+        "SELECT 0, COUNT(*), COALESCE(MIN(at), 0), COALESCE(MAX(at), 0) FROM otp_sends WHERE email = $1 AND at >= $3 "
+        "UNION ALL SELECT 1, COUNT(*), COALESCE(MIN(at), 0), COALESCE(MAX(at), 0) FROM otp_sends WHERE ip = $2 AND at >= $3 "
+        "UNION ALL SELECT 2, COUNT(*), COALESCE(MIN(at), 0), COALESCE(MAX(at), 0) FROM otp_sends "
+        "WHERE email = $1 AND ip = $2 AND at >= $3",
         Params().add(email).add(ip).add(since));
     if (!r.ok()) return r.status();
-    return SendCounts{r->i64(0, 0), r->i64(0, 1), r->i64(0, 2)};
+    SendCounts out;
+    SendWindow* windows[] = {&out.email, &out.ip, &out.email_ip};
+    for (int row = 0; row < r->size(); row++)
+      *windows[std::clamp<int64_t>(r->i64(row, 0), 0, 2)] = {r->i64(row, 1), r->i64(row, 2), r->i64(row, 3)};
+    return out;
   });
 }
 

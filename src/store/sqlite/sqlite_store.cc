@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 #include <unordered_map>
@@ -737,13 +738,17 @@ Status SqliteStore::record_otp_send(const std::string& email, const std::string&
 Result<Store::SendCounts> SqliteStore::otp_sends_since(const std::string& email, const std::string& ip, int64_t since) {
   auto c = lease();
   PREP(s, c,
-       "SELECT (SELECT COUNT(*) FROM otp_sends WHERE email = ?1 AND at >= ?3), "
-       "(SELECT COUNT(*) FROM otp_sends WHERE ip = ?2 AND at >= ?3), "
-       "(SELECT COALESCE(MAX(at), 0) FROM otp_sends WHERE email = ?1)");
+       "SELECT 0, COUNT(*), COALESCE(MIN(at), 0), COALESCE(MAX(at), 0) FROM otp_sends WHERE email = ?1 AND at >= ?3 "
+       "UNION ALL SELECT 1, COUNT(*), COALESCE(MIN(at), 0), COALESCE(MAX(at), 0) FROM otp_sends WHERE ip = ?2 AND at >= ?3 "
+       "UNION ALL SELECT 2, COUNT(*), COALESCE(MIN(at), 0), COALESCE(MAX(at), 0) FROM otp_sends "
+       "WHERE email = ?1 AND ip = ?2 AND at >= ?3");
   s.bind(1, email).bind(2, ip).bind(3, since);
-  int rc = s.step();
-  if (rc != SQLITE_ROW) return db_error(c->db, rc);
-  return SendCounts{s.i64(0), s.i64(1), s.i64(2)};
+  SendCounts out;
+  SendWindow* windows[] = {&out.email, &out.ip, &out.email_ip};
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) *windows[std::clamp<int64_t>(s.i64(0), 0, 2)] = {s.i64(1), s.i64(2), s.i64(3)};
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  return out;
 }
 
 // ---- jobs ----
