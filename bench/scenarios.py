@@ -261,7 +261,7 @@ def run_all(a, tmp, procs):
         raise RuntimeError("could not create a user: " + out.stdout + out.stderr)
     key = m.group(0)
     vargd_args = [a.vargd, "--listen", "127.0.0.1:0", "--data-dir", data, "--fal-url", fake_base, "--fal-key",
-                  "bench-key", "--allow-private-urls", "1", "--provider-poll-ms", "10"]
+                  "bench-key", "--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "10"]
     helptext = subprocess.run([a.vargd, "--help"], capture_output=True, text=True).stdout
     if "--rate-limit-rpm" in helptext:
         vargd_args += ["--rate-limit-rpm", "10000000"]  # the limiter runs, but never refuses a benchmark call

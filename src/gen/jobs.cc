@@ -205,9 +205,9 @@ Result<std::vector<InputFile>> Jobs::resolve_inputs(const std::vector<json>& fil
     call.max_bytes = opts_.input_max_bytes;
     call.allow_private = opts_.allow_private_urls;
     auto r = http_call(call);
-    if (!r.ok()) return error(Code::invalid, "Could not fetch input file " + url + ": " + r.status().message, "files");
-    if (r->status != 200)
-      return error(Code::invalid, "Could not fetch input file " + url + ": HTTP " + std::to_string(r->status), "files");
+    // One answer for every failure (refused address, no connection, any status): no port-scan oracle.
+    if (!r.ok() || r->status != 200)
+      return error(Code::invalid, "Could not fetch input file " + url + ": it must be a public http(s) URL that answers 200", "files");
     bool existed = false;
     auto stored = files_.put(r->body, &existed);  // typed by its bytes, not by the remote server
     if (!stored.ok()) return stored.status();
@@ -462,7 +462,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     call.url = out.url;
     call.timeout_ms = 120000;
     call.max_bytes = opts_.output_max_bytes;
-    call.allow_private = opts_.allow_private_urls;
+    call.allow_private = opts_.allow_private_results;
     auto r = http_call(call);
     if (!r.ok() || r->status != 200) {
       fail(job, catalog_.find(job.model)->provider + ": could not download the result (" +

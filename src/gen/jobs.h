@@ -34,7 +34,8 @@ class Jobs {
     int workers = 4;
     int64_t cache_ttl = 30 * 86400;
     bool cache_per_account = false;  // scope: global (default) or account
-    bool allow_private_urls = false;
+    bool allow_private_urls = false;     // callers' input-file URLs
+    bool allow_private_results = false;  // result URLs named by a provider's answer
     size_t input_max_bytes = 50u << 20;
     size_t output_max_bytes = 512u << 20;
     int max_active_per_account = 20;  // queued + processing jobs of one account; 0: no cap

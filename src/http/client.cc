@@ -1,10 +1,12 @@
 #include "http/client.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "http/address.h"
 
 namespace varg {
 
@@ -24,33 +26,9 @@ struct State {
   bool refused = false;
 };
 
-bool private_address(const sockaddr* sa) {
-  if (sa->sa_family == AF_INET) {
-    uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr);
-    return (a >> 24) == 10 || (a >> 24) == 127 || (a >> 24) == 0 || (a >> 20) == (172 << 4 | 1) ||
-           (a >> 16) == (192 << 8 | 168) || (a >> 16) == (169 << 8 | 254) || (a >> 22) == (100 << 2 | 1) ||
-           a >= 0xE0000000u;
-  }
-  if (sa->sa_family == AF_INET6) {
-    const auto* b = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr.s6_addr;
-    static const unsigned char loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    static const unsigned char any[16] = {};
-    if (!std::memcmp(b, loop, 16) || !std::memcmp(b, any, 16)) return true;
-    if ((b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || b[0] == 0xff) return true;
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (!std::memcmp(b, mapped, 12)) {
-      sockaddr_in v4{};
-      v4.sin_family = AF_INET;
-      std::memcpy(&v4.sin_addr, b + 12, 4);
-      return private_address(reinterpret_cast<const sockaddr*>(&v4));
-    }
-  }
-  return false;
-}
-
 curl_socket_t open_socket(void* userp, curlsocktype, curl_sockaddr* addr) {
   auto* st = static_cast<State*>(userp);
-  if (!st->allow_private && private_address(&addr->addr)) {
+  if (!st->allow_private && !public_address(&addr->addr)) {
     st->refused = true;
     return CURL_SOCKET_BAD;
   }
@@ -82,11 +60,32 @@ size_t on_header(char* p, size_t size, size_t n, void* userp) {
   return size * n;
 }
 
-}  // namespace
+// scheme://host:port of an absolute http(s) URL: redirects within it keep every header.
+std::string origin_of(const std::string& url) {
+  CURLU* u = curl_url();
+  std::string out;
+  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+    char *scheme = nullptr, *host = nullptr, *port = nullptr;
+    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    curl_url_get(u, CURLUPART_HOST, &host, 0);
+    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+    if (scheme && host && port) out = std::string(scheme) + "://" + host + ":" + port;
+    curl_free(scheme), curl_free(host), curl_free(port);
+  }
+  curl_url_cleanup(u);
+  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
-Result<HttpReply> http_call(const HttpCall& call) {
-  if (!call.url.starts_with("http://") && !call.url.starts_with("https://"))
-    return error(Code::invalid, "Only http and https URLs are supported");
+// Headers that carry no credential: the only ones that follow a redirect to another origin.
+bool credential_free(const std::string& name) {
+  std::string n = name;
+  for (auto& c : n) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return n == "content-type" || n == "accept" || n == "prefer" || n == "user-agent";
+}
+
+// One request, no redirects followed; `location` is the absolute target of a 3xx.
+Result<HttpReply> perform(const HttpCall& call, std::string& location) {
   CURL* curl = curl_easy_init();
   if (!curl) return error(Code::internal, "cannot create an HTTP client");
   State st;
@@ -104,9 +103,7 @@ Result<HttpReply> http_call(const HttpCall& call) {
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, call.timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(call.timeout_ms, 10000L));
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -118,6 +115,9 @@ Result<HttpReply> http_call(const HttpCall& call) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &st);
   CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &st.reply.status);
+  char* redirect = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &redirect);
+  location = redirect ? redirect : "";
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(curl);
   if (st.refused) return error(Code::forbidden, "URLs on private, loopback or link-local addresses are not allowed");
@@ -125,6 +125,34 @@ Result<HttpReply> http_call(const HttpCall& call) {
   if (rc == CURLE_OPERATION_TIMEDOUT) return error(Code::timeout, "The request timed out");
   if (rc != CURLE_OK) return error(Code::provider_error, std::string("HTTP request failed: ") + curl_easy_strerror(rc));
   return std::move(st.reply);
+}
+
+}  // namespace
+
+Result<HttpReply> http_call(const HttpCall& first) {
+  if (!first.url.starts_with("http://") && !first.url.starts_with("https://"))
+    return error(Code::invalid, "Only http and https URLs are supported");
+  HttpCall call = first;
+  const std::string origin = origin_of(first.url);
+  for (int hop = 0;; hop++) {
+    std::string location;
+    auto r = perform(call, location);
+    if (!r.ok()) return r;
+    const long s = r->status;
+    if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return r;
+    if (location.empty()) return r;
+    if (hop == 3) return error(Code::provider_error, "HTTP request failed: too many redirects");
+    if (!location.starts_with("http://") && !location.starts_with("https://"))
+      return error(Code::provider_error, "HTTP request failed: a redirect to a non-http(s) URL");
+    // Credentials (Authorization, xi-api-key, ...) never follow a redirect to another origin.
+    if (origin_of(location) != origin)
+      std::erase_if(call.headers, [](const auto& h) { return !credential_free(h.first); });
+    if (s == 303 || ((s == 301 || s == 302) && call.method == "POST")) {
+      call.method = call.method == "HEAD" ? "HEAD" : "GET";
+      call.body.clear();
+    }
+    call.url = location;
+  }
 }
 
 }  // namespace varg

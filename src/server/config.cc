@@ -145,8 +145,11 @@ const std::vector<Setting>& settings() {
          c.cache_scope = v;
          return Status::Ok();
        }},
-      {"allow-private-urls", "0", "1: input and provider URLs may point at private or loopback addresses (tests)",
+      {"allow-private-urls", "0", "1: callers' input-file URLs may point at private or loopback addresses (tests only)",
        integer("allow-private-urls", &Config::allow_private_urls, 0, 1)},
+      {"allow-private-provider-urls", "0", "1: the provider base URLs (--fal-url, ...) and the result URLs their answers "
+       "name may be private or loopback addresses (providers on your own network; fakes in tests)",
+       integer("allow-private-provider-urls", &Config::allow_private_provider_urls, 0, 1)},
       {"fal-key", "", "pooled fal key (also FAL_KEY)", text(&Config::fal_key)},
       {"elevenlabs-key", "", "pooled ElevenLabs key (also ELEVENLABS_API_KEY)", text(&Config::elevenlabs_key)},
       {"higgsfield-key", "", "pooled Higgsfield key (also HIGGSFIELD_API_KEY)", text(&Config::higgsfield_key)},

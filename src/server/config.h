@@ -36,7 +36,7 @@ struct Config {
   int job_workers = 8;
   int64_t cache_ttl = 30 * 86400;
   std::string cache_scope = "global";
-  int allow_private_urls = 0;
+  int allow_private_urls = 0, allow_private_provider_urls = 0;
   std::string fal_key, elevenlabs_key, higgsfield_key, replicate_key;  // pooled (metered) provider keys
   std::string fal_url = "https://queue.fal.run", elevenlabs_url = "https://api.elevenlabs.io",
               replicate_url = "https://api.replicate.com", higgsfield_url = "https://platform.higgsfield.ai";

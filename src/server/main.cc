@@ -111,7 +111,7 @@ int serve(const Config& cfg) {
     u.provider = name;
     u.base_url = url;
     while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
-    u.allow_private = cfg.allow_private_urls == 1;
+    u.allow_private = cfg.allow_private_provider_urls == 1;
     u.timeout_ms = long(cfg.provider_timeout_ms);
     u.poll_ms = long(cfg.provider_poll_ms);
     return u;
@@ -125,6 +125,7 @@ int serve(const Config& cfg) {
   jo.cache_ttl = cfg.cache_ttl;
   jo.cache_per_account = cfg.cache_scope == "account";
   jo.allow_private_urls = cfg.allow_private_urls == 1;
+  jo.allow_private_results = cfg.allow_private_provider_urls == 1;
   jo.max_active_per_account = cfg.max_active_jobs;
   jo.shared_store = opened->shared;
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);

@@ -69,7 +69,7 @@ class Fixture:
         self.key = m.group(0)
         self.stderr_path = os.path.join(self.tmp, "vargd.stderr")
         self.stderr = open(self.stderr_path, "wb")
-        args = [vargd, "--listen", "127.0.0.1:0", "--allow-private-urls", "1", "--provider-poll-ms", "50",
+        args = [vargd, "--listen", "127.0.0.1:0", "--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
                 "--provider-timeout-ms", str(TIMEOUT_MS), "--job-workers", "48", "--rate-limit-rpm", "0", "--data-dir", data,
                 "--fal-url", self.up, "--elevenlabs-url", self.up, "--replicate-url", self.up, "--higgsfield-url", self.up,
                 "--fal-key", POOLED["fal"], "--elevenlabs-key", POOLED["elevenlabs"],

@@ -11,7 +11,7 @@ class Gateway(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake, cls.fake_url = start_fake()
-        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--provider-timeout-ms", "3000",
+        cls.v = Vargd(["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--provider-timeout-ms", "3000",
                        "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key", "--stripe-url", cls.fake_url,
                        "--stripe-secret-key", "sk_test_123", "--stripe-webhook-secret", "whsec_test"])
         cls.u = cls.v.url
@@ -194,7 +194,7 @@ class Gateway(unittest.TestCase):
         self.assertEqual(balance(self.u, key)["balance_cents"], 90)
 
     def test_kill9_mid_job_then_restart_settles_exactly_once(self):
-        v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", self.fake_url,
+        v = Vargd(["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--fal-url", self.fake_url,
                    "--fal-key", "pooled_fal_key"])
         try:
             key = v.user("crash@example.com", 100)
@@ -277,7 +277,7 @@ class Gateway(unittest.TestCase):
             v.cleanup()
 
     def test_concurrent_jobs_cap_per_account(self):
-        v = Vargd(["--max-active-jobs", "2", "--allow-private-urls", "1", "--provider-poll-ms", "50",
+        v = Vargd(["--max-active-jobs", "2", "--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
                    "--fal-url", self.fake_url, "--fal-key", "pooled_fal_key"])
         try:
             key = v.user("cap@example.com", 100)

@@ -59,7 +59,7 @@ class Render(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.fake, cls.fake_url = start_fake()
-        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--provider-timeout-ms", "5000",
+        cls.v = Vargd(["--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--provider-timeout-ms", "5000",
                        "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key"])
         cls.u = cls.v.url
         cls.tmp = tempfile.mkdtemp(prefix="varg-render-test-")

@@ -62,7 +62,7 @@ class ScaleOut(unittest.TestCase):
             os.environ["VARGD_DATABASE"] = cls.pg.url
             os.environ["VARGD_SECRET"] = SECRET
             cls.fake, cls.fake_url = start_fake()
-            cls.flags = ["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
+            cls.flags = ["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
                          "--fal-key", "pooled_fal_key"]
             for _ in range(3):
                 cls.vs.append(Vargd(cls.flags))

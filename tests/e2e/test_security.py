@@ -61,7 +61,7 @@ class Attack(unittest.TestCase):
     def setUpClass(cls):
         cls.fake, cls.fake_url = start_fake()
         env = {"FAL_KEY": CANARY_FAL, "VARGD_SECRET": CANARY_SECRET, "VARGD_STRIPE_SECRET_KEY": CANARY_STRIPE}
-        cls.v = Vargd(["--allow-private-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
+        cls.v = Vargd(["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
                        "--stripe-webhook-secret", "whsec_test", "--trust-forwarded-for", "1"], env=env)
         cls.u = cls.v.url
         cls.seen = []  # every response body of the suite, searched for canaries at the end
@@ -335,6 +335,99 @@ class Attack(unittest.TestCase):
         self.assertGreaterEqual(int(h["Retry-After"]), 1)
         s, _, r = send("203.0.113.7")  # the victim, from their own address, is not held back by the attacker
         self.assertEqual(s, 200, r)
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers every request with `reply(handler)` = (status, headers, body) and records it."""
+    seen = None
+
+    def handle_one(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        self.server.seen.append({"path": self.path, "method": self.command, "headers": {k.lower(): v for k, v in self.headers.items()}})
+        status, headers, body = self.server.reply(self)
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = handle_one
+
+    def log_message(self, *a):
+        pass
+
+
+def serve(reply):
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    srv.seen, srv.reply = [], reply
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d" % srv.server_address[1]
+
+
+class Outbound(unittest.TestCase):
+    """7. Outgoing requests: user URLs of every non-public form refused alike; provider URLs are a
+    separate setting; credentials never follow a redirect to another origin."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.audio, cls.audio_url = serve(lambda h: (200, {"Content-Type": "audio/mpeg"}, b"\xff\xfb\x90\xc4" + bytes(413)))
+        cls.hop, cls.hop_url = serve(lambda h: (307, {"Location": cls.audio_url + h.path}, b""))
+        # Providers on loopback are allowed; callers' URLs are not.
+        cls.v = Vargd(["--allow-private-provider-urls", "1", "--elevenlabs-url", cls.hop_url, "--elevenlabs-key", "el_pooled_secret"])
+        cls.u = cls.v.url
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.cleanup()
+        cls.audio.shutdown()
+        cls.hop.shutdown()
+
+    def test_every_non_public_address_form_is_refused_with_one_message(self):
+        key = self.v.user("ssrf@example.com", 0)
+        messages = set()
+        for host in ["127.0.0.1:%d" % self.audio.server_address[1], "localhost", "10.0.0.1", "169.254.169.254", "100.64.0.1",
+                     "198.18.0.1", "192.0.0.1", "0.0.0.0", "[::1]", "[::ffff:127.0.0.1]", "[::127.0.0.1]",
+                     "[64:ff9b::7f00:1]", "[2002:7f00:1::]", "[fe80::1]", "[fd00::1]", "2130706433", "0x7f.1"]:
+            with self.subTest(host):
+                s, _, j = call("POST", self.u + "/v1/image", key,
+                               {"model": "local-image", "prompt": "ssrf", "files": [{"url": "http://%s/x.png" % host}]})
+                self.assertEqual(s, 400, j)
+                messages.add(j["message"].replace(host, "HOST"))
+        self.assertEqual(len(messages), 1, messages)
+        self.assertEqual(self.audio.seen, [], "nothing reached the loopback server")
+
+    def test_a_closed_port_and_an_error_status_look_the_same(self):
+        v = Vargd(["--allow-private-urls", "1"])
+        try:
+            key = v.user("oracle@example.com", 0)
+            nf, nf_url = serve(lambda h: (404, {"Content-Type": "text/plain"}, b"no"))
+            closed = "http://127.0.0.1:1/x.png"
+            a = call("POST", v.url + "/v1/image", key, {"model": "local-image", "prompt": "o", "files": [{"url": closed}]})[2]
+            b = call("POST", v.url + "/v1/image", key, {"model": "local-image", "prompt": "o", "files": [{"url": nf_url + "/x.png"}]})[2]
+            nf.shutdown()
+            self.assertEqual(a["message"].replace(closed, "URL"), b["message"].replace(nf_url + "/x.png", "URL"))
+        finally:
+            v.cleanup()
+
+    def test_provider_credentials_do_not_follow_a_redirect_to_another_origin(self):
+        key = self.v.user("redirect@example.com", 1000)
+        s, _, j = call("POST", self.u + "/v1/speech", key, {"model": "eleven_v3", "text": "hello %f" % time.time()})
+        self.assertEqual(s, 202, j)
+        job = None
+        for _ in range(100):
+            job = call("GET", "%s/v1/jobs/%s" % (self.u, j["job_id"]), key)[2]
+            if job["status"] in ("completed", "failed"):
+                break
+            time.sleep(0.1)
+        self.assertEqual(job["status"], "completed", job)
+        self.assertEqual(self.hop.seen[-1]["headers"].get("xi-api-key"), "el_pooled_secret", "the provider itself gets the key")
+        self.assertTrue(self.audio.seen, "the redirect was followed")
+        for r in self.audio.seen:
+            self.assertNotIn("xi-api-key", r["headers"])
+            self.assertNotIn("authorization", r["headers"])
+            self.assertNotIn("el_pooled_secret", json.dumps(r))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@
 
 #include "common/json.h"
 #include "gen/media_type.h"
+#include "http/address.h"
+
+#include <arpa/inet.h>
 
 namespace varg {
 namespace {
@@ -80,6 +83,38 @@ TEST(MediaType, OnlyTheAllowListIsInline) {
   for (const char* t : {"text/html", "image/svg+xml", "application/xhtml+xml", "text/plain", "application/pdf",
                         "application/octet-stream", "text/javascript"})
     EXPECT_FALSE(servable_inline(t)) << t;
+}
+
+bool public_text(const char* text) {
+  sockaddr_storage ss{};
+  if (inet_pton(AF_INET, text, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr) == 1) {
+    ss.ss_family = AF_INET;
+  } else {
+    EXPECT_EQ(inet_pton(AF_INET6, text, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr), 1) << text;
+    ss.ss_family = AF_INET6;
+  }
+  return public_address(reinterpret_cast<const sockaddr*>(&ss));
+}
+
+TEST(OutboundAddress, EveryNonPublicFormIsRefused) {
+  for (const char* a : {"0.0.0.0", "0.1.2.3", "10.0.0.1", "100.64.0.1", "100.127.255.254", "127.0.0.1", "127.8.9.10",
+                        "169.254.169.254", "172.16.0.1", "172.31.255.255", "192.0.0.1", "192.0.0.170", "192.0.2.10",
+                        "192.88.99.1", "192.168.1.1", "198.18.0.1", "198.19.255.255", "198.51.100.7", "203.0.113.9",
+                        "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255",
+                        "::", "::1", "::127.0.0.1", "::8.8.8.8", "::ffff:127.0.0.1", "::ffff:10.1.2.3", "::ffff:169.254.169.254",
+                        "::ffff:0:127.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::8.8.8.8",
+                        "2002:7f00:1::", "2002:a9fe:a9fe::1", "2002:c0a8:0101::", "2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                        "2001:db8::1", "2001:10::1", "3fff::1", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1",
+                        "100::1"})
+    EXPECT_FALSE(public_text(a)) << a;
+}
+
+TEST(OutboundAddress, PublicAddressesPass) {
+  for (const char* a : {"8.8.8.8", "1.1.1.1", "93.184.216.34", "100.63.255.255", "100.128.0.1", "172.15.255.255",
+                        "172.32.0.1", "192.0.1.1", "198.17.255.255", "198.20.0.1", "223.255.255.254",
+                        "2606:4700:4700::1111", "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8",
+                        "2002:0808:0808::1"})
+    EXPECT_TRUE(public_text(a)) << a;
 }
 
 }  // namespace
