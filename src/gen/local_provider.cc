@@ -11,7 +11,7 @@ class LocalProvider final : public Provider {
   Result<ProviderOutput> generate(ProviderCall& call) override {
     auto m = render_local(call.model.upstream, call.params, call.cancelled);
     if (!m.ok()) return m.status();
-    return ProviderOutput{std::move(m->bytes), "", std::move(m->media_type)};
+    return ProviderOutput{std::move(m->bytes), ""};
   }
 };
 }  // namespace

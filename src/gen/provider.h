@@ -33,11 +33,11 @@ struct ProviderCall {
   std::function<void(const std::string&)> on_upstream_id;
 };
 
-// Either the bytes themselves or a URL the gateway fetches once.
+// Either the bytes themselves or a URL the gateway fetches once. No media type: whatever a
+// provider claims, the stored file is typed by its bytes (gen/media_type.h).
 struct ProviderOutput {
   std::string bytes;
   std::string url;
-  std::string media_type;
 };
 
 class Provider {

@@ -127,8 +127,11 @@ class Attack(unittest.TestCase):
                     if open("/proc/%s/stat" % pid).read().split()[3] != str(self.v.proc.pid):
                         continue
                     env = open("/proc/%s/environ" % pid, "rb").read().decode("utf-8", "replace")
+                    argv0 = open("/proc/%s/cmdline" % pid, "rb").read().split(b"\0")[0].decode()
                 except OSError:
                     continue
+                if not env or os.path.basename(argv0) != "node":
+                    continue  # between fork and exec (still vargd's image) or already exiting
                 found = True
                 for c in CANARIES:
                     self.assertNotIn(c, env)

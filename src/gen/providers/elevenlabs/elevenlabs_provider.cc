@@ -90,7 +90,7 @@ class ElevenLabsProvider final : public Provider {
     if (!type.empty() && !type.starts_with("audio/") && type != "application/octet-stream")
       return up_.failure("the provider answered with " + type + " instead of audio");
     if (r->body.empty()) return up_.failure("the provider answered with no audio");
-    return ProviderOutput{std::move(r->body), "", type.starts_with("audio/") ? type : want};
+    return ProviderOutput{std::move(r->body), ""};
   }
 
   Result<ProviderOutput> transcribe(ProviderCall& call) {
@@ -107,7 +107,7 @@ class ElevenLabsProvider final : public Provider {
                            call.cancelled);
     if (!j.ok()) return j.status();
     if (!j->contains("text") || !(*j)["text"].is_string()) return up_.failure("the transcript has no text");
-    return ProviderOutput{j->dump(), "", "application/json"};
+    return ProviderOutput{j->dump(), ""};
   }
 
   Upstream up_;

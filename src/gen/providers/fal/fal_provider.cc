@@ -17,13 +17,12 @@ std::string app_of(const std::string& model) {
 }
 
 // The media URL in a fal result, whatever the model's output shape.
-bool find_media(const json& out, std::string* url, std::string* type) {
+bool find_media(const json& out, std::string* url) {
   for (const char* k : {"images", "video", "audio", "audio_file", "image", "output"}) {
     if (!out.contains(k)) continue;
     const json& v = out[k].is_array() && !out[k].empty() ? out[k][0] : out[k];
     if (v.is_object() && v.contains("url") && v["url"].is_string()) {
       *url = v["url"];
-      *type = v.value("content_type", "");
       return true;
     }
     if (v.is_string()) {
@@ -66,7 +65,7 @@ class FalProvider final : public Provider {
     auto out = up_.call_json({"GET", base, auth, ""}, call.cancelled);
     if (!out.ok()) return out.status();
     ProviderOutput result;
-    if (!find_media(*out, &result.url, &result.media_type)) return up_.failure("the result names no media file");
+    if (!find_media(*out, &result.url)) return up_.failure("the result names no media file");
     return result;
   }
 

@@ -101,9 +101,9 @@ class ReplicateProvider final : public Provider {
   }
 
   Result<ProviderOutput> output_of(const json& out) const {
-    if (out.is_string() && !out.get<std::string>().empty()) return ProviderOutput{"", out.get<std::string>(), ""};
-    if (out.is_array() && !out.empty() && out.front().is_string()) return ProviderOutput{"", out.front().get<std::string>(), ""};
-    if (out.is_object() && !out.empty()) return ProviderOutput{out.dump(), "", "application/json"};
+    if (out.is_string() && !out.get<std::string>().empty()) return ProviderOutput{"", out.get<std::string>()};
+    if (out.is_array() && !out.empty() && out.front().is_string()) return ProviderOutput{"", out.front().get<std::string>()};
+    if (out.is_object() && !out.empty()) return ProviderOutput{out.dump(), ""};
     return up_.failure("the prediction succeeded without an output");
   }
 
