@@ -187,6 +187,25 @@ bool Api::runs_inline(const Request& req) {
   return routes_[m.index].auth == Auth::none || auth_.cached(bearer(req));
 }
 
+void Api::precheck(Request head, std::function<void(std::optional<Response>)> done) {
+  auto m = router_.match(head.method, head.path);
+  if (m.kind != Router::Match::found) return done(run(head));  // 404 or 405 whatever the body says
+  const RouteSpec& route = routes_[m.index];
+  if (route.auth == Auth::none || auth_.cached(bearer(head))) return done(std::nullopt);
+  // A credential lookup may touch the store: on a worker, never on the network thread.
+  auto shared = std::make_shared<Request>(std::move(head));
+  bool queued = pool_->submit([this, shared, done, &route] {
+    auto p = authenticate(*shared, route.auth, family_of(shared->path));
+    if (p.ok()) return done(std::nullopt);
+    done(run(*shared));  // the pipeline's own refusal, logged and counted like any other answer
+  });
+  if (!queued) {
+    Response r = error_response(family_of(shared->path), error(Code::unavailable, "Server is overloaded; retry shortly"));
+    r.set_header("Retry-After", "1");
+    done(std::move(r));
+  }
+}
+
 Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {
   std::string credential(bearer(req));
   if (credential.empty() && (mode == Auth::key_or_session || mode == Auth::dashboard)) {

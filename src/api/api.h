@@ -97,6 +97,7 @@ class Api final : public HttpHandler {
   void handle(Request req, std::function<void(Response)> done) override;
   size_t body_limit(std::string_view method, std::string_view path) const override;
   Response refuse(std::string_view path, int status, const std::string& message) override;
+  void precheck(Request head, std::function<void(std::optional<Response>)> done) override;
 
   // The whole pipeline for one request, on the calling thread.
   Response run(const Request& req);

@@ -59,6 +59,10 @@ class HttpHandler {
   virtual size_t body_limit(std::string_view method, std::string_view path) const = 0;
   // A response for a request the server refused before it reached handle() (too large, malformed).
   virtual Response refuse(std::string_view path, int status, const std::string& message) = 0;
+  // Called with the request line and headers (no body) of a request that has one, before any of
+  // the body is read: `done(refusal)` when the body cannot change the answer (no such route, no
+  // or a bad credential), `done(nullopt)` to go on. `done` may run on any thread.
+  virtual void precheck(Request head, std::function<void(std::optional<Response>)> done) = 0;
 };
 
 }  // namespace varg

@@ -2,12 +2,13 @@
 
 #include <array>
 #include <atomic>
-#include <mutex>
-#include <set>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <mutex>
+#include <set>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace varg {
@@ -19,6 +20,66 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// What the clients hold of the server: open connections and body bytes being received, in all
+// and per address. Reservations are made before a connection is served or a body is read.
+class FrontDoor {
+ public:
+  explicit FrontDoor(const Server::Options& o) : o_(o) {}
+
+  enum class Admit { ok, server_full, ip_full };
+  Admit connect(const std::string& ip) {
+    std::lock_guard lk(mu_);
+    if (connections_ >= o_.max_connections) return Admit::server_full;
+    auto& mine = per_ip_[ip];
+    if (mine.connections >= o_.max_connections_per_ip) return Admit::ip_full;
+    connections_++, mine.connections++;
+    return Admit::ok;
+  }
+  void disconnect(const std::string& ip) {
+    std::lock_guard lk(mu_);
+    connections_--;
+    if (auto it = per_ip_.find(ip); it != per_ip_.end() && --it->second.connections == 0 && it->second.body_bytes == 0)
+      per_ip_.erase(it);
+  }
+  bool reserve(const std::string& ip, size_t n) {
+    std::lock_guard lk(mu_);
+    auto& mine = per_ip_[ip];  // the caller holds a connection: the entry exists
+    if (body_bytes_ + n > o_.max_body_bytes || mine.body_bytes + n > o_.max_body_bytes_per_ip) return false;
+    body_bytes_ += n, mine.body_bytes += n;
+    return true;
+  }
+  void release(const std::string& ip, size_t n) {
+    std::lock_guard lk(mu_);
+    body_bytes_ -= n;
+    if (auto it = per_ip_.find(ip); it != per_ip_.end()) it->second.body_bytes -= n;
+  }
+
+ private:
+  struct Held {
+    size_t connections = 0, body_bytes = 0;
+  };
+  const Server::Options& o_;
+  std::mutex mu_;
+  size_t connections_ = 0, body_bytes_ = 0;
+  std::unordered_map<std::string, Held> per_ip_;
+};
+
+// A transfer that must keep moving: each step within `step`, and on average `min_rate` bytes/s
+// once it has lasted longer than `step` (a slow but honest upload is fine; a trickle is not).
+struct Progress {
+  steady::time_point start = steady::now();
+  size_t bytes = 0;
+  bool too_slow(std::chrono::milliseconds step, size_t min_rate) const {
+    const double s = std::chrono::duration<double>(steady::now() - start).count();
+    return s * 1000 > double(step.count()) && double(bytes) < s * double(min_rate);
+  }
+};
+
+}  // namespace
 
 struct Server::Impl {
   Options opts;
@@ -34,6 +95,7 @@ struct Server::Impl {
   std::atomic<int> in_flight{0};
   std::mutex conns_mu;
   std::set<std::shared_ptr<beast::tcp_stream>> idle_conns;  // waiting for a next request
+  FrontDoor door{opts};
 
   static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int threads) {
     int n = threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -46,7 +108,11 @@ struct Server::Impl {
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket sock);
+  awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream, const std::string& remote);
+  awaitable<void> turn_away(tcp::socket sock, int status, std::string message);
   awaitable<Response> dispatch(Request req);
+  awaitable<std::optional<Response>> precheck(Request head);
+  awaitable<bool> read_body(beast::tcp_stream& stream, beast::flat_buffer& buf, http::request_parser<http::string_body>& parser);
   awaitable<bool> write(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version, bool head);
   awaitable<void> write_stream(beast::tcp_stream& stream, Response& r);
   void begin_stop();
@@ -130,7 +196,12 @@ awaitable<void> Server::Impl::accept_loop() {
     auto [ec, sock] = co_await acceptor.async_accept(target, tuple_awaitable);
     if (ec) {
       if (stopping || ec == asio::error::operation_aborted) co_return;
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS): the pending connection stays in
+      // the backlog and accept would fail again at once. Back off instead of spinning, and keep
+      // serving the connections we have.
+      asio::steady_timer pause(ioc, std::chrono::milliseconds(100));
+      co_await pause.async_wait(tuple_awaitable);
+      continue;
     }
     auto ex = sock.get_executor();
     asio::co_spawn(ex, session(std::move(sock)), asio::detached);
@@ -162,14 +233,22 @@ awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response& r, bool
     res.body() = std::move(r.body);
     res.prepare_payload();
   }
-  stream.expires_after(opts.write_timeout);
   http::serializer<false, http::string_body> sr{res};
-  if (head) sr.split(true);
   beast::error_code ec;
   if (head) {
+    sr.split(true);
+    stream.expires_after(opts.write_timeout);
     std::tie(ec, std::ignore) = co_await http::async_write_header(stream, sr, tuple_awaitable);
-  } else {
-    std::tie(ec, std::ignore) = co_await http::async_write(stream, sr, tuple_awaitable);
+    co_return !ec;
+  }
+  // A large file to a slow client is fine while it keeps reading at min_rate.
+  Progress p;
+  while (!ec && !sr.is_done()) {
+    stream.expires_after(opts.write_timeout);
+    size_t n = 0;
+    std::tie(ec, n) = co_await http::async_write_some(stream, sr, tuple_awaitable);
+    p.bytes += n;
+    if (p.too_slow(opts.write_timeout, opts.min_rate)) co_return false;
   }
   co_return !ec;
 }
@@ -199,10 +278,69 @@ awaitable<void> Server::Impl::write_stream(beast::tcp_stream& stream, Response& 
   if (ec) r.stream->cancel();
 }
 
-awaitable<void> Server::Impl::session(tcp::socket sock) {
-  auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
+awaitable<void> Server::Impl::turn_away(tcp::socket sock, int status, std::string message) {
+  beast::tcp_stream stream(std::move(sock));
+  Response r = handler.refuse("/", status, message);
+  r.set_header("Retry-After", "1");
+  co_await write(stream, r, false, 11, false);
   beast::error_code ec;
-  std::string remote = stream->socket().remote_endpoint(ec).address().to_string();
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+awaitable<void> Server::Impl::session(tcp::socket sock) {
+  beast::error_code ec;
+  const std::string remote = sock.remote_endpoint(ec).address().to_string();
+  switch (door.connect(remote)) {
+    case FrontDoor::Admit::server_full:
+      sock.close(ec);  // nothing more spent on it
+      co_return;
+    case FrontDoor::Admit::ip_full:
+      co_await turn_away(std::move(sock), 503, "Too many connections from this address");
+      co_return;
+    case FrontDoor::Admit::ok:
+      break;
+  }
+  struct Leave {
+    FrontDoor& door;
+    const std::string& ip;
+    ~Leave() { door.disconnect(ip); }
+  } leave{door, remote};
+  auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
+  co_await serve(stream, remote);
+  stream->socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream->close();
+}
+
+awaitable<std::optional<Response>> Server::Impl::precheck(Request head) {
+  auto ex = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(use_awaitable), void(std::optional<Response>)>(
+      [this, &head, ex](auto h) mutable {
+        auto shared = std::make_shared<decltype(h)>(std::move(h));
+        handler.precheck(std::move(head), [shared, ex](std::optional<Response> r) {
+          asio::post(ex, [shared, r = std::move(r)]() mutable { std::move(*shared)(std::move(r)); });
+        });
+      },
+      use_awaitable);
+}
+
+// True once the whole body is in; false when it arrives slower than min_rate; throws the read's
+// error (a stalled client, a disconnect, a malformed or oversized body).
+awaitable<bool> Server::Impl::read_body(beast::tcp_stream& stream, beast::flat_buffer& buf,
+                                        http::request_parser<http::string_body>& parser) {
+  Progress p;
+  while (!parser.is_done()) {
+    stream.expires_after(opts.read_timeout);
+    auto [ec, n] = co_await http::async_read_some(stream, buf, parser, tuple_awaitable);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) throw beast::system_error(ec);
+    p.bytes += n;
+    if (p.too_slow(opts.read_timeout, opts.min_rate)) co_return false;
+  }
+  co_return true;
+}
+
+awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, const std::string& remote) {
   beast::flat_buffer buf;
   bool first = true;
   while (!stopping) {
@@ -229,11 +367,11 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
         co_await write(*stream, r, false, 11, false);
       } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
                  hec != asio::error::connection_reset && hec != asio::error::eof && hec != asio::error::operation_aborted &&
-                 hn > 0) {
+                 (hn > 0 || buf.size() > 0)) {  // bytes arrived and were not HTTP: a garbage request line
         Response r = handler.refuse("/", 400, "Malformed HTTP request");
         co_await write(*stream, r, false, 11, false);
       }
-      break;
+      co_return;
     }
     // From here the request counts as in flight: a shutdown waits for it (up to the grace period).
     in_flight++;
@@ -242,49 +380,83 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
       ~Done() { n--; }
     } done_guard{in_flight};
     auto& hdr = parser.get();
-    std::string target(hdr.target());
-    std::string path = normalize_path(std::string_view(target).substr(0, target.find('?')));
-    size_t limit = handler.body_limit(std::string(hdr.method_string()), path);
-    if (parser.content_length() && *parser.content_length() > limit) {
-      Response r = handler.refuse(path, 413, "Request body is larger than " + std::to_string(limit) + " bytes");
-      co_await write(*stream, r, false, hdr.version(), false);
-      co_await drain(*stream);
-      break;  // the unread body makes the connection unusable
-    }
-    parser.body_limit(limit);
-    if (beast::iequals(hdr[http::field::expect], "100-continue")) {
-      http::response<http::empty_body> cont{http::status::continue_, 11};
-      stream->expires_after(opts.write_timeout);
-      co_await http::async_write(*stream, cont, tuple_awaitable);
-    }
-    stream->expires_after(opts.read_timeout);
-    auto [bec, bn] = co_await http::async_read(*stream, buf, parser, tuple_awaitable);
-    if (bec == http::error::body_limit) {
-      Response r = handler.refuse(path, 413, "Request body is larger than " + std::to_string(limit) + " bytes");
-      co_await write(*stream, r, false, hdr.version(), false);
-      co_await drain(*stream);
-      break;
-    }
-    if (bec) break;  // timeout (slow client), disconnect or malformed body: drop the connection
-
-    auto msg = parser.release();
     Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::move(target);
-    req.path = std::move(path);
+    req.method = std::string(hdr.method_string());
+    req.target = std::string(hdr.target());
+    req.path = normalize_path(std::string_view(req.target).substr(0, req.target.find('?')));
     if (auto q = req.target.find('?'); q != std::string::npos) req.query = req.target.substr(q + 1);
-    for (auto& f : msg) {
+    for (auto& f : hdr) {
       std::string name(f.name_string());
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       req.headers.emplace_back(std::move(name), std::string(f.value()));
     }
-    req.body = std::move(msg.body());
     req.remote_ip = remote;
-    bool keep_alive = msg.keep_alive();
-    bool head = msg.method() == http::verb::head;
-    unsigned version = msg.version();
+    const bool keep_alive = hdr.keep_alive();
+    const bool head = hdr.method() == http::verb::head;
+    const unsigned version = hdr.version();
+
+    // A body is read only when it can matter: within the route's limit, past the route and the
+    // credential (decided from the headers alone), and within the front door's byte budget.
+    size_t reserved = 0;
+    struct Unreserve {
+      FrontDoor& door;
+      const std::string& ip;
+      size_t& n;
+      ~Unreserve() {
+        if (n) door.release(ip, n);
+      }
+    } unreserve{door, remote, reserved};
+    auto refuse = [&](int status, const std::string& message) -> awaitable<void> {
+      Response r = handler.refuse(req.path, status, message);
+      if (status == 503) r.set_header("Retry-After", "1");
+      co_await write(*stream, r, false, version, false);
+      co_await drain(*stream);  // the unread body makes the connection unusable
+    };
+    if (parser.chunked() || (parser.content_length() && *parser.content_length() > 0)) {
+      const size_t limit = handler.body_limit(req.method, req.path);
+      const std::string too_large = "Request body is larger than " + std::to_string(limit) + " bytes";
+      if (parser.content_length() && *parser.content_length() > limit) {
+        co_await refuse(413, too_large);
+        co_return;
+      }
+      if (auto refusal = co_await precheck(req)) {
+        co_await write(*stream, *refusal, false, version, false);
+        co_await drain(*stream);
+        co_return;
+      }
+      const size_t want = parser.content_length() ? size_t(*parser.content_length()) : limit;
+      if (!door.reserve(remote, want)) {
+        co_await refuse(503, "The server is receiving too much at once; retry shortly");
+        co_return;
+      }
+      reserved = want;
+      parser.body_limit(limit);
+      if (beast::iequals(hdr[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        stream->expires_after(opts.write_timeout);
+        co_await http::async_write(*stream, cont, tuple_awaitable);
+      }
+      bool complete = false, over_limit = false;
+      try {
+        complete = co_await read_body(*stream, buf, parser);
+      } catch (const beast::system_error& e) {
+        if (e.code() != http::error::body_limit) co_return;  // no progress, a disconnect, a malformed body
+        over_limit = true;  // chunked past the limit
+      }
+      if (over_limit) {
+        co_await refuse(413, too_large);
+        co_return;
+      }
+      if (!complete) {
+        Response r = handler.refuse(req.path, 408, "The request body arrived too slowly");
+        co_await write(*stream, r, false, version, false);
+        co_return;
+      }
+      req.body = std::move(parser.get().body());
+    }
 
     Response res = co_await dispatch(std::move(req));
+    if (reserved) door.release(remote, reserved), reserved = 0;
     bool ok;
     if (res.stream) {
       co_await write_stream(*stream, res);
@@ -292,10 +464,8 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
     } else {
       ok = co_await write(*stream, res, keep_alive && !stopping, version, head);
     }
-    if (!ok || !keep_alive) break;
+    if (!ok || !keep_alive) co_return;
   }
-  stream->socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream->close();
 }
 
 }  // namespace varg

@@ -18,9 +18,16 @@ class Server {
     uint16_t port = 8080;
     int threads = 0;                                    // 0: one per core
     size_t header_limit = 16 * 1024;                    // bytes of request line + headers
-    std::chrono::milliseconds read_timeout{30000};      // whole request, once its first byte arrived
+    std::chrono::milliseconds read_timeout{30000};      // the request line and headers; then the body's progress
     std::chrono::milliseconds idle_timeout{60000};      // keep-alive wait for the next request
-    std::chrono::milliseconds write_timeout{30000};
+    std::chrono::milliseconds write_timeout{30000};     // progress of a response
+    // Bodies and responses: each read or write must move some bytes within read/write_timeout,
+    // and after the first read/write_timeout the transfer must average min_rate bytes/s.
+    size_t min_rate = 1024;
+    // The front door: open connections, and body bytes being received (whole declared lengths,
+    // reserved before the body is read), globally and per client address.
+    size_t max_connections = 10000, max_connections_per_ip = 512;
+    size_t max_body_bytes = size_t(1) << 30, max_body_bytes_per_ip = size_t(256) << 20;
     std::chrono::milliseconds shutdown_grace{10000};    // in-flight requests get this long at SIGTERM
   };
 

@@ -23,6 +23,8 @@ struct Config {
   size_t upload_body_limit = 50u << 20;
   size_t header_limit = 16 * 1024;
   int64_t read_timeout_ms = 30000, idle_timeout_ms = 60000, write_timeout_ms = 30000, shutdown_grace_ms = 10000;
+  int64_t min_transfer_rate = 1024, max_connections = 10000, max_connections_per_ip = 512;
+  int64_t max_body_bytes = 1LL << 30, max_body_bytes_per_ip = 256LL << 20;
   int threads = 0, workers = 8;
   std::string log_level = "info";
   int64_t welcome_credits = 0;

@@ -75,6 +75,11 @@ int serve(const Config& cfg) {
   so.threads = cfg.threads;
   so.header_limit = cfg.header_limit;
   so.read_timeout = std::chrono::milliseconds(cfg.read_timeout_ms);
+  so.min_rate = size_t(cfg.min_transfer_rate);
+  so.max_connections = size_t(cfg.max_connections);
+  so.max_connections_per_ip = size_t(cfg.max_connections_per_ip);
+  so.max_body_bytes = size_t(cfg.max_body_bytes);
+  so.max_body_bytes_per_ip = size_t(cfg.max_body_bytes_per_ip);
   so.idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
   so.write_timeout = std::chrono::milliseconds(cfg.write_timeout_ms);
   so.shutdown_grace = std::chrono::milliseconds(cfg.shutdown_grace_ms);

@@ -18,9 +18,9 @@ def start_fake():
 class Vargd:
     """One vargd process with its own data directory; restartable on the same data."""
 
-    def __init__(self, extra=(), env=None):
+    def __init__(self, extra=(), env=None, prefix=()):
         self.dir = tempfile.mkdtemp(prefix="varg-e2e-")
-        self.extra, self.env, self.proc = list(extra), env, None
+        self.extra, self.env, self.prefix, self.proc = list(extra), env, list(prefix), None
         self.start()
 
     def start(self):
@@ -28,7 +28,7 @@ class Vargd:
         env.pop("FAL_KEY", None)
         env.update(self.env or {})
         self.log = open(os.path.join(self.dir, "vargd.log"), "ab")
-        self.proc = subprocess.Popen([VARGD, "--listen", "127.0.0.1:0", "--data-dir", self.dir + "/data"] + self.extra,
+        self.proc = subprocess.Popen(self.prefix + [VARGD, "--listen", "127.0.0.1:0", "--data-dir", self.dir + "/data"] + self.extra,
                                      cwd=self.dir, stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)

@@ -3,7 +3,7 @@
 canary values for its pooled fal key, its server secret and the payment secret in its environment.
 After every attack: no canary in any response, job, file or log line, and vargd still answers.
 Usage: test_security.py /path/to/vargd"""
-import hashlib, hmac, http.server, json, os, sys, threading, time, unittest
+import hashlib, hmac, http.server, json, os, socket, sys, threading, time, unittest
 
 from harness import Vargd, balance, call, start_fake
 
@@ -431,6 +431,164 @@ class Outbound(unittest.TestCase):
             self.assertNotIn("xi-api-key", r["headers"])
             self.assertNotIn("authorization", r["headers"])
             self.assertNotIn("el_pooled_secret", json.dumps(r))
+
+
+def vm_hwm_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as stat:
+        f = stat.read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw(port, data, source="127.0.0.1", timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    if data:
+        s.sendall(data)
+    return s
+
+
+def response_of(s):
+    """Status code of what the server answers on socket s (None when it closes without a word)."""
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        pass
+    return int(data.split()[1]) if data.startswith(b"HTTP/1.1 ") else None
+
+
+class FrontDoor(unittest.TestCase):
+    """6. The front door: nothing is read or held for a request that cannot succeed, nothing a client
+    holds is unbounded, and honest slow clients are served."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.v = Vargd(["--read-timeout-ms", "1000", "--max-connections-per-ip", "40", "--max-body-bytes-per-ip", "60000000"])
+        cls.port = int(cls.v.url.rsplit(":", 1)[1])
+        owner = cls.v.user("door@example.com", 0)
+        s, _, k = call("POST", cls.v.url + "/api/keys", owner, {"name": "soon revoked"})
+        call("DELETE", "%s/api/keys/%s" % (cls.v.url, k["id"]), owner)
+        cls.revoked = k["key"]  # well formed, checksum right, not valid: it takes the store to refuse
+        cls.key = owner
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.v.cleanup()
+
+    def upload_head(self, key, size, extra=b""):
+        return (b"POST /v1/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() +
+                b"\r\nContent-Type: image/png\r\nContent-Length: " + str(size).encode() + b"\r\n" + extra + b"\r\n")
+
+    def test_bad_keys_on_large_uploads_are_refused_before_the_body_is_read(self):
+        before = vm_hwm_kib(self.v.proc.pid)
+        size = 40 << 20
+        results = []
+
+        def attack(key):
+            s = raw(self.port, self.upload_head(key, size))
+            results.append(response_of(s))  # answered after the headers: no body byte was sent
+            try:
+                s.sendall(b"\0" * size)  # what a real client then still pushes is discarded, not kept
+            except OSError:
+                pass
+            s.close()
+
+        threads = [threading.Thread(target=attack, args=(k,)) for k in [self.revoked] * 4 + ["varg_bogus"] * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results, [401] * 6)
+        grown_mib = (vm_hwm_kib(self.v.proc.pid) - before) / 1024
+        self.assertLess(grown_mib, 30, "six 40 MB bodies with bad keys must not be buffered")
+
+    def test_expect_100_continue_with_a_bad_key_gets_the_401_instead(self):
+        s = raw(self.port, self.upload_head(self.revoked, 1 << 20, b"Expect: 100-continue\r\n"))
+        self.assertEqual(response_of(s), 401)
+        s.close()
+
+    def test_garbage_request_lines_are_400(self):
+        for line in [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\r\n\r\n", b"HELLO\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+                     b"GET /v1/balance HTTP/1.1\r\nno colon here\r\n\r\n"]:
+            with self.subTest(line):
+                s = raw(self.port, line)
+                self.assertEqual(response_of(s), 400)
+                s.close()
+
+    def test_a_slow_but_steady_upload_succeeds_past_the_read_timeout(self):
+        body = b"\x89PNG\r\n\x1a\n" + os.urandom(60000)
+        s = raw(self.port, self.upload_head(self.key, len(body)))
+        for i in range(0, len(body), 5000):  # 12 pieces, 0.25 s apart: 3 s for the whole, 1 s deadline per piece
+            s.sendall(body[i:i + 5000])
+            time.sleep(0.25)
+        self.assertEqual(response_of(s), 200)
+        s.close()
+
+    def test_a_trickle_or_a_stall_is_cut_off(self):
+        body_size = 100000
+        s = raw(self.port, self.upload_head(self.key, body_size))
+        for _ in range(6):  # 200 bytes every 0.3 s: under the 1024 B/s minimum
+            s.sendall(b"x" * 200)
+            time.sleep(0.3)
+        self.assertIn(response_of(s), (408, None))
+        s.close()
+        s = raw(self.port, self.upload_head(self.key, body_size) + b"x" * 1000)
+        time.sleep(1.5)  # no progress for longer than the read timeout
+        self.assertIn(response_of(s), (408, None))
+        s.close()
+
+    def test_connections_and_body_bytes_per_address_are_capped(self):
+        held = [raw(self.port, b"") for _ in range(40)]
+        try:
+            time.sleep(0.3)
+            extra = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(response_of(extra), 503)
+            other = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.0.2")
+            self.assertEqual(response_of(other), 200, "another address is not affected")
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.3)
+        # One upload of 40 MB in progress holds 40 of the address's 60 MB; a second one must wait.
+        first = raw(self.port, self.upload_head(self.key, 40 << 20) + b"x" * 1000)
+        time.sleep(0.3)
+        second = raw(self.port, self.upload_head(self.key, 30 << 20))
+        self.assertEqual(response_of(second), 503)
+        first.close()
+        second.close()
+
+    def test_out_of_descriptors_the_accept_loop_backs_off(self):
+        v = Vargd([], prefix=["prlimit", "--nofile=64"])
+        try:
+            port = int(v.url.rsplit(":", 1)[1])
+            held = []
+            for _ in range(100):
+                try:
+                    held.append(raw(port, b"", timeout=2))
+                except OSError:
+                    break
+            time.sleep(0.5)
+            t0 = cpu_seconds(v.proc.pid)
+            time.sleep(2)
+            used = cpu_seconds(v.proc.pid) - t0
+            self.assertLess(used, 0.5, "EMFILE must not make the accept loop spin (%.2f s of CPU in 2 s)" % used)
+            for s in held:
+                s.close()
+            time.sleep(0.5)
+            self.assertEqual(call("GET", v.url + "/healthz")[0], 200, "served again once descriptors are free")
+        finally:
+            v.cleanup()
 
 
 if __name__ == "__main__":

@@ -218,7 +218,7 @@ TEST_F(VargdTest, OversizedChunkedBodyIs413) {
   Headers h = bearer(key);
   h.emplace_back("Transfer-Encoding", "chunked");
   Exchange x;
-  x.request = build_request("POST", "/v1/balance", h, chunked);
+  x.request = build_request("POST", "/v1/image", h, chunked);
   Connection c;
   ASSERT_TRUE(c.connect(port_));
   c.send(x.request);
