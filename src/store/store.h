@@ -61,6 +61,14 @@ struct OtpCheck {
   enum Outcome { accepted, wrong, dead } outcome = wrong;  // dead: expired, used up or absent
 };
 
+constexpr int kLiveOtpCodes = 3;  // per email
+
+// The login-code rule, the same for every store: given the email's unexpired codes (hash, wrong
+// attempts so far), accepted when a usable one matches (every hash compared in constant time),
+// dead when none is usable, wrong otherwise.
+OtpCheck::Outcome judge_otp(const std::vector<std::pair<std::string, int64_t>>& live, const std::string& code_hash,
+                            int max_attempts);
+
 // A generation job (SPEC 6). Status: queued | processing | completed | failed | cancelled.
 struct JobRecord {
   std::string id;  // "job_..."
@@ -173,9 +181,11 @@ class Store {
   virtual Result<Balance> ledger_sum(int64_t user_id) = 0;
   virtual Result<std::vector<LedgerEntry>> entries(int64_t user_id, int limit) = 0;
 
-  // One-time login codes: one live code per email, stored as a hash.
+  // One-time login codes, stored as hashes: up to kLiveOtpCodes live codes per email, so that a
+  // new code (someone else may have asked for it) never invalidates the one already sent.
   virtual Status put_otp(const std::string& email, const std::string& code_hash, int64_t expires_at, int64_t now) = 0;
-  // Consumes the code if it matches, is unexpired and has attempts left; otherwise counts a wrong attempt.
+  // Accepted when one of the email's unexpired codes with attempts left matches (then all of its
+  // codes are spent); otherwise a wrong attempt counts against each of its live codes.
   virtual Result<OtpCheck> check_otp(const std::string& email, const std::string& code_hash, int max_attempts,
                                      int64_t now) = 0;
   virtual Status record_otp_send(const std::string& email, const std::string& ip, int64_t now) = 0;

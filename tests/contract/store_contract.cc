@@ -776,6 +776,18 @@ TEST_P(StoreContract, NewCodeReplacesTheOldOneAndResetsAttempts) {
   EXPECT_EQ(store().check_otp("a@example.com", "second", 5, kNow + 100)->outcome, OtpCheck::accepted);
 }
 
+TEST_P(StoreContract, ANewCodeLeavesTheCodesAlreadySentValid) {
+  ASSERT_TRUE(store().put_otp("a@example.com", "mine", kNow + 600, kNow).ok());
+  ASSERT_TRUE(store().put_otp("a@example.com", "someone-elses", kNow + 600, kNow + 1).ok());
+  EXPECT_EQ(store().check_otp("a@example.com", "mine", 5, kNow + 2)->outcome, OtpCheck::accepted);
+  EXPECT_EQ(store().check_otp("a@example.com", "someone-elses", 5, kNow + 3)->outcome, OtpCheck::dead)
+      << "signing in spends every code of the email";
+  for (int i = 0; i < kLiveOtpCodes + 1; i++)
+    ASSERT_TRUE(store().put_otp("b@example.com", "c" + std::to_string(i), kNow + 600, kNow + i).ok());
+  EXPECT_EQ(store().check_otp("b@example.com", "c0", 5, kNow + 10)->outcome, OtpCheck::wrong) << "only the newest stay live";
+  EXPECT_EQ(store().check_otp("b@example.com", "c1", 5, kNow + 10)->outcome, OtpCheck::accepted);
+}
+
 TEST_P(StoreContract, OtpSendsAreCountedByEmailAndByIpSinceATime) {
   ASSERT_TRUE(store().record_otp_send("a@example.com", "10.0.0.1", kNow).ok());
   ASSERT_TRUE(store().record_otp_send("a@example.com", "10.0.0.2", kNow + 10).ok());

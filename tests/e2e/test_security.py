@@ -3,7 +3,7 @@
 canary values for its pooled fal key, its server secret and the payment secret in its environment.
 After every attack: no canary in any response, job, file or log line, and vargd still answers.
 Usage: test_security.py /path/to/vargd"""
-import hashlib, hmac, http.server, json, os, socket, sys, threading, time, unittest
+import hashlib, hmac, http.server, json, os, re, socket, sys, threading, time, unittest
 
 from harness import Vargd, balance, call, start_fake
 
@@ -338,6 +338,27 @@ class Attack(unittest.TestCase):
         self.assertGreaterEqual(int(h["Retry-After"]), 1)
         s, _, r = send("203.0.113.7")  # the victim, from their own address, is not held back by the attacker
         self.assertEqual(s, 200, r)
+
+    def codes_for(self, email):
+        """The login codes mailed to `email`, oldest first (the outbox's .eml files)."""
+        box = os.path.join(self.v.dir, "data", "outbox")
+        found = []
+        for name in sorted(os.listdir(box), key=lambda n: os.path.getmtime(os.path.join(box, n))):
+            text = open(os.path.join(box, name), encoding="utf-8", errors="replace").read()
+            if ("To: " + email) in text:
+                m = re.search(r"login code is (\d{6})", text)
+                found.append(m.group(1))
+        return found
+
+    def test_someone_elses_request_does_not_invalidate_the_code_already_sent(self):
+        email = "keeps@example.com"
+        self.assertEqual(self.req("POST", "/api/auth/cli/send-otp", body={"email": email}, headers={"X-Forwarded-For": "203.0.113.20"})[0], 200)
+        mine = self.codes_for(email)[-1]
+        self.assertEqual(self.req("POST", "/api/auth/cli/send-otp", body={"email": email}, headers={"X-Forwarded-For": "198.51.100.20"})[0], 200)
+        self.assertEqual(len(self.codes_for(email)), 2)
+        s, _, r = call("POST", self.u + "/api/auth/cli/verify-otp", body={"email": email, "code": mine})
+        self.assertEqual(s, 200, r)
+        self.assertRegex(r["api_key"], r"^varg_")
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):

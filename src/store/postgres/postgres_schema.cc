@@ -145,6 +145,12 @@ CREATE TABLE render_jobs(
   completed_at BIGINT);
 CREATE INDEX render_jobs_user ON render_jobs(user_id, created_at);
 )sql",
+    // 5: several live login codes per email, as SQLite's migration 4
+    R"sql(
+ALTER TABLE otp_codes DROP CONSTRAINT otp_codes_pkey;
+ALTER TABLE otp_codes ADD COLUMN id BIGSERIAL PRIMARY KEY;
+CREATE INDEX otp_codes_email ON otp_codes(email, id);
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

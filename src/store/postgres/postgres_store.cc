@@ -224,11 +224,16 @@ Status PostgresStore::delete_session(const std::string& hash) {
 // ---- login codes ----
 
 Status PostgresStore::put_otp(const std::string& email, const std::string& code_hash, int64_t expires_at, int64_t now) {
-  return call(true, [&](Conn& c) -> Status {
-    return c.run("INSERT INTO otp_codes(email, code_hash, expires_at, attempts, created_at) VALUES($1, $2, $3, 0, $4) "
-                 "ON CONFLICT (email) DO UPDATE SET code_hash = $2, expires_at = $3, attempts = 0, created_at = $4",
-                 Params().add(email).add(code_hash).add(expires_at).add(now))
-        .status();
+  return call(false, [&](Conn& c) {
+    return pg::transact(c, false, [&](Conn& t) -> Status {
+      auto i = t.run("INSERT INTO otp_codes(email, code_hash, expires_at, attempts, created_at) VALUES($1, $2, $3, 0, $4)",
+                     Params().add(email).add(code_hash).add(expires_at).add(now));
+      if (!i.ok()) return i.status();
+      return t.run("DELETE FROM otp_codes WHERE email = $1 AND (expires_at <= $2 OR id NOT IN "
+                   "(SELECT id FROM otp_codes WHERE email = $1 ORDER BY id DESC LIMIT $3))",
+                   Params().add(email).add(now).add(int64_t(kLiveOtpCodes)))
+          .status();
+    });
   });
 }
 
@@ -237,21 +242,18 @@ Result<OtpCheck> PostgresStore::check_otp(const std::string& email, const std::s
   return call(false, [&](Conn& c) {
     return pg::transact(c, false, [&](Conn& t) -> Result<OtpCheck> {
       // FOR UPDATE: guesses split over instances are counted one after another, never lost.
-      auto r = t.run("SELECT code_hash, expires_at, attempts FROM otp_codes WHERE email = $1 FOR UPDATE", Params().add(email));
+      auto r = t.run("SELECT code_hash, attempts FROM otp_codes WHERE email = $1 AND expires_at > $2 FOR UPDATE",
+                     Params().add(email).add(now));
       if (!r.ok()) return r.status();
-      if (r->empty()) return OtpCheck{OtpCheck::dead};
-      const std::string stored = r->text(0, 0);
-      const int64_t expires_at = r->i64(0, 1), attempts = r->i64(0, 2);
-      OtpCheck out;
-      if (expires_at <= now || attempts >= max_attempts) {
-        out.outcome = OtpCheck::dead;
-      } else if (constant_time_equal(stored, code_hash)) {
-        out.outcome = OtpCheck::accepted;
+      std::vector<std::pair<std::string, int64_t>> live;
+      for (int row = 0; row < r->size(); row++) live.emplace_back(r->text(row, 0), r->i64(row, 1));
+      OtpCheck out{judge_otp(live, code_hash, max_attempts)};
+      if (out.outcome == OtpCheck::accepted) {
         auto d = t.run("DELETE FROM otp_codes WHERE email = $1", Params().add(email));
         if (!d.ok()) return d.status();
-      } else {
-        out.outcome = OtpCheck::wrong;
-        auto u = t.run("UPDATE otp_codes SET attempts = attempts + 1 WHERE email = $1", Params().add(email));
+      } else if (out.outcome == OtpCheck::wrong) {
+        auto u = t.run("UPDATE otp_codes SET attempts = attempts + 1 WHERE email = $1 AND expires_at > $2",
+                       Params().add(email).add(now));
         if (!u.ok()) return u.status();
       }
       return out;

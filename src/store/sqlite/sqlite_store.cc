@@ -146,6 +146,21 @@ CREATE TABLE render_jobs(
   completed_at INTEGER);
 CREATE INDEX render_jobs_user ON render_jobs(user_id, created_at);
 )sql",
+    // 4: several live login codes per email (a new code never invalidates one already sent)
+    R"sql(
+CREATE TABLE otp_codes_v2(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  email TEXT NOT NULL,
+  code_hash TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL);
+INSERT INTO otp_codes_v2(email, code_hash, expires_at, attempts, created_at)
+  SELECT email, code_hash, expires_at, attempts, created_at FROM otp_codes;
+DROP TABLE otp_codes;
+ALTER TABLE otp_codes_v2 RENAME TO otp_codes;
+CREATE INDEX otp_codes_email ON otp_codes(email, id);
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
@@ -691,11 +706,17 @@ Result<std::vector<LedgerEntry>> SqliteStore::entries(int64_t user_id, int limit
 
 Status SqliteStore::put_otp(const std::string& email, const std::string& code_hash, int64_t expires_at, int64_t now) {
   auto c = lease();
-  PREP(s, c,
-       "INSERT INTO otp_codes(email, code_hash, expires_at, attempts, created_at) VALUES(?1, ?2, ?3, 0, ?4) "
-       "ON CONFLICT(email) DO UPDATE SET code_hash = ?2, expires_at = ?3, attempts = 0, created_at = ?4");
+  Tx tx(c.operator->());
+  VARG_TRY(tx.begun());
+  PREP(s, c, "INSERT INTO otp_codes(email, code_hash, expires_at, attempts, created_at) VALUES(?1, ?2, ?3, 0, ?4)");
   s.bind(1, email).bind(2, code_hash).bind(3, expires_at).bind(4, now);
-  return s.done();
+  VARG_TRY(s.done());
+  PREP(d, c,
+       "DELETE FROM otp_codes WHERE email = ?1 AND (expires_at <= ?2 OR id NOT IN "
+       "(SELECT id FROM otp_codes WHERE email = ?1 ORDER BY id DESC LIMIT ?3))");
+  d.bind(1, email).bind(2, now).bind(3, int64_t(kLiveOtpCodes));
+  VARG_TRY(d.done());
+  return tx.commit();
 }
 
 Result<OtpCheck> SqliteStore::check_otp(const std::string& email, const std::string& code_hash, int max_attempts,
@@ -703,25 +724,20 @@ Result<OtpCheck> SqliteStore::check_otp(const std::string& email, const std::str
   auto c = lease();
   Tx tx(c.operator->());
   VARG_TRY(tx.begun());
-  PREP(s, c, "SELECT code_hash, expires_at, attempts FROM otp_codes WHERE email = ?");
-  s.bind(1, email);
-  int rc = s.step();
-  if (rc == SQLITE_DONE) return OtpCheck{OtpCheck::dead};
-  if (rc != SQLITE_ROW) return db_error(c->db, rc);
-  std::string stored = s.text(0);
-  int64_t expires_at = s.i64(1), attempts = s.i64(2);
-  OtpCheck out;
-  if (expires_at <= now || attempts >= max_attempts) {
-    out.outcome = OtpCheck::dead;
-  } else if (constant_time_equal(stored, code_hash)) {
-    out.outcome = OtpCheck::accepted;
-    PREP(d, c, "DELETE FROM otp_codes WHERE email = ?");
+  PREP(s, c, "SELECT code_hash, attempts FROM otp_codes WHERE email = ? AND expires_at > ?");
+  s.bind(1, email).bind(2, now);
+  std::vector<std::pair<std::string, int64_t>> live;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) live.emplace_back(s.text(0), s.i64(1));
+  if (rc != SQLITE_DONE) return db_error(c->db, rc);
+  OtpCheck out{judge_otp(live, code_hash, max_attempts)};
+  if (out.outcome == OtpCheck::accepted) {
+    PREP(d, c, "DELETE FROM otp_codes WHERE email = ?");  // signed in: every code of this email is spent
     d.bind(1, email);
     VARG_TRY(d.done());
-  } else {
-    out.outcome = OtpCheck::wrong;
-    PREP(u, c, "UPDATE otp_codes SET attempts = attempts + 1 WHERE email = ?");
-    u.bind(1, email);
+  } else if (out.outcome == OtpCheck::wrong) {
+    PREP(u, c, "UPDATE otp_codes SET attempts = attempts + 1 WHERE email = ? AND expires_at > ?");
+    u.bind(1, email).bind(2, now);
     VARG_TRY(u.done());
   }
   VARG_TRY(tx.commit());
