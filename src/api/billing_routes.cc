@@ -5,6 +5,7 @@
 #include <map>
 
 #include "api/services.h"
+#include "billing/stripe_signature.h"
 #include "common/crypto.h"
 #include "common/json.h"
 #include "http/client.h"
@@ -43,27 +44,6 @@ std::string form_escape(const std::string& v) {
     }
   }
   return out;
-}
-
-// Stripe-Signature: "t=<unix>,v1=<hex hmac of t.payload>" (several v1 allowed), 5 minutes tolerance.
-bool valid_signature(const std::string& header, const std::string& payload, const std::string& secret, int64_t now) {
-  std::string t;
-  std::vector<std::string> sigs;
-  size_t i = 0;
-  while (i < header.size()) {
-    size_t j = header.find(',', i);
-    if (j == std::string::npos) j = header.size();
-    std::string part = header.substr(i, j - i);
-    if (part.starts_with("t=")) t = part.substr(2);
-    if (part.starts_with("v1=")) sigs.push_back(part.substr(3));
-    i = j + 1;
-  }
-  if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos) return false;
-  if (std::llabs(now - std::stoll(t)) > 300) return false;
-  const std::string expected = to_hex(hmac_sha256(secret, t + "." + payload));
-  for (auto& s : sigs)
-    if (constant_time_equal(s, expected)) return true;
-  return false;
 }
 
 std::string day_of(int64_t t) { return iso8601(t).substr(0, 10); }
