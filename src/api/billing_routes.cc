@@ -5,6 +5,7 @@
 #include <map>
 
 #include "api/services.h"
+#include "billing/checkout_event.h"
 #include "billing/stripe_signature.h"
 #include "common/crypto.h"
 #include "common/json.h"
@@ -52,26 +53,14 @@ std::string day_of(int64_t t) { return iso8601(t).substr(0, 10); }
 // events and deliveries name it). "" when credited or already credited; otherwise why it was
 // ignored. A Status only for a store failure (then the provider retries, which is right).
 Result<std::string> credit_checkout(Services& s, const std::string& body) {
-  auto parsed = parse_untrusted(body);
-  if (!parsed.ok() || !parsed->is_object()) return std::string("not a JSON event");
-  const json& ev = *parsed;
-  const std::string type = ev.value("type", json()).is_string() ? ev.value("type", std::string()) : "";
-  if (type != "checkout.session.completed" && type != "checkout.session.async_payment_succeeded")
-    return type.empty() ? std::string("an event without a type") : "";  // other events: nothing to do
-  const json data = ev.value("data", json());
-  const json obj = data.is_object() ? data.value("object", json()) : json();
-  if (!obj.is_object() || !obj.value("id", json()).is_string()) return std::string("an event without its checkout session");
-  // completed fires for delayed methods too, before the money arrives; async_payment_succeeded then says it did.
-  if (obj.value("payment_status", json()) != "paid") return std::string("the session is not paid");
-  const json meta = obj.value("metadata", json());
-  const Package* p = meta.is_object() && meta.value("package_id", json()).is_string() ? find_package(meta["package_id"]) : nullptr;
-  const std::string uid = meta.is_object() && meta.value("user_id", json()).is_string() ? meta["user_id"].get<std::string>() : "";
-  if (!p || uid.empty() || uid.size() > 18 || uid.find_first_not_of("0123456789") != std::string::npos)
-    return std::string("the session names no package and account of ours");
-  auto user = s.store.user_by_id(std::stoll(uid));
+  const CheckoutEvent ev = read_checkout_event(body);
+  if (!ev.paid) return ev.ignored;
+  const Package* p = find_package(ev.package_id);
+  if (!p) return std::string("the session names no package of ours");
+  auto user = s.store.user_by_id(ev.user_id);
   if (!user.ok()) return user.status().code == Code::not_found ? Result<std::string>(std::string("no such account")) : user.status();
-  const std::string session = obj["id"];
-  auto e = s.store.append({0, user->id, EntryKind::purchase, p->credits, "stripe:session:" + session, session, s.clock.now()});
+  auto e = s.store.append({0, user->id, EntryKind::purchase, p->credits, "stripe:session:" + ev.session_id, ev.session_id,
+                           s.clock.now()});
   if (!e.ok()) return e.status();
   return std::string();
 }

@@ -26,44 +26,15 @@ Result<Response> answer(RenderService& rs, const Ctx& ctx, Result<Response> r) {
   return out;
 }
 
-Result<render::RenderRequest> parse_request(const Ctx& ctx) {
-  auto parsed = parse_untrusted(ctx.req.body);
-  if (!parsed.ok()) return parsed.status();
-  if (!parsed->is_object()) return error(Code::invalid, "Invalid JSON: the body must be a JSON object", "body");
-  const json& body = *parsed;
-  render::RenderRequest r;
-  r.user_id = ctx.principal.user_id;
-  r.permissions = ctx.principal.permissions;
-  if (!body.contains("code") || !body["code"].is_string() || body["code"].get<std::string>().empty())
-    return error(Code::invalid, "Field 'code' is required: a varg TSX composition (export default <Render>…</Render>)", "code");
-  r.code = body["code"];
-  if (r.code.size() > 256 * 1024) return error(Code::invalid, "Field 'code' is longer than 256 KiB", "code");
-  r.mode = body.value("mode", json("strict")).is_string() ? body.value("mode", std::string("strict")) : "";
-  if (r.mode != "strict" && r.mode != "preview") return error(Code::invalid, "Field 'mode' must be \"strict\" or \"preview\"", "mode");
-  r.output = body.value("output", json("video")).is_string() ? body.value("output", std::string("video")) : "";
-  if (r.output != "video" && r.output != "frames") return error(Code::invalid, "Field 'output' must be \"video\" or \"frames\"", "output");
-  r.verbose = body.value("verbose", json(false)).is_boolean() && body.value("verbose", false);
-  if (body.contains("providerKeys") && !body["providerKeys"].is_null()) {
-    const json& pk = body["providerKeys"];
-    if (!pk.is_object()) return error(Code::invalid, "Field 'providerKeys' must be an object of provider → key", "providerKeys");
-    for (auto& [k, v] : pk.items()) {
-      bool known = false;
-      for (auto& p : byok_providers()) known = known || p == k;
-      if (!known) return error(Code::invalid, "Unknown provider in 'providerKeys': " + k, "providerKeys");
-      if (!v.is_string()) return error(Code::invalid, "providerKeys." + k + " must be a string", "providerKeys");
-      if (!v.get<std::string>().empty()) r.provider_keys[k] = v;
-    }
-  }
-  return r;
-}
-
 }  // namespace
 
 void add_render_routes(Api& api, RenderService& rs, Services&) {
   api.add({"POST", "/api/render", "Render a varg TSX composition (202 with the render job)", Auth::api_key, "render",
            "api.render.create", nullptr, 512 * 1024, [&rs](Ctx& ctx) -> Result<Response> {
-             auto req = parse_request(ctx);
+             auto req = render::RenderRequest::parse(ctx.req.body);
              if (!req.ok()) return answer(rs, ctx, req.status());
+             req->user_id = ctx.principal.user_id;
+             req->permissions = ctx.principal.permissions;
              auto a = rs.submit(*req);
              if (!a.ok()) return answer(rs, ctx, a.status());
              return answer(rs, ctx, json_response(202, {{"job_id", a->job.id}, {"status", "rendering"},

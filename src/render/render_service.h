@@ -46,6 +46,10 @@ struct RenderRequest {
   bool verbose = false;
   std::map<std::string, std::string> provider_keys;  // like X-Provider-Key-* for every generation
   std::shared_ptr<const Permissions> permissions;    // the caller's key: each generation is checked
+
+  // POST /api/render's body (SPEC 10): code, mode, output, verbose, providerKeys; 400 naming the
+  // field. user_id and permissions are the caller's, set by the route.
+  static Result<RenderRequest> parse(std::string_view body);
 };
 
 struct RateInfo {
