@@ -572,7 +572,7 @@ class FrontDoor(unittest.TestCase):
     def test_connections_and_body_bytes_per_address_are_capped(self):
         held = [raw(self.port, b"") for _ in range(40)]
         try:
-            time.sleep(0.3)
+            time.sleep(1)  # every one accepted
             extra = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
             self.assertEqual(response_of(extra), 503)
             other = raw(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", source="127.0.0.2")
@@ -580,10 +580,10 @@ class FrontDoor(unittest.TestCase):
         finally:
             for s in held:
                 s.close()
-        time.sleep(0.3)
+        time.sleep(1)  # every one seen closed
         # One upload of 40 MB in progress holds 40 of the address's 60 MB; a second one must wait.
         first = raw(self.port, self.upload_head(self.key, 40 << 20) + b"x" * 1000)
-        time.sleep(0.3)
+        time.sleep(1)  # its 40 MB reserved
         second = raw(self.port, self.upload_head(self.key, 30 << 20))
         self.assertEqual(response_of(second), 503)
         first.close()
