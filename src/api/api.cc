@@ -86,7 +86,10 @@ size_t Api::body_limit(std::string_view method, std::string_view path) const {
 }
 
 Response Api::refuse(std::string_view path, int status, const std::string& message) {
-  Code c = status == 413 ? Code::payload_too_large : Code::invalid;
+  Code c = status == 413   ? Code::payload_too_large
+           : status == 503 ? Code::unavailable
+           : status == 408 ? Code::timeout
+                           : Code::invalid;
   Response r = error_response(family_of(path), error(c, message));
   if (status != http_status(c)) {  // e.g. 431: the body's statusCode must match the HTTP status
     json b = json::parse(r.body);
