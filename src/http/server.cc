@@ -108,6 +108,7 @@ struct Server::Impl {
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket sock);
+  awaitable<void> admitted(tcp::socket sock, const std::string& remote);
   awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream, const std::string& remote);
   awaitable<void> turn_away(tcp::socket sock, int status, std::string message);
   awaitable<Response> dispatch(Request req);
@@ -291,16 +292,13 @@ awaitable<void> Server::Impl::turn_away(tcp::socket sock, int status, std::strin
 awaitable<void> Server::Impl::session(tcp::socket sock) {
   beast::error_code ec;
   const std::string remote = sock.remote_endpoint(ec).address().to_string();
-  switch (door.connect(remote)) {
-    case FrontDoor::Admit::server_full:
-      sock.close(ec);  // nothing more spent on it
-      co_return;
-    case FrontDoor::Admit::ip_full:
-      co_await turn_away(std::move(sock), 503, "Too many connections from this address");
-      co_return;
-    case FrontDoor::Admit::ok:
-      break;
-  }
+  const FrontDoor::Admit admit = door.connect(remote);
+  if (admit == FrontDoor::Admit::ok) co_await admitted(std::move(sock), remote);
+  else if (admit == FrontDoor::Admit::ip_full) co_await turn_away(std::move(sock), 503, "Too many connections from this address");
+  else sock.close(ec);  // the server is full: nothing more spent on it
+}
+
+awaitable<void> Server::Impl::admitted(tcp::socket sock, const std::string& remote) {
   struct Leave {
     FrontDoor& door;
     const std::string& ip;
@@ -308,6 +306,7 @@ awaitable<void> Server::Impl::session(tcp::socket sock) {
   } leave{door, remote};
   auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
   co_await serve(stream, remote);
+  beast::error_code ec;
   stream->socket().shutdown(tcp::socket::shutdown_send, ec);
   stream->close();
 }
