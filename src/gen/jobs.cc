@@ -481,8 +481,6 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     fail(job, "could not store the result");
     return;
   }
-  if (job.cache_mode != "no-store")
-    store_.cache_put({job.cache_key, f->id, f->media_type, clock_.now(), clock_.now() + opts_.cache_ttl});
   job.status = "completed";
   job.completed_at = clock_.now();
   job.output_file_id = f->id;
@@ -492,6 +490,11 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     settle = LedgerEntry{0, job.user_id, EntryKind::capture, job.cost_cents, "capture:" + job.id, job.reservation, clock_.now()};
   auto done = store_.finish_job(job, "processing", settle);
   if (!done.ok()) spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
+  // Cached only once the job is completed and paid for: a cancel that came while the result
+  // downloaded released the reservation, and must not leave a free result for everyone after.
+  if (done.ok() && !*done) return;  // cancel() settled it, notified and finished its followers
+  if (done.ok() && job.cache_mode != "no-store")
+    store_.cache_put({job.cache_key, f->id, f->media_type, clock_.now(), clock_.now() + opts_.cache_ttl});
   notify(job.id, true);
   finish_followers(job);
 }

@@ -303,6 +303,27 @@ class Gateway(unittest.TestCase):
                 v.cleanup()
 
     # ---- top-up ----
+    def test_a_cancel_while_the_result_downloads_caches_nothing(self):
+        a, b = self.v.user("canceller@example.com", 100), self.v.user("after-cancel@example.com", 100)
+        req = {"model": "flux-pro", "prompt": "cancelled mid-download %f" % time.time()}
+        call("POST", self.fake_url + "/_control", body={"mode": "slow_media", "delay": 2})
+        try:
+            s, _, j = self.gen(a, req)
+            self.assertEqual(s, 202, j)
+            time.sleep(1.0)  # fal answers at once; its result file then takes 2 s to download
+            s, _, _ = call("DELETE", "%s/v1/jobs/%s" % (self.u, j["job_id"]), a)
+            self.assertEqual(s, 204)
+            time.sleep(1.5)  # the download ends after the cancel
+        finally:
+            call("POST", self.fake_url + "/_control", body={"mode": "ok"})
+        self.assertEqual(wait_job(self.u, a, j["job_id"])["status"], "cancelled")
+        self.assertEqual(balance(self.u, a)["balance_cents"], 100, "a cancelled generation costs nothing")
+        s, h, j2 = self.gen(b, req)
+        self.assertEqual(s, 202, j2)
+        self.assertNotEqual(h.get("X-Cache"), "HIT", "what nobody paid for is not in the cache")
+        self.assertEqual(wait_job(self.u, b, j2["job_id"])["status"], "completed")
+        self.assertEqual(balance(self.u, b)["balance_cents"], 90)
+
     def test_checkout_and_webhook_credit_exactly_once(self):
         key = self.v.user("buyer@example.com", 0)
         s, _, c = call("POST", self.u + "/api/billing/checkout", key, {"packageId": "credits-2000"})

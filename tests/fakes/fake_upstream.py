@@ -7,7 +7,7 @@ real media files. Routing is by path: /v1/text-to-speech|music|speech-to-text �
 /higgsfield-ai/… → Higgsfield (`Authorization: Key id:secret`), /v1/checkout → Stripe, the rest → fal.
 
 It records every call (method, path, the key it carried) and can be told how to misbehave:
-  POST /_control {"mode": "ok|slow|slow_job|error500|fail_then_ok|rate_limit|garbage|drop|hang",
+  POST /_control {"mode": "ok|slow|slow_job|slow_media|error500|fail_then_ok|rate_limit|garbage|drop|hang",
                   "delay": seconds, "fail_times": N}
   GET  /_calls   -> {"calls": [{"method","path","key"}]}
   POST /_reset
@@ -142,6 +142,9 @@ class Handler(BaseHTTPRequestHandler):
                 S.reset()
             return self.send(200, {"ok": True})
         if p.startswith("/media/"):
+            with S.lock:
+                slow = S.delay if S.mode == "slow_media" else 0
+            time.sleep(slow)  # slow_media: the result file itself takes `delay` seconds
             data, ctype = MEDIA.get(p.rsplit(".", 1)[-1], MEDIA["png"])
             return self.send(200, raw=data, ctype=ctype)
         if p.startswith("/v1/checkout/sessions"):
