@@ -169,7 +169,7 @@ const std::vector<Setting>& settings() {
       {"elevenlabs-url", "https://api.elevenlabs.io", "ElevenLabs API base URL", text(&Config::elevenlabs_url)},
       {"replicate-url", "https://api.replicate.com", "Replicate API base URL", text(&Config::replicate_url)},
       {"higgsfield-url", "https://platform.higgsfield.ai", "Higgsfield API base URL", text(&Config::higgsfield_url)},
-      {"rate-limit-rpm", "600", "state-changing requests (POST, PUT, DELETE) per minute per API key or session (0: unlimited); 429 with Retry-After above",
+      {"rate-limit-rpm", "600", "state-changing requests (POST, PUT, DELETE) per minute per account, all its keys and sessions together (0: unlimited); 429 with Retry-After above",
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
       {"max-active-jobs", "20", "queued plus processing generations one account may have (0: no cap); 429 above",
        integer("max-active-jobs", &Config::max_active_jobs, 0, 100000)},
