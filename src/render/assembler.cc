@@ -114,6 +114,7 @@ bool positioned(const json& n) {
 // ---- stage 1, the typed composition: the evaluator's tree indexed, its clips and their timing ----
 
 struct Composition {
+  explicit Composition(const AssembleJob& j) : job(j) {}
   const AssembleJob& job;
   std::map<std::string, json> nodes;  // by id, so that {"$ref"} resolves
   int W = 0, H = 0, F = 0;
@@ -189,7 +190,7 @@ double clip_duration(const Composition& c, const Clip& clip) {
 }
 
 Result<Composition> timeline(const AssembleJob& job) {
-  Composition c{job};
+  Composition c(job);
   index_nodes(job.tree, c.nodes);
   auto frame = frame_of(job.tree.value("props", json::object()), job.limits);
   if (!frame.ok()) return frame.status();
@@ -228,6 +229,7 @@ Result<Composition> timeline(const AssembleJob& job) {
 // ---- stages 2-4 write one filter graph: each clip's layers, the transitions, the audio ----
 
 struct Assembly {
+  explicit Assembly(const Composition& comp) : c(comp) {}
   const Composition& c;
   Graph g;
   std::vector<Audio> audio;
@@ -470,7 +472,7 @@ Result<Assembled> encode(const Assembly& a, const std::atomic<bool>& cancelled) 
 Result<Assembled> assemble(const AssembleJob& job, const std::atomic<bool>& cancelled) {
   auto comp = timeline(job);
   if (!comp.ok()) return comp.status();
-  Assembly a{*comp};
+  Assembly a(*comp);
   std::vector<std::string> clip_labels;
   for (size_t i = 0; i < comp->clips.size(); i++) clip_labels.push_back(a.layers(i));
   for (auto& k : comp->top_level) {
