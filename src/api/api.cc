@@ -65,9 +65,19 @@ Response error_response(Family f, const Status& s) {
       break;
   }
   Response r = json_response(status, body);
-  if (s.code == Code::rate_limited) r.set_header("Retry-After", std::to_string(std::max(1, s.retry_after)));
+  if (s.code == Code::rate_limited || (s.code == Code::unavailable && s.retry_after > 0))
+    r.set_header("Retry-After", std::to_string(std::max(1, s.retry_after)));
   return r;
 }
+
+namespace {
+// The worker queue is full: try again in a second.
+Status overloaded() {
+  Status s = error(Code::unavailable, "Server is overloaded; retry shortly");
+  s.retry_after = 1;
+  return s;
+}
+}  // namespace
 
 Api::Api(Options opts, Authenticator& auth, Metrics& metrics)
     : opts_(opts), auth_(auth), metrics_(metrics), pool_(std::make_unique<WorkerPool>(opts.workers, opts.max_queue)) {}
@@ -90,7 +100,9 @@ Response Api::refuse(std::string_view path, int status, const std::string& messa
            : status == 503 ? Code::unavailable
            : status == 408 ? Code::timeout
                            : Code::invalid;
-  Response r = error_response(family_of(path), error(c, message));
+  Status s = error(c, message);
+  if (c == Code::unavailable) s.retry_after = 1;  // the front door is full for now
+  Response r = error_response(family_of(path), s);
   if (status != http_status(c)) {  // e.g. 431: the body's statusCode must match the HTTP status
     json b = json::parse(r.body);
     if (b.contains("statusCode")) b["statusCode"] = status;
@@ -124,11 +136,7 @@ void Api::handle(Request req, std::function<void(Response)> done) {
   if (opts_.inline_reads && runs_inline(req)) return respond(run(req));
   auto shared = std::make_shared<Request>(std::move(req));
   bool queued = pool_->submit([this, shared, respond] { respond(run(*shared)); });
-  if (!queued) {
-    Response r = error_response(family_of(shared->path), error(Code::unavailable, "Server is overloaded; retry shortly"));
-    r.set_header("Retry-After", "1");
-    done(std::move(r));
-  }
+  if (!queued) done(error_response(family_of(shared->path), overloaded()));
 }
 
 namespace {
@@ -202,11 +210,7 @@ void Api::precheck(Request head, std::function<void(std::optional<Response>)> do
     if (p.ok()) return done(std::nullopt);
     done(run(*shared));  // the pipeline's own refusal, logged and counted like any other answer
   });
-  if (!queued) {
-    Response r = error_response(family_of(shared->path), error(Code::unavailable, "Server is overloaded; retry shortly"));
-    r.set_header("Retry-After", "1");
-    done(std::move(r));
-  }
+  if (!queued) done(error_response(family_of(shared->path), overloaded()));
 }
 
 Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {

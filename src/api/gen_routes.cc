@@ -76,7 +76,7 @@ std::function<json(const Request&)> generation_attrs(Services& s, std::string ca
     const json& body = *parsed;
     auto r = normalize_request(cap, body, s.jobs->catalog());
     if (!r.ok()) return body.contains("model") ? json{{"model", body["model"]}} : json::object();
-    return {{"model", r->model->id}, {"credits", r->model->price(r->params.value("duration", r->model->default_duration))}};
+    return generate_attrs(*r->model, r->credits());
   };
 }
 

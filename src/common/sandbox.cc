@@ -22,6 +22,18 @@ char* const* minimal_environ() {
   return const_cast<char* const*>(env);
 }
 
+namespace {
+
+// Its own session (no process group shared with vargd), dead with vargd, no privilege gains.
+int detach() {
+  if (::setsid() < 0) return errno;
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  return 0;
+}
+
+}  // namespace
+
 #if defined(__x86_64__)
 
 namespace {
@@ -41,9 +53,7 @@ constexpr uint32_t kNewNamespaces = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS
 }  // namespace
 
 int confine() {
-  if (::setsid() < 0) return errno;
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno;
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  if (const int e = detach(); e != 0) return e;
   const uint32_t self = uint32_t(::getpid());
   const uint32_t group = uint32_t(-int32_t(self));  // kill(-pid): its own process group (it leads it)
   constexpr size_t kD = sizeof kDenied / sizeof kDenied[0];
@@ -118,9 +128,7 @@ int confine() {
 #else
 
 int confine() {
-  if (::setsid() < 0) return errno;
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (const int e = detach(); e != 0) return e;
   return ENOSYS;  // no filter for this architecture: strict mode refuses to run children
 }
 

@@ -232,9 +232,8 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   auto req = normalize_request(s.capability, s.body, catalog_);
   if (!req.ok()) return req.status();
   const ModelSpec& m = *req->model;
-  const json attrs = {{"model", m.id}, {"credits", m.price(req->params.value("duration", m.default_duration))}};
-  if (!permitted(s.permissions, "generate", "api.generate." + s.capability, attrs))
-    return error(Code::forbidden, "This API key may not generate " + s.capability + " with " + m.id);
+  const int64_t price = req->credits();
+  VARG_TRY(check_generate_right(s.permissions, s.capability, m, price));
   auto provider = providers_.find(m.provider);
   if (provider == providers_.end())
     return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
@@ -291,7 +290,6 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     j.key_source = "none";
     j.billing_mode = "free";
   }
-  const int64_t price = m.price(req->params.value("duration", m.default_duration));
   j.cost_cents = j.billing_mode == "metered" ? price : 0;
 
   {  // single flight: an identical request already generating → wait for its result, pay nothing

@@ -72,6 +72,16 @@ Result<std::vector<json>> files_field(const json& body) {
 
 }  // namespace
 
+int64_t GenRequest::credits() const { return model->price(params.value("duration", model->default_duration)); }
+
+json generate_attrs(const ModelSpec& model, int64_t credits) { return {{"model", model.id}, {"credits", credits}}; }
+
+Status check_generate_right(const std::shared_ptr<const Permissions>& permissions, const std::string& capability,
+                            const ModelSpec& model, int64_t credits) {
+  if (permitted(permissions, "generate", "api.generate." + capability, generate_attrs(model, credits))) return Status::Ok();
+  return error(Code::forbidden, "This API key may not generate " + capability + " with " + model.id);
+}
+
 Result<GenRequest> normalize_request(const std::string& cap, const json& body, const Catalog& catalog) {
   auto model_name = req_string(body, "model");
   if (!model_name.ok()) return model_name.status();

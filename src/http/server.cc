@@ -113,7 +113,10 @@ struct Server::Impl {
   awaitable<void> turn_away(tcp::socket sock, int status, std::string message);
   awaitable<Response> dispatch(Request req);
   awaitable<std::optional<Response>> precheck(Request head);
-  awaitable<bool> read_body(beast::tcp_stream& stream, beast::flat_buffer& buf, http::request_parser<http::string_body>& parser);
+  // A body read with progress deadlines: failed covers a stall, a disconnect and a malformed body.
+  enum class BodyRead { complete, too_slow, over_limit, failed };
+  awaitable<BodyRead> read_body(beast::tcp_stream& stream, beast::flat_buffer& buf,
+                                http::request_parser<http::string_body>& parser);
   awaitable<bool> write(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version, bool head);
   awaitable<void> write_stream(beast::tcp_stream& stream, Response& r);
   void begin_stop();
@@ -282,7 +285,6 @@ awaitable<void> Server::Impl::write_stream(beast::tcp_stream& stream, Response& 
 awaitable<void> Server::Impl::turn_away(tcp::socket sock, int status, std::string message) {
   beast::tcp_stream stream(std::move(sock));
   Response r = handler.refuse("/", status, message);
-  r.set_header("Retry-After", "1");
   co_await write(stream, r, false, 11, false);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -323,20 +325,18 @@ awaitable<std::optional<Response>> Server::Impl::precheck(Request head) {
       use_awaitable);
 }
 
-// True once the whole body is in; false when it arrives slower than min_rate; throws the read's
-// error (a stalled client, a disconnect, a malformed or oversized body).
-awaitable<bool> Server::Impl::read_body(beast::tcp_stream& stream, beast::flat_buffer& buf,
-                                        http::request_parser<http::string_body>& parser) {
+awaitable<Server::Impl::BodyRead> Server::Impl::read_body(beast::tcp_stream& stream, beast::flat_buffer& buf,
+                                                          http::request_parser<http::string_body>& parser) {
   Progress p;
   while (!parser.is_done()) {
     stream.expires_after(opts.read_timeout);
     auto [ec, n] = co_await http::async_read_some(stream, buf, parser, tuple_awaitable);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec) throw beast::system_error(ec);
+    if (ec == http::error::body_limit) co_return BodyRead::over_limit;
+    if (ec && ec != http::error::need_buffer) co_return BodyRead::failed;
     p.bytes += n;
-    if (p.too_slow(opts.read_timeout, opts.min_rate)) co_return false;
+    if (p.too_slow(opts.read_timeout, opts.min_rate)) co_return BodyRead::too_slow;
   }
-  co_return true;
+  co_return BodyRead::complete;
 }
 
 awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, const std::string& remote) {
@@ -405,27 +405,25 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
         if (n) door.release(ip, n);
       }
     } unreserve{door, remote, reserved};
-    auto refuse = [&](int status, const std::string& message) -> awaitable<void> {
-      Response r = handler.refuse(req.path, status, message);
-      if (status == 503) r.set_header("Retry-After", "1");
+    // A refusal before or while the body arrives: the unread rest makes the connection unusable.
+    auto refuse = [&](Response r) -> awaitable<void> {
       co_await write(*stream, r, false, version, false);
-      co_await drain(*stream);  // the unread body makes the connection unusable
+      co_await drain(*stream);
     };
     if (parser.chunked() || (parser.content_length() && *parser.content_length() > 0)) {
       const size_t limit = handler.body_limit(req.method, req.path);
       const std::string too_large = "Request body is larger than " + std::to_string(limit) + " bytes";
       if (parser.content_length() && *parser.content_length() > limit) {
-        co_await refuse(413, too_large);
+        co_await refuse(handler.refuse(req.path, 413, too_large));
         co_return;
       }
       if (auto refusal = co_await precheck(req)) {
-        co_await write(*stream, *refusal, false, version, false);
-        co_await drain(*stream);
+        co_await refuse(std::move(*refusal));
         co_return;
       }
       const size_t want = parser.content_length() ? size_t(*parser.content_length()) : limit;
       if (!door.reserve(remote, want)) {
-        co_await refuse(503, "The server is receiving too much at once; retry shortly");
+        co_await refuse(handler.refuse(req.path, 503, "The server is receiving too much at once; retry shortly"));
         co_return;
       }
       reserved = want;
@@ -435,18 +433,13 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
         stream->expires_after(opts.write_timeout);
         co_await http::async_write(*stream, cont, tuple_awaitable);
       }
-      bool complete = false, over_limit = false;
-      try {
-        complete = co_await read_body(*stream, buf, parser);
-      } catch (const beast::system_error& e) {
-        if (e.code() != http::error::body_limit) co_return;  // no progress, a disconnect, a malformed body
-        over_limit = true;  // chunked past the limit
-      }
-      if (over_limit) {
-        co_await refuse(413, too_large);
+      const BodyRead got = co_await read_body(*stream, buf, parser);
+      if (got == BodyRead::failed) co_return;  // no progress, a disconnect, a malformed body
+      if (got == BodyRead::over_limit) {       // chunked past the limit
+        co_await refuse(handler.refuse(req.path, 413, too_large));
         co_return;
       }
-      if (!complete) {
+      if (got == BodyRead::too_slow) {
         Response r = handler.refuse(req.path, 408, "The request body arrived too slowly");
         co_await write(*stream, r, false, version, false);
         co_return;

@@ -194,9 +194,7 @@ Status RenderService::admit(const RenderRequest& req, const std::vector<json>& n
     const int secs = requested_seconds(n);
     const int64_t price = m->price(secs ? secs : m->default_duration);
     // The same check Jobs::submit makes for each generation, made up front: a 403 before a 202.
-    if (!permitted(req.permissions, "generate", "api.generate." + capability(type), {{"model", m->id}, {"credits", price}}))
-      return error(Code::forbidden, "This API key may not generate " + capability(type) + " with " + m->id +
-                                        " (a render's generations need the key's generate rights)");
+    VARG_TRY(check_generate_right(req.permissions, capability(type), *m, price));
     if (req.provider_keys.count(m->provider) || saved.count(m->provider)) continue;
     need += price;
   }

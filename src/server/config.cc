@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -41,6 +42,31 @@ std::function<Status(Config&, const std::string&)> text(std::string Config::*fie
   return [=](Config& c, const std::string& v) { c.*field = v; return Status::Ok(); };
 }
 
+// One of a few words; the error lists them ("must be a, b or c, got 'x'").
+std::function<Status(Config&, const std::string&)> one_of(const char* name, std::string Config::*field,
+                                                          std::vector<std::string> allowed) {
+  return [=](Config& c, const std::string& v) -> Status {
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list;
+      for (size_t i = 0; i < allowed.size(); i++) list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
+      return bad(name, "must be " + list + ", got '" + v + "'");
+    }
+    c.*field = v;
+    return Status::Ok();
+  };
+}
+
+// An absolute http(s) base URL (or empty), kept without its trailing slashes.
+std::function<Status(Config&, const std::string&)> base_url(const char* name, std::string Config::*field) {
+  return [=](Config& c, const std::string& v) -> Status {
+    if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
+      return bad(name, "must start with http:// or https://");
+    c.*field = v;
+    while (!(c.*field).empty() && (c.*field).back() == '/') (c.*field).pop_back();
+    return Status::Ok();
+  };
+}
+
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> s = {
       {"listen", "127.0.0.1:8080", "address and port to serve on (port 0 picks a free one)",
@@ -64,22 +90,10 @@ const std::vector<Setting>& settings() {
          return Status::Ok();
        }},
       {"public-url", "", "absolute base URL used in every URL vargd hands out (default http://<listen>)",
-       [](Config& c, const std::string& v) -> Status {
-         if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
-           return bad("public-url", "must start with http:// or https://");
-         c.public_url = v;
-         while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
-         return Status::Ok();
-       }},
+       base_url("public-url", &Config::public_url)},
       {"files-url", "", "base URL of result and upload files: a URL on another origin than the dashboard that reaches this "
        "server's /files/, e.g. https://files.example.com/files (the production setting); default <public-url>/files",
-       [](Config& c, const std::string& v) -> Status {
-         if (!v.empty() && !v.starts_with("http://") && !v.starts_with("https://"))
-           return bad("files-url", "must start with http:// or https://");
-         c.files_url = v;
-         while (!c.files_url.empty() && c.files_url.back() == '/') c.files_url.pop_back();
-         return Status::Ok();
-       }},
+       base_url("files-url", &Config::files_url)},
       {"secret", "", "server secret (64 hex chars) for key hashing and encryption; default: <data-dir>/server.secret",
        [](Config& c, const std::string& v) -> Status {
          if (!v.empty() && (v.size() != 64 || v.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
@@ -135,12 +149,7 @@ const std::vector<Setting>& settings() {
       {"smtp-timeout-ms", "10000", "deadline for one SMTP delivery", integer("smtp-timeout-ms", &Config::smtp_timeout_ms, 100, 600000)},
       {"smtp-tls", "required", "smtp://: required (refuse to send unless the server takes STARTTLS: no downgrade to clear "
        "text), opportunistic (STARTTLS when offered) or none",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "required" && v != "opportunistic" && v != "none")
-           return bad("smtp-tls", "must be required, opportunistic or none, got '" + v + "'");
-         c.smtp_tls = v;
-         return Status::Ok();
-       }},
+       one_of("smtp-tls", &Config::smtp_tls, {"required", "opportunistic", "none"})},
       {"otp-per-email-hour", "10", "login codes one email address may request per hour from one client IP",
        integer("otp-per-email-hour", &Config::otp_per_email_hour, 1, 100000)},
       {"otp-email-ceiling-hour", "50", "login codes one email address may request per hour from all clients together",
@@ -151,11 +160,7 @@ const std::vector<Setting>& settings() {
       {"job-workers", "8", "threads running generation jobs", integer("job-workers", &Config::job_workers, 1, 256)},
       {"cache-ttl", "2592000", "seconds a cached result is served (X-Cache-TTL)", integer("cache-ttl", &Config::cache_ttl, 1, 10LL * 365 * 86400)},
       {"cache-scope", "global", "global (one cache for everyone, as varg's hosted gateway) or account",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "global" && v != "account") return bad("cache-scope", "must be global or account");
-         c.cache_scope = v;
-         return Status::Ok();
-       }},
+       one_of("cache-scope", &Config::cache_scope, {"global", "account"})},
       {"allow-private-urls", "0", "1: callers' input-file URLs may point at private or loopback addresses (tests only)",
        integer("allow-private-urls", &Config::allow_private_urls, 0, 1)},
       {"allow-private-provider-urls", "0", "1: the provider base URLs (--fal-url, ...) and the result URLs their answers "
@@ -179,11 +184,7 @@ const std::vector<Setting>& settings() {
        integer("render-workers", &Config::render_workers, 1, 64)},
       {"render-sandbox", "strict", "strict: refuse to run compositions, esbuild and ffmpeg where the seccomp sandbox cannot be set up; "
        "permissive: run them unconfined there (never in production)",
-       [](Config& c, const std::string& v) -> Status {
-         if (v != "strict" && v != "permissive") return bad("render-sandbox", "must be strict or permissive, got '" + v + "'");
-         c.render_sandbox = v;
-         return Status::Ok();
-       }},
+       one_of("render-sandbox", &Config::render_sandbox, {"strict", "permissive"})},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},
