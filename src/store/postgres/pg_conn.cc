@@ -4,37 +4,6 @@
 
 namespace varg::pg {
 
-std::vector<const char*> Params::pointers() const {
-  std::vector<const char*> out;
-  out.reserve(v_.size());
-  for (auto& v : v_) out.push_back(v ? v->c_str() : nullptr);
-  return out;
-}
-
-int64_t Rows::affected() const {
-  const char* n = PQcmdTuples(r_.get());
-  return n && *n ? std::stoll(n) : 0;
-}
-
-std::string Rows::text(int row, int col) const {
-  return std::string(PQgetvalue(r_.get(), row, col), size_t(PQgetlength(r_.get(), row, col)));
-}
-
-int64_t Rows::i64(int row, int col) const {
-  if (null(row, col)) return 0;
-  return std::stoll(PQgetvalue(r_.get(), row, col));
-}
-
-std::optional<int64_t> Rows::opt_i64(int row, int col) const {
-  if (null(row, col)) return std::nullopt;
-  return i64(row, col);
-}
-
-std::optional<std::string> Rows::opt_text(int row, int col) const {
-  if (null(row, col)) return std::nullopt;
-  return text(row, col);
-}
-
 Result<std::unique_ptr<Conn>> Conn::open(const std::string& url, int statement_timeout_ms) {
   // Later keywords override earlier ones, so the URL's own settings win over these defaults.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
@@ -82,6 +51,11 @@ Status Conn::reset() {
   return setup();
 }
 
+bool Conn::in_transaction() {
+  const auto t = PQtransactionStatus(pg_);
+  return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
 Status Conn::failure(PGresult* r, const std::string& what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   sqlstate_ = state ? state : "";
@@ -90,26 +64,45 @@ Status Conn::failure(PGresult* r, const std::string& what) {
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   if (PQstatus(pg_) != CONNECTION_OK) return error(Code::unavailable, "The database is unavailable; retry shortly");
   if (sqlstate_ == "57014") return error(Code::unavailable, "The database did not answer in time; retry shortly");
-  if (retryable(sqlstate_) || sqlstate_ == "55P03") return error(Code::unavailable, "The database is busy; retry shortly");
-  if (sqlstate_ == kUniqueViolation) return error(Code::conflict, "database conflict: " + msg);
+  if (lost_race() || sqlstate_ == "55P03") return error(Code::unavailable, "The database is busy; retry shortly");
+  if (sqlstate_ == "23505") return error(Code::conflict, "database conflict: " + msg);
   return error(Code::internal, "database error (" + what + "): " + msg);
 }
 
-Result<Rows> Conn::run(const std::string& sql, const Params& params) {
+Result<sql::Rows> Conn::run(std::string_view sql, std::span<const sql::Value> params) {
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "s" + std::to_string(prepared_.size() + 1);
-    PGresult* r = PQprepare(pg_, name.c_str(), sql.c_str(), params.size(), nullptr);
+    PGresult* r = PQprepare(pg_, name.c_str(), sql::numbered_placeholders(sql).c_str(), int(params.size()), nullptr);
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) return failure(r, "prepare");
     PQclear(r);
-    it = prepared_.emplace(sql, name).first;
+    it = prepared_.emplace(std::string(sql), name).first;
   }
-  auto values = params.pointers();
-  PGresult* r = PQexecPrepared(pg_, it->second.c_str(), params.size(), values.data(), nullptr, nullptr, 0);
+  // Text format: every value as a NUL-terminated string (the server casts it to the column type).
+  std::vector<std::string> text(params.size());
+  std::vector<const char*> values(params.size(), nullptr);
+  for (size_t i = 0; i < params.size(); i++) {
+    const sql::Value& v = params[i];
+    if (v.kind() == sql::Value::null) continue;
+    text[i] = v.kind() == sql::Value::integer ? std::to_string(v.i64()) : std::string(v.str());
+    values[i] = text[i].c_str();
+  }
+  PGresult* r = PQexecPrepared(pg_, it->second.c_str(), int(params.size()), values.data(), nullptr, nullptr, 0);
   auto st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return failure(r, "query");
   sqlstate_.clear();
-  return Rows(r);
+  const char* n = PQcmdTuples(r);
+  const int rows = PQntuples(r), cols = PQnfields(r);
+  sql::Rows out(cols, n && *n ? std::strtoll(n, nullptr, 10) : 0);
+  out.cells().resize(size_t(rows) * size_t(cols));
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < cols; j++) {
+      auto& cell = out.cells()[size_t(i) * size_t(cols) + size_t(j)];
+      cell.is_null = PQgetisnull(r, i, j);
+      if (!cell.is_null) cell.s.assign(PQgetvalue(r, i, j), size_t(PQgetlength(r, i, j)));
+    }
+  PQclear(r);
+  return out;
 }
 
 Status Conn::exec(const std::string& sql) {

@@ -1,7 +1,7 @@
 // PostgresStore's numbered migrations: SQLite's schema (store/sqlite/sqlite_store.cc) in
 // PostgreSQL types, plus a settings table for the instances' shared secret. Applied at open under
 // an advisory lock, each in its own transaction, so instances starting together never collide.
-#include "store/postgres/postgres_internal.h"
+#include "store/postgres/postgres_schema.h"
 
 namespace varg::pg {
 
@@ -151,13 +151,19 @@ ALTER TABLE otp_codes DROP CONSTRAINT otp_codes_pkey;
 ALTER TABLE otp_codes ADD COLUMN id BIGSERIAL PRIMARY KEY;
 CREATE INDEX otp_codes_email ON otp_codes(email, id);
 )sql",
+    // 6: text keys that the store sorts by compare bytewise, as in SQLite
+    R"sql(
+ALTER TABLE jobs ALTER COLUMN id TYPE TEXT COLLATE "C";
+ALTER TABLE render_jobs ALTER COLUMN id TYPE TEXT COLLATE "C";
+ALTER TABLE provider_keys ALTER COLUMN provider TYPE TEXT COLLATE "C";
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd
 
 Status apply(Conn& c) {
   VARG_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"));
-  auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
   if (!have.ok()) return have.status();
   const int64_t current = have->i64(0, 0), total = int64_t(std::size(kMigrations));
   if (current > total)
@@ -166,8 +172,9 @@ Status apply(Conn& c) {
     VARG_TRY(c.exec("BEGIN"));
     Status s = c.exec(kMigrations[v - 1]);
     if (s.ok()) {
-      auto ins = c.run("INSERT INTO schema_migrations(version, applied_at) VALUES($1, EXTRACT(EPOCH FROM now())::BIGINT)",
-                       Params().add(v));
+      const sql::Value version[] = {v};
+      auto ins = c.run("INSERT INTO schema_migrations(version, applied_at) VALUES(?, EXTRACT(EPOCH FROM now())::BIGINT)",
+                       version);
       s = ins.ok() ? c.exec("COMMIT") : ins.status();
     }
     if (!s.ok()) {
@@ -182,10 +189,11 @@ Status apply(Conn& c) {
 
 Status migrate(Conn& c) {
   // Session-level lock: a second instance starting now waits here, then finds nothing to do.
-  auto locked = c.run("SELECT pg_advisory_lock($1::BIGINT)", Params().add(kMigrationLock));
+  const sql::Value lock[] = {kMigrationLock};
+  auto locked = c.run("SELECT pg_advisory_lock(CAST(? AS BIGINT))", lock);
   if (!locked.ok()) return locked.status();
   Status s = apply(c);
-  c.run("SELECT pg_advisory_unlock($1::BIGINT)", Params().add(kMigrationLock));
+  c.run("SELECT pg_advisory_unlock(CAST(? AS BIGINT))", lock);
   return s;
 }
 

@@ -1,0 +1,190 @@
+// SqlStore: generation jobs (with their leases and their settlement) and Cloud Render jobs.
+#include <limits>
+
+#include "store/sql_store_internal.h"
+
+namespace varg {
+
+using namespace sqlstore;
+
+namespace {
+
+constexpr const char* kJobCols =
+    "SELECT id, user_id, capability, model, params, status, created_at, started_at, completed_at, output_file_id, "
+    "output_media_type, error, cache_key, cache_hit, cache_mode, billing_mode, cost_cents, reservation, key_source, "
+    "upstream_id, leader, lease_until, lease_owner FROM jobs ";
+
+JobRecord read_job(const Rows& r, int i) {
+  JobRecord j;
+  j.id = r.text(i, 0);
+  j.user_id = r.i64(i, 1);
+  j.capability = r.text(i, 2);
+  j.model = r.text(i, 3);
+  j.params = r.text(i, 4);
+  j.status = r.text(i, 5);
+  j.created_at = r.i64(i, 6);
+  j.started_at = r.opt_i64(i, 7);
+  j.completed_at = r.opt_i64(i, 8);
+  j.output_file_id = r.text(i, 9);
+  j.output_media_type = r.text(i, 10);
+  j.error = r.text(i, 11);
+  j.cache_key = r.text(i, 12);
+  j.cache_hit = r.boolean(i, 13);
+  j.cache_mode = r.text(i, 14);
+  j.billing_mode = r.text(i, 15);
+  j.cost_cents = r.i64(i, 16);
+  j.reservation = r.text(i, 17);
+  j.key_source = r.text(i, 18);
+  j.upstream_id = r.text(i, 19);
+  j.leader = r.text(i, 20);
+  j.lease_until = r.i64(i, 21);
+  j.lease_owner = r.text(i, 22);
+  return j;
+}
+
+constexpr const char* kRenderCols =
+    "SELECT id, user_id, status, mode, output, output_url, thumbnail_url, files, error, error_category, duration_ms, "
+    "created_at, started_at, completed_at FROM render_jobs ";
+
+RenderJobRecord read_render_job(const Rows& r, int i) {
+  RenderJobRecord j;
+  j.id = r.text(i, 0);
+  j.user_id = r.i64(i, 1);
+  j.status = r.text(i, 2);
+  j.mode = r.text(i, 3);
+  j.output = r.text(i, 4);
+  j.output_url = r.text(i, 5);
+  j.thumbnail_url = r.text(i, 6);
+  j.files = r.text(i, 7);
+  j.error = r.text(i, 8);
+  j.error_category = r.text(i, 9);
+  j.duration_ms = r.i64(i, 10);
+  j.created_at = r.i64(i, 11);
+  j.started_at = r.opt_i64(i, 12);
+  j.completed_at = r.opt_i64(i, 13);
+  return j;
+}
+
+}  // namespace
+
+namespace sqlstore {
+
+// Every mutable field but the lease, which only claim_job and renew_leases move.
+Result<bool> update_job_in(Tx& t, const JobRecord& j, const std::string& expected) {
+  auto r = t.run(
+      "UPDATE jobs SET status = ?, started_at = ?, completed_at = ?, output_file_id = ?, output_media_type = ?, "
+      "error = ?, cache_hit = ?, billing_mode = ?, cost_cents = ?, reservation = ?, upstream_id = ?, leader = ? "
+      "WHERE id = ? AND status = ?",
+      {j.status, j.started_at, j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_hit,
+       j.billing_mode, j.cost_cents, j.reservation, j.upstream_id, j.leader, j.id, expected});
+  if (!r.ok()) return r.status();
+  return r->affected() > 0;
+}
+
+}  // namespace sqlstore
+
+Status SqlStore::insert_job(const JobRecord& j) {
+  return write_one(db(),
+                   "INSERT INTO jobs(id, user_id, capability, model, params, status, created_at, started_at, "
+                   "completed_at, output_file_id, output_media_type, error, cache_key, cache_hit, cache_mode, "
+                   "billing_mode, cost_cents, reservation, key_source, upstream_id, leader, lease_until, lease_owner) "
+                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   {j.id, j.user_id, j.capability, j.model, j.params, j.status, j.created_at, j.started_at,
+                    j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_key, j.cache_hit,
+                    j.cache_mode, j.billing_mode, j.cost_cents, j.reservation, j.key_source, j.upstream_id, j.leader,
+                    j.lease_until, j.lease_owner});
+}
+
+Result<JobRecord> SqlStore::job(const std::string& id) {
+  return read_one(db(), "No such job", std::string(kJobCols) + "WHERE id = ?", {id}, read_job);
+}
+
+Result<bool> SqlStore::update_job(const JobRecord& j, const std::string& expected) {
+  Result<bool> out;
+  VARG_TRY(db().write([&](Tx& t) -> Status {
+    out = update_job_in(t, j, expected);
+    return out.status();
+  }));
+  return out;
+}
+
+Result<bool> SqlStore::finish_job(const JobRecord& j, const std::string& expected,
+                                  const std::optional<LedgerEntry>& settle) {
+  bool changed = false;
+  VARG_TRY(db().write([&](Tx& t) -> Status {
+    auto moved = update_job_in(t, j, expected);
+    if (!moved.ok()) return moved.status();
+    changed = *moved;
+    if (!changed || !settle) return Status::Ok();
+    return append_in(t, *settle).status();  // a failed settlement undoes the move too
+  }));
+  return changed;
+}
+
+Result<std::vector<JobRecord>> SqlStore::unfinished_jobs() {
+  return read_all(db(), std::string(kJobCols) + "WHERE status IN ('queued', 'processing') ORDER BY created_at", {},
+                  read_job);
+}
+
+Result<int64_t> SqlStore::active_jobs(int64_t user_id) {
+  return read_one(db(), "", "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'processing')",
+                  {user_id}, [](const Rows& r, int i) { return r.i64(i, 0); });
+}
+
+Result<bool> SqlStore::claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) {
+  return write_changed(db(),
+                       "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? AND status IN ('queued', "
+                       "'processing') AND (lease_until < ? OR lease_owner = ?)",
+                       {owner, until, id, now, owner});
+}
+
+Status SqlStore::renew_leases(const std::string& owner, int64_t until) {
+  return write_one(db(),
+                   "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND status IN ('queued', 'processing') "
+                   "AND lease_until < ?",
+                   {until, owner, until});
+}
+
+Result<std::vector<JobRecord>> SqlStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
+                                                 int limit) {
+  return read_all(db(),
+                  std::string(kJobCols) +
+                      "WHERE user_id = ? AND created_at >= ? AND created_at < ? AND (CAST(? AS TEXT) = '' OR model = ? "
+                      "OR model LIKE '%:' || CAST(? AS TEXT)) ORDER BY created_at DESC, id LIMIT ?",
+                  {user_id, from, to, model, model, model, int64_t(limit)}, read_job);
+}
+
+// ---- render jobs ----
+
+Status SqlStore::insert_render_job(const RenderJobRecord& j) {
+  return write_one(db(),
+                   "INSERT INTO render_jobs(id, user_id, status, mode, output, output_url, thumbnail_url, files, error, "
+                   "error_category, duration_ms, created_at, started_at, completed_at) "
+                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   {j.id, j.user_id, j.status, j.mode, j.output, j.output_url, j.thumbnail_url, j.files, j.error,
+                    j.error_category, j.duration_ms, j.created_at, j.started_at, j.completed_at});
+}
+
+Result<bool> SqlStore::update_render_job(const RenderJobRecord& j, const std::string& expected_status) {
+  return write_changed(db(),
+                       "UPDATE render_jobs SET status = ?, output_url = ?, thumbnail_url = ?, files = ?, error = ?, "
+                       "error_category = ?, duration_ms = ?, started_at = ?, completed_at = ? WHERE id = ? AND status = ?",
+                       {j.status, j.output_url, j.thumbnail_url, j.files, j.error, j.error_category, j.duration_ms,
+                        j.started_at, j.completed_at, j.id, expected_status});
+}
+
+Result<RenderJobRecord> SqlStore::render_job(const std::string& id) {
+  return read_one(db(), "No such render job", std::string(kRenderCols) + "WHERE id = ?", {id}, read_render_job);
+}
+
+Result<std::vector<RenderJobRecord>> SqlStore::render_jobs_of(int64_t user_id, int limit) {
+  const int64_t n = limit < 0 ? std::numeric_limits<int64_t>::max() : limit;  // negative: no limit
+  return read_all(db(), std::string(kRenderCols) + "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                  {user_id, n}, read_render_job);
+}
+
+Result<std::vector<RenderJobRecord>> SqlStore::unfinished_render_jobs() {
+  return read_all(db(), std::string(kRenderCols) + "WHERE status = 'rendering'", {}, read_render_job);
+}
+
+}  // namespace varg
