@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/open_store.h"
+#include "store/sql_store.h"
 
 using namespace varg;
 
@@ -75,9 +76,12 @@ int main(int argc, char** argv) {
     auto b = store.balance(u), s = store.ledger_sum(u);
     consistent = consistent && b.ok() && s.ok() && b->settled == s->settled && b->reserved == s->reserved && b->reserved == 0;
   }
+  // Group commit at work: operations per committed transaction.
+  const auto db = static_cast<SqlStore&>(store).db_counters();
   std::printf("{\"accounts\":%d,\"threads\":%d,\"pairs\":%ld,\"seconds\":%.3f,\"pairs_per_s\":%.0f,"
-              "\"failures\":%ld,\"consistent\":%s}\n",
-              accounts, threads, done, elapsed, done / elapsed, failures.load(), consistent ? "true" : "false");
+              "\"failures\":%ld,\"consistent\":%s,\"ops_per_commit\":%.1f,\"reruns\":%lld}\n",
+              accounts, threads, done, elapsed, done / elapsed, failures.load(), consistent ? "true" : "false",
+              db.commits ? double(db.operations) / double(db.commits) : 0.0, (long long)db.reruns);
   if (database.empty())
     for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   return failures == 0 && consistent ? 0 : 1;

@@ -35,7 +35,6 @@ Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
       return old;
     }
   }
-  VARG_TRY(t.run("INSERT INTO accounts(user_id) VALUES(?) ON CONFLICT DO NOTHING", {in.user_id}));
   auto available = [&]() -> int64_t {
     auto a = t.run("SELECT settled - reserved FROM accounts WHERE user_id = ?", {in.user_id});
     return a.ok() && !a->empty() ? a->i64(0, 0) : 0;
@@ -46,7 +45,10 @@ Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
     case EntryKind::purchase:
     case EntryKind::refund: {
       if (in.amount <= 0) return error(Code::invalid, "amount must be positive", "credits");
-      VARG_TRY(t.run("UPDATE accounts SET settled = settled + ? WHERE user_id = ?", {in.amount, in.user_id}));
+      auto u = t.run("UPDATE accounts SET settled = settled + ? WHERE user_id = ?", {in.amount, in.user_id});
+      if (!u.ok()) return u.status();
+      if (u->affected() == 0)  // the account's first credit
+        VARG_TRY(t.run("INSERT INTO accounts(user_id, settled, reserved) VALUES(?, ?, 0)", {in.user_id, in.amount}));
       break;
     }
     case EntryKind::adjustment: {
@@ -54,7 +56,13 @@ Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
       auto u = t.run("UPDATE accounts SET settled = settled + ? WHERE user_id = ? AND settled + ? - reserved >= 0",
                      {in.amount, in.user_id, in.amount});
       if (!u.ok()) return u.status();
-      if (u->affected() == 0) return error(Code::insufficient_balance, "Adjustment would make the balance negative");
+      if (u->affected() == 0) {
+        auto first = in.amount > 0 ? t.run("INSERT INTO accounts(user_id, settled, reserved) VALUES(?, ?, 0) "
+                                           "ON CONFLICT DO NOTHING", {in.user_id, in.amount})
+                                   : Result<Rows>(Rows());
+        if (!first.ok()) return first.status();
+        if (first->affected() == 0) return error(Code::insufficient_balance, "Adjustment would make the balance negative");
+      }
       break;
     }
     case EntryKind::reserve: {

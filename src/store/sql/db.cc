@@ -6,7 +6,6 @@
 #include <deque>
 #include <mutex>
 #include <random>
-#include <semaphore>
 #include <thread>
 
 namespace varg::sql {
@@ -47,7 +46,12 @@ std::optional<std::string> Rows::opt_text(int r, int c) const {
 
 Result<Rows> Tx::run(std::string_view sql, std::initializer_list<Value> params) {
   auto r = c_.run(sql, std::span<const Value>(params.begin(), params.size()));
-  if (!r.ok() && c_.lost_race()) retry_ = true;
+  if (!r.ok()) {
+    failed_ = true;
+    if (c_.lost_race()) retry_ = true;
+  } else if (r->affected() > 0) {
+    wrote_ = true;
+  }
   return r;
 }
 
@@ -82,18 +86,19 @@ std::string numbered_placeholders(std::string_view sql) {
 
 namespace {
 
-// A write waiting for its group commit. The semaphore is released either when the operation's
-// outcome is final (done) or to hand it the lead together with a free writer connection.
+// A write waiting for its group commit, woken (under Db's mutex) either when its outcome is
+// final (done) or to take the lead together with a free writer connection.
 struct Op {
   FnRef<Status(Tx&)> fn;
   Status result;
   bool done = false;
   Connection* lead = nullptr;
-  std::binary_semaphore sem{0};
+  std::condition_variable cv;
   explicit Op(FnRef<Status(Tx&)> f) : fn(f) {}
 };
 
 constexpr int kAttempts = 12;
+constexpr int kLeadRounds = 8;
 
 }  // namespace
 
@@ -163,46 +168,45 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
   State& s = *s_;
   Op self(fn);
   Connection* c = nullptr;
-  {
-    std::unique_lock lk(s.mu);
-    if (!s.idle_writers.empty()) {  // a free lane (then nobody is queued): lead at once
-      c = s.idle_writers.back();
-      s.idle_writers.pop_back();
-    } else {
-      s.queue.push_back(&self);
-    }
-  }
-  if (!c) {
-    self.sem.acquire();
+  std::unique_lock lk(s.mu);
+  if (!s.idle_writers.empty()) {  // a free lane (then nobody is queued): lead at once
+    c = s.idle_writers.back();
+    s.idle_writers.pop_back();
+  } else {
+    s.queue.push_back(&self);
+    self.cv.wait(lk, [&] { return self.done || self.lead; });
     if (self.done) return std::move(self.result);
     c = self.lead;  // handed the lead and a connection
   }
-  std::vector<Op*> batch{&self};
-  {
-    std::lock_guard lk(s.mu);
+  // Lead: commit our batch, then keep committing what queued up meanwhile for a few more batches
+  // (a leader that is already running is faster than waking another), then hand over.
+  std::vector<Op*> batch;
+  for (int round = 0; round < kLeadRounds; round++) {
+    batch.clear();
+    if (round == 0) batch.push_back(&self);
     while (!s.queue.empty() && int(batch.size()) < s.engine.max_batch) {
       batch.push_back(s.queue.front());
       s.queue.pop_front();
     }
-  }
-  s.run_batch(*c, batch);
-  Op* next = nullptr;
-  {
-    std::lock_guard lk(s.mu);
+    if (batch.empty()) break;
+    lk.unlock();
+    s.run_batch(*c, batch);
+    lk.lock();
     s.counters.commits++;
     s.counters.operations += int64_t(batch.size());
-    if (!s.queue.empty()) {
-      next = s.queue.front();
-      s.queue.pop_front();
-      next->lead = c;
-    } else {
-      s.idle_writers.push_back(c);
+    for (Op* op : batch) {
+      if (op == &self) continue;
+      op->done = true;
+      op->cv.notify_one();
     }
   }
-  if (next) next->sem.release();
-  for (size_t i = 1; i < batch.size(); i++) {
-    batch[i]->done = true;
-    batch[i]->sem.release();
+  if (!s.queue.empty()) {
+    Op* next = s.queue.front();
+    s.queue.pop_front();
+    next->lead = c;
+    next->cv.notify_one();
+  } else {
+    s.idle_writers.push_back(c);
   }
   return std::move(self.result);
 }
@@ -233,9 +237,8 @@ void Db::State::run_batch(Connection& c, std::vector<Op*>& batch) {
   }
 }
 
-// One attempt at the batch: BEGIN, each op in a savepoint (none for a lone op), COMMIT. Sets
-// `rerun` when the transaction must be run again; returns the failure to give every op that is
-// not settled when it cannot be.
+// One attempt at the batch: BEGIN, each op in turn, COMMIT. Sets `rerun` when the transaction must
+// be run again; returns the failure to give every op that is not settled when it cannot be.
 Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<bool>& settled, bool alone_writer,
                            bool& rerun) {
   if (c.broken()) VARG_TRY(c.reset());
@@ -244,16 +247,8 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
     return b;
   }
   bool any = false;
-  const bool alone = std::count(settled.begin(), settled.end(), false) == 1;
   for (size_t i = 0; i < batch.size(); i++) {
     if (settled[i]) continue;
-    if (!alone) {
-      if (Status sp = c.exec("SAVEPOINT op"); !sp.ok()) {
-        c.exec("ROLLBACK");
-        rerun = c.lost_race() || (c.broken() && c.reset().ok());
-        return sp;
-      }
-    }
     Tx tx(c);
     Status st = batch[i]->fn(tx);
     if (tx.wants_retry() || (!st.ok() && c.broken())) {
@@ -261,29 +256,21 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
       rerun = !c.broken() || c.reset().ok();
       return st;
     }
-    if (!st.ok()) {
-      batch[i]->result = st;
-      settled[i] = true;
-      if (alone) {
-        c.exec("ROLLBACK");
-        return Status::Ok();
-      }
-      // Undo this op alone. If the engine already dropped the whole transaction (disk full, I/O
-      // error), the others' work is gone with it: run them again without this one.
-      if (!c.in_transaction() || !c.exec("ROLLBACK TO op").ok() || !c.exec("RELEASE op").ok()) {
-        if (c.in_transaction()) c.exec("ROLLBACK");
-        rerun = std::count(settled.begin(), settled.end(), false) > 0;
-        return st;
-      }
+    if (st.ok()) {
+      batch[i]->result = Status::Ok();
+      any = true;
       continue;
     }
-    if (!alone && !c.exec("RELEASE op").ok()) {
-      c.exec("ROLLBACK");
-      rerun = c.lost_race() || (c.broken() && c.reset().ok());
-      return error(Code::unavailable, "The database is busy; retry shortly");
+    batch[i]->result = st;
+    settled[i] = true;
+    // Left out as it is when it changed nothing and the transaction is intact (SQLite undoes a
+    // failed statement by itself; PostgreSQL aborts the transaction on any statement error).
+    const bool clean = !tx.wrote() && c.in_transaction() && (!tx.failed_statement() || engine.name == "sqlite");
+    if (!clean) {
+      if (c.in_transaction()) c.exec("ROLLBACK");
+      rerun = std::count(settled.begin(), settled.end(), false) > 0;
+      return st;
     }
-    batch[i]->result = Status::Ok();
-    any = true;
   }
   if (!any) {
     c.exec("ROLLBACK");

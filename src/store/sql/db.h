@@ -6,9 +6,11 @@
 // with every other write — on SQLite because one writer connection holds the write lock (BEGIN
 // IMMEDIATE), on PostgreSQL because write transactions are SERIALIZABLE and run again when the
 // server reports a conflict. Concurrent writes are batched: one caller (the leader) runs the
-// queued operations in one transaction, each inside its own savepoint (a failed operation
-// leaves no trace, the others commit), commits once, and only then answers every caller. A
-// transaction that lost a race runs again as the only writer, so it cannot lose twice.
+// queued operations in one transaction, commits once, and only then answers every caller. A
+// failed operation leaves no trace: one that failed before changing a row is simply left out;
+// one that changed rows (or hit a statement error) makes the batch roll back and run again
+// without it. A transaction that lost a race runs again as the only writer, so it cannot lose
+// twice.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -105,10 +107,13 @@ class Tx {
   // first and the next attempt will see its row). Return the Status it gives.
   Status retry();
   bool wants_retry() const { return retry_; }
+  // Whether a statement changed a row, or failed (a failure may leave the transaction unusable).
+  bool wrote() const { return wrote_; }
+  bool failed_statement() const { return failed_; }
 
  private:
   Connection& c_;
-  bool retry_ = false;
+  bool retry_ = false, wrote_ = false, failed_ = false;
 };
 
 // A non-owning reference to a callable, for operations that never outlive the call.

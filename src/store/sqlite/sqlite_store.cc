@@ -247,6 +247,7 @@ class Connection final : public sql::Connection {
   }
 
   Status exec(const std::string& sql) override {
+    if (sql.find(';') == std::string::npos) return run(sql, {}).status();  // one statement: prepared once
     char* err = nullptr;
     int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
     if (rc == SQLITE_OK) return Status::Ok();
