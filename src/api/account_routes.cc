@@ -77,7 +77,7 @@ void add_account_routes(Api& api, Services& s) {
              json out = key_json(issued->record);
              out["key"] = issued->key;
              return json_response(201, out);
-           }});
+           }}).shows_secret = true;
 
   api.add({"POST", "/api/keys/reset", "Revoke the calling key and return its replacement (shown once)",
            Auth::api_key, "user_write", "api.keys.write", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
@@ -86,7 +86,7 @@ void add_account_routes(Api& api, Services& s) {
              json out = key_json(fresh->record);
              out["key"] = fresh->key;
              return json_response(200, out);
-           }});
+           }}).shows_secret = true;
 
   api.add({"GET", "/api/keys/{id}", "One of the caller's API keys", Auth::key_or_session, "user_read", "api.keys.read",
            nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {

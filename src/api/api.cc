@@ -84,9 +84,10 @@ Api::Api(Options opts, Authenticator& auth, Metrics& metrics)
 
 Api::~Api() { pool_.reset(); }
 
-void Api::add(RouteSpec spec) {
+RouteSpec& Api::add(RouteSpec spec) {
   router_.add(spec.method, spec.pattern);
   routes_.push_back(std::move(spec));
+  return routes_.back();
 }
 
 size_t Api::body_limit(std::string_view method, std::string_view path) const {
@@ -272,20 +273,32 @@ Result<Response> Api::with_idempotency(Ctx& ctx, const RouteSpec& route) {
   const std::string key(ctx.req.header("idempotency-key"));
   if (key.size() > 255) return error(Code::invalid, "Idempotency-Key is longer than 255 characters", "Idempotency-Key");
   const int64_t now = idempotency_clock_->now();
-  IdempotencyRecord r{ctx.principal.user_id, key,
-                      to_hex(sha256(ctx.req.method + " " + ctx.req.path + "\n" + ctx.req.body)), false, 0, "", now};
+  // Scoped to the calling key and the route: another key (perhaps with fewer rights) replaying the
+  // same Idempotency-Key runs its own request, through its own checks.
+  IdempotencyRecord r;
+  r.user_id = ctx.principal.user_id;
+  r.api_key_id = ctx.principal.key_id;
+  r.route = route.method + " " + route.pattern;
+  r.key = key;
+  r.body_hash = to_hex(sha256(ctx.req.method + " " + ctx.req.path + "\n" + ctx.req.body));
+  r.created_at = now;
+  const int64_t since = now - kIdempotencyTtl, pending_since = now - kIdempotencyPendingTtl;
   bool claimed = false;
-  auto got = idempotency_store_->idempotency_claim(r, now - 86400, &claimed);
+  auto got = idempotency_store_->idempotency_claim(r, since, pending_since, &claimed);
   // A concurrent retry waits for the first request's answer rather than doing the work twice.
   for (int i = 0; got.ok() && !claimed && !got->done && got->body_hash == r.body_hash && i < 100; i++) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    got = idempotency_store_->idempotency_claim(r, now - 86400, &claimed);
+    got = idempotency_store_->idempotency_claim(r, since, pending_since, &claimed);
   }
   if (!got.ok()) return got.status();
   if (!claimed) {
     if (got->body_hash != r.body_hash)
       return error(Code::conflict, "This Idempotency-Key was already used with a different request");
     if (!got->done) return error(Code::conflict, "A request with this Idempotency-Key is still in progress; retry shortly");
+    if (got->withheld)
+      return error(Code::conflict, "This Idempotency-Key already created an API key, and its secret is shown only once, "
+                                   "so it cannot be shown again: list your keys, revoke it if it was lost, and create "
+                                   "another with a new Idempotency-Key");
     Response replay;
     replay.status = 200;
     replay.body = got->response;
@@ -296,16 +309,17 @@ Result<Response> Api::with_idempotency(Ctx& ctx, const RouteSpec& route) {
   try {
     res = route.handler(ctx);
   } catch (...) {
-    idempotency_store_->idempotency_abandon(r.user_id, key);
+    idempotency_store_->idempotency_abandon(r);
     throw;
   }
   if (res.ok() && res->status < 300 && !res->stream) {
     r.done = true;
     r.status = res->status;
-    r.response = res->body;
+    r.withheld = route.shows_secret;
+    r.response = route.shows_secret ? "" : res->body;
     idempotency_store_->idempotency_finish(r);
   } else {
-    idempotency_store_->idempotency_abandon(r.user_id, key);  // nothing happened: a retry may try again
+    idempotency_store_->idempotency_abandon(r);  // nothing happened: a retry may try again
   }
   return res;
 }

@@ -60,6 +60,9 @@ struct RouteSpec {
   // local store it runs on the network thread when the caller's credential is already verified,
   // sparing two thread hand-offs on the hottest reads (SPEC 1: as fast as nginx on hot paths).
   bool inline_read = false;
+  // The response shows a secret (a new API key): an Idempotency-Key retry is answered 409 rather
+  // than from a stored copy, because no secret is ever stored.
+  bool shows_secret = false;
 };
 
 Response json_response(int status, const json& body);
@@ -81,13 +84,15 @@ class Api final : public HttpHandler {
   Api(Options opts, Authenticator& auth, Metrics& metrics);
   ~Api() override;
 
-  void add(RouteSpec spec);
+  RouteSpec& add(RouteSpec spec);
   // Limits requests per minute per credential (the pipeline's rate-limit step).
   void enable_rate_limit(std::unique_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
   // Enables Idempotency-Key on every authenticated POST (SPEC 7), stored for 24 h.
   // The server's own origin ("http://host:port" of --public-url): a state-changing request
   // authenticated by the session cookie must come from it (CSRF), or from its Host.
   void set_public_origin(std::string origin) { public_origin_ = std::move(origin); }
+  // A pending record older than kIdempotencyPendingTtl is a claim whose process died: taken over.
+  static constexpr int64_t kIdempotencyTtl = 86400, kIdempotencyPendingTtl = 120;
   void enable_idempotency(Store& store, const Clock& clock) {
     idempotency_store_ = &store;
     idempotency_clock_ = &clock;

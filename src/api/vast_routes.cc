@@ -48,7 +48,7 @@ void add_vast_routes(Api& api, Services& s) {
              out["key"] = issued->key;
              out["success"] = true;
              return json_response(200, out);
-           }});
+           }}).shows_secret = true;
 
   api.add({"GET", "/api/v0/auth/apikeys", "List the caller's API keys", Auth::key_or_session, "user_read",
            "api.keys.read", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {

@@ -248,38 +248,49 @@ Status SqlStore::cache_put(const CacheEntry& e) {
 
 // ---- idempotency ----
 
-Result<IdempotencyRecord> SqlStore::idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) {
+namespace {
+constexpr const char* kIdemScope = "user_id = ? AND api_key_id = ? AND route = ? AND key = ?";
+}
+
+Result<IdempotencyRecord> SqlStore::idempotency_claim(const IdempotencyRecord& r, int64_t since, int64_t pending_since,
+                                                      bool* claimed) {
   IdempotencyRecord out = r;
   VARG_TRY(db().write([&](Tx& t) -> Status {
-    VARG_TRY(t.run("DELETE FROM idempotency WHERE user_id = ? AND key = ? AND created_at < ?", {r.user_id, r.key, since}));
-    auto ins = t.run("INSERT INTO idempotency(user_id, key, body_hash, done, status, response, created_at) "
-                     "VALUES(?, ?, ?, ?, 0, '', ?) ON CONFLICT DO NOTHING",
-                     {r.user_id, r.key, r.body_hash, false, r.created_at});
+    VARG_TRY(t.run(std::string("DELETE FROM idempotency WHERE ") + kIdemScope +
+                       " AND (created_at < ? OR (done = ? AND created_at < ?))",
+                   {r.user_id, r.api_key_id, r.route, r.key, since, false, pending_since}));
+    auto ins = t.run("INSERT INTO idempotency(user_id, api_key_id, route, key, body_hash, done, status, response, "
+                     "withheld, created_at) VALUES(?, ?, ?, ?, ?, ?, 0, '', ?, ?) ON CONFLICT DO NOTHING",
+                     {r.user_id, r.api_key_id, r.route, r.key, r.body_hash, false, false, r.created_at});
     if (!ins.ok()) return ins.status();
     *claimed = ins->affected() > 0;
     out = r;
     if (*claimed) return Status::Ok();
-    auto q = t.run("SELECT body_hash, done, status, response, created_at FROM idempotency WHERE user_id = ? AND key = ?",
-                   {r.user_id, r.key});
+    auto q = t.run(std::string("SELECT body_hash, done, status, response, withheld, created_at FROM idempotency WHERE ") +
+                       kIdemScope,
+                   {r.user_id, r.api_key_id, r.route, r.key});
     if (!q.ok()) return q.status();
     if (q->empty()) return t.retry();
     out.body_hash = q->text(0, 0);
     out.done = q->boolean(0, 1);
     out.status = int(q->i64(0, 2));
     out.response = q->text(0, 3);
-    out.created_at = q->i64(0, 4);
+    out.withheld = q->boolean(0, 4);
+    out.created_at = q->i64(0, 5);
     return Status::Ok();
   }));
   return out;
 }
 
 Status SqlStore::idempotency_finish(const IdempotencyRecord& r) {
-  return write_one(db(), "UPDATE idempotency SET done = ?, status = ?, response = ? WHERE user_id = ? AND key = ?",
-                   {true, int64_t(r.status), r.response, r.user_id, r.key});
+  return write_one(db(), std::string("UPDATE idempotency SET done = ?, status = ?, response = ?, withheld = ? WHERE ") +
+                             kIdemScope,
+                   {true, int64_t(r.status), r.response, r.withheld, r.user_id, r.api_key_id, r.route, r.key});
 }
 
-Status SqlStore::idempotency_abandon(int64_t user_id, const std::string& key) {
-  return write_one(db(), "DELETE FROM idempotency WHERE user_id = ? AND key = ? AND done = ?", {user_id, key, false});
+Status SqlStore::idempotency_abandon(const IdempotencyRecord& r) {
+  return write_one(db(), std::string("DELETE FROM idempotency WHERE ") + kIdemScope + " AND done = ?",
+                   {r.user_id, r.api_key_id, r.route, r.key, false});
 }
 
 // ---- provider keys ----

@@ -60,9 +60,10 @@ class SqlStore : public Store {
   Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) override;
   Status cache_put(const CacheEntry& e) override;
 
-  Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) override;
+  Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, int64_t pending_since,
+                                              bool* claimed) override;
   Status idempotency_finish(const IdempotencyRecord& r) override;
-  Status idempotency_abandon(int64_t user_id, const std::string& key) override;
+  Status idempotency_abandon(const IdempotencyRecord& r) override;
 
   Status put_provider_key(const ProviderKeyRecord& k) override;
   Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) override;

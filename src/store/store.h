@@ -110,13 +110,17 @@ struct CacheEntry {
   int64_t created_at = 0, expires_at = 0;
 };
 
-// A stored response to a POST with an Idempotency-Key.
+// A stored response to a POST with an Idempotency-Key, scoped to (account, API key, route): a
+// retry with another key, or to another route, is a request of its own.
 struct IdempotencyRecord {
   int64_t user_id = 0;
+  int64_t api_key_id = 0;  // 0: an access token or the dashboard's session
+  std::string route;       // "POST /api/keys": the route's pattern, not the path
   std::string key, body_hash;
   bool done = false;  // false while the first request is still being answered
   int status = 0;
-  std::string response;  // JSON body
+  std::string response;   // JSON body; never one that showed a secret (then "" and withheld)
+  bool withheld = false;  // the first response showed a secret (a new API key), which is not kept
   int64_t created_at = 0;
 };
 
@@ -229,11 +233,14 @@ class Store {
   virtual Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) = 0;
   virtual Status cache_put(const CacheEntry& e) = 0;
 
-  // Idempotency keys: claim inserts a pending record unless a live one (newer than `since`) exists,
-  // in which case that one is returned with *claimed = false.
-  virtual Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, bool* claimed) = 0;
+  // Idempotency keys: claim inserts a pending record unless a live one exists in its scope (done
+  // and newer than `since`, or pending and newer than `pending_since`: an older pending record is
+  // a claim whose process died), in which case that one is returned with *claimed = false.
+  virtual Result<IdempotencyRecord> idempotency_claim(const IdempotencyRecord& r, int64_t since, int64_t pending_since,
+                                                      bool* claimed) = 0;
   virtual Status idempotency_finish(const IdempotencyRecord& r) = 0;
-  virtual Status idempotency_abandon(int64_t user_id, const std::string& key) = 0;
+  // Deletes the pending claim of r's scope and key (nothing was done: a retry may try again).
+  virtual Status idempotency_abandon(const IdempotencyRecord& r) = 0;
 
   // Saved provider keys (BYOK), sealed.
   virtual Status put_provider_key(const ProviderKeyRecord& k) = 0;

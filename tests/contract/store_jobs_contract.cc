@@ -135,6 +135,19 @@ TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
   expect_projection_consistent(a, "racing finishers");
 }
 
+namespace {
+IdempotencyRecord idem(int64_t user, int64_t key_id, const std::string& route, const std::string& body, int64_t at) {
+  IdempotencyRecord r;
+  r.user_id = user;
+  r.api_key_id = key_id;
+  r.route = route;
+  r.key = "idem-1";
+  r.body_hash = body;
+  r.created_at = at;
+  return r;
+}
+}  // namespace
+
 TEST_P(StoreContract, ConcurrentIdempotencyClaimsHaveOneWinner) {
   int64_t a = new_user("a@example.com");
   std::atomic<int> claimed{0}, seen{0};
@@ -142,21 +155,60 @@ TEST_P(StoreContract, ConcurrentIdempotencyClaimsHaveOneWinner) {
   for (int t = 0; t < 8; t++)
     threads.emplace_back([&] {
       bool mine = false;
-      auto r = store().idempotency_claim({a, "idem-1", "body-1", false, 0, "", kNow}, kNow - 86400, &mine);
+      auto r = store().idempotency_claim(idem(a, 7, "POST /v1/image", "body-1", kNow), kNow - 86400, kNow - 120, &mine);
       if (r.ok()) (mine ? claimed : seen)++;
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(claimed, 1);
   EXPECT_EQ(seen, 7);
-  ASSERT_TRUE(store().idempotency_finish({a, "idem-1", "body-1", true, 202, "{\"ok\":1}", kNow}).ok());
+  IdempotencyRecord done = idem(a, 7, "POST /v1/image", "body-1", kNow);
+  done.done = true;
+  done.status = 202;
+  done.response = "{\"ok\":1}";
+  ASSERT_TRUE(store().idempotency_finish(done).ok());
   bool mine = true;
-  auto again = store().idempotency_claim({a, "idem-1", "body-2", false, 0, "", kNow + 1}, kNow - 86400, &mine);
+  auto again = store().idempotency_claim(idem(a, 7, "POST /v1/image", "body-2", kNow + 1), kNow - 86400, kNow - 120, &mine);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(mine);
   EXPECT_TRUE(again->done);
   EXPECT_EQ(again->status, 202);
   EXPECT_EQ(again->body_hash, "body-1");
   EXPECT_EQ(again->response, "{\"ok\":1}");
+  EXPECT_FALSE(again->withheld);
+}
+
+TEST_P(StoreContract, IdempotencyRecordsAreScopedToTheKeyAndTheRoute) {
+  int64_t a = new_user("a@example.com");
+  bool mine = false;
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 7, "POST /api/keys", "b", kNow), kNow - 86400, kNow - 120, &mine).ok());
+  ASSERT_TRUE(mine);
+  IdempotencyRecord done = idem(a, 7, "POST /api/keys", "b", kNow);
+  done.done = true;
+  done.status = 201;
+  done.withheld = true;
+  ASSERT_TRUE(store().idempotency_finish(done).ok());
+  // Another key of the same account, and another route, each claim the same Idempotency-Key afresh.
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 8, "POST /api/keys", "b", kNow), kNow - 86400, kNow - 120, &mine).ok());
+  EXPECT_TRUE(mine) << "a record of another API key was replayed";
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 7, "POST /v1/image", "b", kNow), kNow - 86400, kNow - 120, &mine).ok());
+  EXPECT_TRUE(mine) << "a record of another route was replayed";
+  auto same = store().idempotency_claim(idem(a, 7, "POST /api/keys", "b", kNow + 5), kNow - 86400, kNow - 120, &mine);
+  ASSERT_TRUE(same.ok());
+  EXPECT_FALSE(mine);
+  EXPECT_TRUE(same->withheld);
+  EXPECT_EQ(same->response, "");
+}
+
+TEST_P(StoreContract, APendingIdempotencyClaimOfADeadProcessIsTakenOver) {
+  int64_t a = new_user("a@example.com");
+  bool mine = false;
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 7, "POST /v1/image", "b", kNow), kNow - 86400, kNow - 120, &mine).ok());
+  ASSERT_TRUE(mine);
+  // Still in progress a minute later; abandoned (its process died) after two.
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 7, "POST /v1/image", "b", kNow + 60), kNow - 86400, kNow + 60 - 120, &mine).ok());
+  EXPECT_FALSE(mine);
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 7, "POST /v1/image", "b", kNow + 121), kNow - 86400, kNow + 1, &mine).ok());
+  EXPECT_TRUE(mine);
 }
 
 TEST_P(StoreContract, FilesDeduplicateByContentAndTheCacheExpires) {

@@ -157,6 +157,23 @@ ALTER TABLE jobs ALTER COLUMN id TYPE TEXT COLLATE "C";
 ALTER TABLE render_jobs ALTER COLUMN id TYPE TEXT COLLATE "C";
 ALTER TABLE provider_keys ALTER COLUMN provider TYPE TEXT COLLATE "C";
 )sql",
+    // 7: idempotency records scoped to (account, API key, route), never holding a secret, as
+    // SQLite's migration 5 (the old records are dropped: some held new API keys)
+    R"sql(
+DROP TABLE idempotency;
+CREATE TABLE idempotency(
+  user_id BIGINT NOT NULL,
+  api_key_id BIGINT NOT NULL,
+  route TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  done BOOLEAN NOT NULL DEFAULT FALSE,
+  status BIGINT NOT NULL DEFAULT 0,
+  response TEXT NOT NULL DEFAULT '',
+  withheld BOOLEAN NOT NULL DEFAULT FALSE,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, api_key_id, route, key));
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <thread>
@@ -158,6 +159,23 @@ DROP TABLE otp_codes;
 ALTER TABLE otp_codes_v2 RENAME TO otp_codes;
 CREATE INDEX otp_codes_email ON otp_codes(email, id);
 )sql",
+    // 5: idempotency records scoped to (account, API key, route), never holding a secret. The old
+    // records are dropped: some held whole responses with new API keys in them.
+    R"sql(
+DROP TABLE idempotency;
+CREATE TABLE idempotency(
+  user_id INTEGER NOT NULL,
+  api_key_id INTEGER NOT NULL,
+  route TEXT NOT NULL,
+  key TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0,
+  status INTEGER NOT NULL DEFAULT 0,
+  response TEXT NOT NULL DEFAULT '',
+  withheld INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, api_key_id, route, key));
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
@@ -174,6 +192,8 @@ class Connection final : public sql::Connection {
     std::unique_ptr<Connection> c(new Connection());
     int rc = sqlite3_open_v2(path.c_str(), &c->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) return error(Code::internal, "cannot open database " + path + ": " + sqlite3_errstr(rc));
+    // Owner-only, before the WAL and shared-memory files exist (SQLite gives them the file's mode).
+    if (writer) ::chmod(path.c_str(), 0600);
     sqlite3_extended_result_codes(c->db_, 1);
     sqlite3_busy_timeout(c->db_, 5000);
     for (const char* pragma : {"PRAGMA journal_mode=WAL", writer ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
