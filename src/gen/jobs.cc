@@ -18,6 +18,7 @@ Jobs::Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys
 Jobs::~Jobs() { stop(); }
 
 void Jobs::start() {
+  sweep();
   adopt_unfinished(!opts_.shared_store);
   for (int i = 0; i < std::max(1, opts_.workers); i++) threads_.emplace_back([this] { worker(); });
   threads_.emplace_back([this] { timer(); });
@@ -138,10 +139,25 @@ void Jobs::notify(const std::string& id, bool terminal) {
   for (auto& w : fire) w.cb(true);
 }
 
+// Recovery: a reservation whose job is no longer live (a crash of an older vargd between writes,
+// an operator's edit) is released. Admission and settlement are atomic, so nothing else makes one.
+void Jobs::sweep() {
+  const int64_t now = clock_.now();
+  auto n = store_.release_orphan_holds(now - kOrphanGrace, now);
+  if (n.ok() && *n > 0) spdlog::warn(json{{"msg", "released reservations without a live job"}, {"count", *n}}.dump());
+}
+
 void Jobs::timer() {
   std::unique_lock lk(mu_);
+  auto next_sweep = steady::now() + std::chrono::seconds(kOrphanGrace);
   while (!stopping_) {
     cv_.wait_for(lk, std::chrono::milliseconds(100));
+    if (steady::now() >= next_sweep) {
+      lk.unlock();
+      sweep();
+      lk.lock();
+      next_sweep = steady::now() + std::chrono::seconds(kOrphanGrace);
+    }
     std::vector<Watcher> due;
     auto now = steady::now();
     for (auto it = watchers_.begin(); it != watchers_.end();) {
@@ -267,17 +283,6 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     }
   }
 
-  if (opts_.max_active_per_account > 0) {  // a cache hit above costs nothing and is never capped
-    auto active = store_.active_jobs(s.user_id);
-    if (!active.ok()) return active.status();
-    if (*active >= opts_.max_active_per_account) {
-      Status st = error(Code::rate_limited, "Too many generations in progress for this account (" +
-                                                std::to_string(opts_.max_active_per_account) + "); wait for some to finish");
-      st.retry_after = 2;
-      return st;
-    }
-  }
-
   // Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
   std::string header_key;
   if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;
@@ -313,17 +318,15 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     finish_followers(gone);
     return why;
   };
+  // Admission: the active-jobs cap, the reservation and the job row commit together or not at all
+  // (402 or 429: nothing happened, no provider call). A cache hit above costs nothing and is never capped.
+  std::optional<LedgerEntry> hold;
   if (j.leader.empty() && j.cost_cents > 0) {
     j.reservation = "reserve:" + j.id;
-    auto held = store_.append({0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()});
-    if (!held.ok()) return give_up(held.status());  // 402: nothing else happened, no provider call
+    hold = LedgerEntry{0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()};
   }
-  Status inserted = store_.insert_job(j);
-  if (!inserted.ok()) {
-    if (!j.reservation.empty())
-      store_.append({0, s.user_id, EntryKind::release, 0, "release:" + j.id, j.reservation, clock_.now()});
-    return give_up(inserted);
-  }
+  Status admitted = store_.admit_job(j, hold, opts_.max_active_per_account);
+  if (!admitted.ok()) return give_up(admitted);
   {
     std::lock_guard lk(mu_);
     if (!header_key.empty()) header_keys_[j.id] = header_key;
@@ -348,16 +351,17 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     j.billing_mode = j.key_source == "pooled" ? "metered" : (j.key_source == "none" ? "free" : "byok");
     j.cost_cents = j.billing_mode == "metered" ? price : 0;
     j.cache_hit = false;
+    std::optional<LedgerEntry> hold;
     if (j.cost_cents > 0) {
       j.reservation = "reserve:" + j.id;
-      auto held = store_.append({0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()});
-      if (!held.ok()) {
-        j.reservation.clear();
-        fail(j, held.status().message);
-        return held.status();
-      }
+      hold = LedgerEntry{0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()};
     }
-    store_.update_job(j, "queued");
+    auto moved = store_.finish_job(j, "queued", hold);  // the job's new terms and its hold in one transaction
+    if (!moved.ok()) {
+      j.reservation.clear();
+      fail(j, moved.status().message);
+      return moved.status();
+    }
   }
   enqueue(j.id);
   return j;
@@ -416,6 +420,16 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
 }
 
 void Jobs::run(const std::string& id) {
+  try {
+    run_job(id);
+  } catch (const std::exception& e) {  // a corrupt job row fails that job, never the worker thread
+    auto j = store_.job(id);
+    if (j.ok() && !is_terminal(j->status)) fail(*j, std::string("internal error: the job record is unreadable (") + e.what() + ")");
+    spdlog::error(json{{"msg", "job failed on an unreadable record"}, {"job_id", id}, {"error", e.what()}}.dump());
+  }
+}
+
+void Jobs::run_job(const std::string& id) {
   auto loaded = store_.job(id);
   if (!loaded.ok() || is_terminal(loaded->status)) return;
   JobRecord job = *loaded;

@@ -30,6 +30,7 @@ namespace varg {
 
 class Jobs {
  public:
+  static constexpr int64_t kOrphanGrace = 60;  // s: recovery releases holds without a live job older than this
   struct Options {
     int workers = 4;
     int64_t cache_ttl = 30 * 86400;
@@ -91,6 +92,8 @@ class Jobs {
   void poll_watched(const std::vector<std::string>& ids);
   void adopt_unfinished(bool all);
   void run(const std::string& id);
+  void run_job(const std::string& id);
+  void sweep();
   void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
   Result<std::vector<InputFile>> resolve_inputs(const std::vector<nlohmann::json>& files);

@@ -67,6 +67,28 @@ RenderJobRecord read_render_job(const Rows& r, int i) {
 
 }  // namespace
 
+namespace {
+bool live(const std::string& status) { return status == "queued" || status == "processing"; }
+
+// The account's count of live jobs moves with every job that starts or stops being live.
+Status count_active(Tx& t, int64_t user_id, int delta) {
+  if (delta > 0) VARG_TRY(t.run("INSERT INTO accounts(user_id) VALUES(?) ON CONFLICT DO NOTHING", {user_id}));
+  return t.run("UPDATE accounts SET active = active + ? WHERE user_id = ?", {int64_t(delta), user_id}).status();
+}
+
+Status insert_job_in(Tx& t, const JobRecord& j) {
+  VARG_TRY(t.run("INSERT INTO jobs(id, user_id, capability, model, params, status, created_at, started_at, "
+                 "completed_at, output_file_id, output_media_type, error, cache_key, cache_hit, cache_mode, "
+                 "billing_mode, cost_cents, reservation, key_source, upstream_id, leader, lease_until, lease_owner) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 {j.id, j.user_id, j.capability, j.model, j.params, j.status, j.created_at, j.started_at,
+                  j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_key, j.cache_hit,
+                  j.cache_mode, j.billing_mode, j.cost_cents, j.reservation, j.key_source, j.upstream_id, j.leader,
+                  j.lease_until, j.lease_owner}));
+  return live(j.status) ? count_active(t, j.user_id, +1) : Status::Ok();
+}
+}  // namespace
+
 namespace sqlstore {
 
 // Every mutable field but the lease, which only claim_job and renew_leases move.
@@ -78,21 +100,32 @@ Result<bool> update_job_in(Tx& t, const JobRecord& j, const std::string& expecte
       {j.status, j.started_at, j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_hit,
        j.billing_mode, j.cost_cents, j.reservation, j.upstream_id, j.leader, j.id, expected});
   if (!r.ok()) return r.status();
-  return r->affected() > 0;
+  if (r->affected() == 0) return false;
+  if (live(expected) != live(j.status)) VARG_TRY(count_active(t, j.user_id, live(j.status) ? +1 : -1));
+  return true;
 }
 
 }  // namespace sqlstore
 
 Status SqlStore::insert_job(const JobRecord& j) {
-  return write_one(db(),
-                   "INSERT INTO jobs(id, user_id, capability, model, params, status, created_at, started_at, "
-                   "completed_at, output_file_id, output_media_type, error, cache_key, cache_hit, cache_mode, "
-                   "billing_mode, cost_cents, reservation, key_source, upstream_id, leader, lease_until, lease_owner) "
-                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   {j.id, j.user_id, j.capability, j.model, j.params, j.status, j.created_at, j.started_at,
-                    j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_key, j.cache_hit,
-                    j.cache_mode, j.billing_mode, j.cost_cents, j.reservation, j.key_source, j.upstream_id, j.leader,
-                    j.lease_until, j.lease_owner});
+  return db().write([&](Tx& t) { return insert_job_in(t, j); });
+}
+
+Status SqlStore::admit_job(const JobRecord& j, const std::optional<LedgerEntry>& reserve, int max_active) {
+  return db().write([&](Tx& t) -> Status {
+    if (max_active > 0 && live(j.status)) {
+      auto a = t.run("SELECT active FROM accounts WHERE user_id = ?", {j.user_id});
+      if (!a.ok()) return a.status();
+      if (!a->empty() && a->i64(0, 0) >= max_active) {
+        Status st = error(Code::rate_limited, "Too many generations in progress for this account (" +
+                                                  std::to_string(max_active) + "); wait for some to finish");
+        st.retry_after = 2;
+        return st;
+      }
+    }
+    if (reserve) VARG_TRY(append_in(t, *reserve));
+    return insert_job_in(t, j);
+  });
 }
 
 Result<JobRecord> SqlStore::job(const std::string& id) {
@@ -127,8 +160,29 @@ Result<std::vector<JobRecord>> SqlStore::unfinished_jobs() {
 }
 
 Result<int64_t> SqlStore::active_jobs(int64_t user_id) {
-  return read_one(db(), "", "SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN ('queued', 'processing')",
-                  {user_id}, [](const Rows& r, int i) { return r.i64(i, 0); });
+  auto n = read_one(db(), "", "SELECT active FROM accounts WHERE user_id = ?", {user_id},
+                    [](const Rows& r, int i) { return r.i64(i, 0); });
+  if (!n.ok() && n.status().code == Code::not_found) return int64_t(0);
+  return n;
+}
+
+Result<int64_t> SqlStore::release_orphan_holds(int64_t before, int64_t now) {
+  int64_t released = 0;
+  VARG_TRY(db().write([&](Tx& t) -> Status {
+    auto orphans = t.run("SELECT h.reservation, h.user_id FROM holds h LEFT JOIN jobs j ON j.id = h.job_id "
+                         "WHERE h.created_at < ? AND (j.id IS NULL OR j.status NOT IN ('queued', 'processing'))",
+                         {before});
+    if (!orphans.ok()) return orphans.status();
+    released = 0;
+    for (int i = 0; i < orphans->size(); i++) {
+      const std::string hold = orphans->text(i, 0);
+      LedgerEntry e{0, orphans->i64(i, 1), EntryKind::release, 0, "release:" + hold, hold, now};
+      VARG_TRY(append_in(t, e));
+      released++;
+    }
+    return Status::Ok();
+  }));
+  return released;
 }
 
 Result<bool> SqlStore::claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) {

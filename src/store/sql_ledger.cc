@@ -73,21 +73,23 @@ Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
       if (u->affected() == 0)
         return error(Code::insufficient_balance, "Insufficient balance. Required: " + std::to_string(in.amount) +
                                                      " credits, available: " + std::to_string(available()) + " credits");
+      VARG_TRY(t.run("INSERT INTO holds(reservation, user_id, job_id, amount, created_at) VALUES(?, ?, ?, ?, ?)",
+                     {in.idempotency_id, in.user_id, in.ref, in.amount, in.created_at}));
       break;
     }
     case EntryKind::capture:
     case EntryKind::release: {
-      auto r = t.run(std::string(kEntryCols) + "WHERE idempotency_id = ? AND kind = 'reserve'", {in.ref});
-      if (!r.ok()) return r.status();
-      if (r->empty()) return error(Code::not_found, "No such reservation");
-      LedgerEntry hold = read_entry(*r, 0);
-      if (hold.user_id != in.user_id) return error(Code::not_found, "No such reservation");
-      {  // settled already (by this or the other kind): exactly once, so return that entry
-        auto q = t.run(std::string(kEntryCols) + "WHERE ref = ? AND kind IN ('capture', 'release')", {in.ref});
+      // Settling takes the hold away: exactly one settlement can find it.
+      auto h = t.run("DELETE FROM holds WHERE reservation = ? AND user_id = ? RETURNING amount", {in.ref, in.user_id});
+      if (!h.ok()) return h.status();
+      if (h->empty()) {  // settled already (by this or the other kind): return that entry
+        auto q = t.run(std::string(kEntryCols) + "WHERE ref = ? AND kind IN ('capture', 'release') AND user_id = ?",
+                       {in.ref, in.user_id});
         if (!q.ok()) return q.status();
         if (!q->empty()) return read_entry(*q, 0);
+        return error(Code::not_found, "No such reservation");
       }
-      e.amount = hold.amount;
+      e.amount = h->i64(0, 0);
       if (in.kind == EntryKind::capture)
         VARG_TRY(t.run("UPDATE accounts SET reserved = reserved - ?, settled = settled - ? WHERE user_id = ?",
                        {e.amount, e.amount, in.user_id}));

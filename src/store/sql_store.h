@@ -44,12 +44,14 @@ class SqlStore : public Store {
   Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) override;
 
   Status insert_job(const JobRecord& job) override;
+  Status admit_job(const JobRecord& job, const std::optional<LedgerEntry>& reserve, int max_active) override;
   Result<JobRecord> job(const std::string& id) override;
   Result<bool> update_job(const JobRecord& job, const std::string& expected_status) override;
   Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
                           const std::optional<LedgerEntry>& settle) override;
   Result<std::vector<JobRecord>> unfinished_jobs() override;
   Result<int64_t> active_jobs(int64_t user_id) override;
+  Result<int64_t> release_orphan_holds(int64_t before, int64_t now) override;
   Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) override;
   Status renew_leases(const std::string& owner, int64_t until) override;
   Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,

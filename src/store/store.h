@@ -206,6 +206,11 @@ class Store {
   // Jobs. update_job writes every mutable field but the lease, only if the stored status is
   // `expected` (false when another writer moved the job first, e.g. a cancel racing a completion).
   virtual Status insert_job(const JobRecord& job) = 0;
+  // Admission, in one transaction or not at all: the account's count of live jobs raised unless
+  // it already reached `max_active` (0: no cap; then rate_limited), the reservation (if any:
+  // insufficient_balance), and the job row. A crash leaves nothing, or a queued job whose hold is
+  // settled by the job or by recovery.
+  virtual Status admit_job(const JobRecord& job, const std::optional<LedgerEntry>& reserve, int max_active) = 0;
   virtual Result<JobRecord> job(const std::string& id) = 0;
   virtual Result<bool> update_job(const JobRecord& job, const std::string& expected_status) = 0;
   // Moves a job to a final state and settles its reservation (capture or release) in one
@@ -214,8 +219,11 @@ class Store {
   virtual Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
                                   const std::optional<LedgerEntry>& settle) = 0;
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
-  // How many of the user's jobs are queued or processing (the per-account concurrency cap).
+  // How many of the user's jobs are queued or processing (a counter the job rules keep).
   virtual Result<int64_t> active_jobs(int64_t user_id) = 0;
+  // Recovery: releases every reservation older than `before` whose job is not queued or
+  // processing (or does not exist); returns how many.
+  virtual Result<int64_t> release_orphan_holds(int64_t before, int64_t now) = 0;
   // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
   // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
   // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.

@@ -135,6 +135,72 @@ TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
   expect_projection_consistent(a, "racing finishers");
 }
 
+TEST_P(StoreContract, AdmissionReservesAndInsertsTogetherOrNotAtAll) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().append({0, a, EntryKind::grant, 15, "g", "", kNow}).ok());
+  auto hold = [&](const std::string& job, int64_t amount) {
+    return LedgerEntry{0, a, EntryKind::reserve, amount, "reserve:" + job, job, kNow};
+  };
+  ASSERT_TRUE(store().admit_job(job_record(a, "job_1"), hold("job_1", 10), 0).ok());
+  EXPECT_EQ(store().balance(a)->reserved, 10);
+  EXPECT_EQ(*store().active_jobs(a), 1);
+  // 402: neither the hold nor the job row nor the count is left behind.
+  auto poor = store().admit_job(job_record(a, "job_2"), hold("job_2", 10), 0);
+  EXPECT_EQ(poor.code, Code::insufficient_balance);
+  EXPECT_EQ(store().job("job_2").status().code, Code::not_found);
+  EXPECT_EQ(*store().active_jobs(a), 1);
+  // A job id taken already: the hold is undone with it.
+  auto twin = store().admit_job(job_record(a, "job_1"), hold("job_1b", 5), 0);
+  EXPECT_FALSE(twin.ok());
+  EXPECT_EQ(store().balance(a)->reserved, 10);
+  expect_projection_consistent(a, "refused admissions");
+}
+
+TEST_P(StoreContract, ConcurrentAdmissionsNeverExceedTheActiveJobsCap) {
+  int64_t a = new_user("a@example.com");
+  std::atomic<int> admitted{0}, capped{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; i++) {
+        Status st = store().admit_job(job_record(a, "job_" + std::to_string(t) + "_" + std::to_string(i)), std::nullopt, 3);
+        (st.ok() ? admitted : st.code == Code::rate_limited ? capped : other)++;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(admitted, 3);
+  EXPECT_EQ(capped, 37);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(*store().active_jobs(a), 3);
+  // A finished job frees its place.
+  JobRecord done = *store().unfinished_jobs()->begin();
+  done.status = "completed";
+  ASSERT_TRUE(*store().finish_job(done, "queued", std::nullopt));
+  EXPECT_EQ(*store().active_jobs(a), 2);
+  EXPECT_TRUE(store().admit_job(job_record(a, "job_after"), std::nullopt, 3).ok());
+}
+
+TEST_P(StoreContract, RecoveryReleasesHoldsWithoutALiveJobOnce) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().append({0, a, EntryKind::grant, 100, "g", "", kNow}).ok());
+  // A hold whose job row never got written (a crash of an older vargd between two writes) ...
+  ASSERT_TRUE(store().append({0, a, EntryKind::reserve, 10, "reserve:job_lost", "job_lost", kNow}).ok());
+  // ... one whose job is live, one whose job finished without settling, and a fresh orphan.
+  ASSERT_TRUE(store().admit_job(job_record(a, "job_live"), LedgerEntry{0, a, EntryKind::reserve, 20, "reserve:job_live", "job_live", kNow}, 0).ok());
+  JobRecord gone = job_record(a, "job_gone");
+  gone.status = "failed";
+  ASSERT_TRUE(store().admit_job(gone, LedgerEntry{0, a, EntryKind::reserve, 30, "reserve:job_gone", "job_gone", kNow}, 0).ok());
+  ASSERT_TRUE(store().append({0, a, EntryKind::reserve, 5, "reserve:job_new", "job_new", kNow + 100}).ok());
+  EXPECT_EQ(store().balance(a)->reserved, 65);
+  auto n = store().release_orphan_holds(kNow + 50, kNow + 200);
+  ASSERT_TRUE(n.ok()) << n.status().message;
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(store().balance(a)->reserved, 25) << "the live job's and the fresh hold remain";
+  EXPECT_EQ(*store().release_orphan_holds(kNow + 50, kNow + 300), 0) << "released once";
+  EXPECT_EQ(store().balance(a)->settled, 100);
+  expect_projection_consistent(a, "recovery");
+}
+
 namespace {
 IdempotencyRecord idem(int64_t user, int64_t key_id, const std::string& route, const std::string& body, int64_t at) {
   IdempotencyRecord r;

@@ -1,21 +1,32 @@
 """Issue 20's regression tests (the money and jobs core), each named after the finding it proves
 fixed, run against the real vargd over loopback with the fake upstreams.
-   (c) idempotency records are scoped to (account, API key, route) and never hold a secret."""
+   (a) a reservation never outlives its job: admission is one transaction, recovery releases holds
+       left without a live job (as an older vargd could leave them);
+   (c) idempotency records are scoped to (account, API key, route) and never hold a secret;
+   (d) the active-jobs cap holds under concurrent submits."""
 import os, sqlite3, stat, sys, time, unittest
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import KEY_RE, Vargd, call
+from harness import KEY_RE, Vargd, balance, call, start_fake, wait_job
 
 
 class Money(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.v = Vargd()
+        cls.fake, cls.fake_url = start_fake()
+        cls.v = Vargd(["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
+                       "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key", "--max-active-jobs", "2"])
         cls.u = cls.v.url
 
     @classmethod
     def tearDownClass(cls):
         cls.v.cleanup()
+        cls.fake.kill()
+        cls.fake.wait()
+
+    def setUp(self):
+        call("POST", self.fake_url + "/_reset")
 
     def db_rows(self, sql):
         with sqlite3.connect("file:%s/data/varg.db?mode=ro" % self.v.dir, uri=True) as db:
@@ -51,6 +62,43 @@ class Money(unittest.TestCase):
         self.assertNotIn(secret, str(denied))
         s, _, keys = call("GET", self.u + "/api/keys", full)
         self.assertEqual(sorted(k["name"] for k in keys["keys"]), ["admin create-user", "ci", "weak"], keys)
+
+
+    def test_d_concurrent_submits_never_exceed_the_active_jobs_cap(self):
+        key = self.v.user("cap@example.com", 1000)
+        call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 1.5})
+        body = lambda i: {"model": "flux-pro", "prompt": "cap %d %f" % (i, time.time())}
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(lambda i: call("POST", self.u + "/v1/image", key, body(i)), range(12)))
+        accepted = [j for s, _, j in answers if s == 202]
+        refused = [(s, h) for s, h, _ in answers if s != 202]
+        self.assertEqual(len(accepted), 2, answers)
+        self.assertTrue(all(s == 429 and h.get("Retry-After") for s, h in refused), refused)
+        for j in accepted:
+            wait_job(self.u, key, j["job_id"])
+        self.assertEqual(balance(self.u, key), {"balance_cents": 980, "currency": "usd", "reserved_cents": 0})
+
+    def test_a_a_hold_left_without_its_job_is_released_by_recovery(self):
+        v = Vargd()
+        try:
+            key = v.user("orphan@example.com", 100)
+            v.stop()
+            # What a crash of an older vargd between its two writes left: the hold, no job row.
+            with sqlite3.connect("%s/data/varg.db" % v.dir) as db:
+                uid = db.execute("SELECT id FROM users WHERE email = 'orphan@example.com'").fetchone()[0]
+                old = int(time.time()) - 600
+                db.execute("INSERT INTO ledger(user_id, kind, amount, idempotency_id, ref, created_at) "
+                           "VALUES(?, 'reserve', 40, 'reserve:job_crashed', 'job_crashed', ?)", (uid, old))
+                db.execute("UPDATE accounts SET reserved = reserved + 40 WHERE user_id = ?", (uid,))
+                if [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE name = 'holds'")]:
+                    db.execute("INSERT INTO holds VALUES('reserve:job_crashed', ?, 'job_crashed', 40, ?)", (uid, old))
+            v.start()
+            self.assertEqual(balance(v.url, key), {"balance_cents": 100, "currency": "usd", "reserved_cents": 0})
+            with sqlite3.connect("file:%s/data/varg.db?mode=ro" % v.dir, uri=True) as db:
+                kinds = [r[0] for r in db.execute("SELECT kind FROM ledger WHERE user_id = ? ORDER BY id", (uid,))]
+            self.assertEqual(kinds, ["grant", "reserve", "release"])
+        finally:
+            v.cleanup()
 
 
 if __name__ == "__main__":

@@ -174,6 +174,24 @@ CREATE TABLE idempotency(
   created_at BIGINT NOT NULL,
   PRIMARY KEY (user_id, api_key_id, route, key));
 )sql",
+    // 8: open reservations and each account's count of live jobs, as SQLite's migration 6
+    R"sql(
+CREATE TABLE holds(
+  reservation TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  job_id TEXT NOT NULL,
+  amount BIGINT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE INDEX holds_created ON holds(created_at);
+INSERT INTO holds(reservation, user_id, job_id, amount, created_at)
+  SELECT r.idempotency_id, r.user_id, r.ref, r.amount, r.created_at FROM ledger r WHERE r.kind = 'reserve'
+  AND NOT EXISTS (SELECT 1 FROM ledger s WHERE s.ref = r.idempotency_id AND s.kind IN ('capture', 'release'));
+ALTER TABLE accounts ADD COLUMN active BIGINT NOT NULL DEFAULT 0;
+INSERT INTO accounts(user_id) SELECT DISTINCT user_id FROM jobs WHERE status IN ('queued', 'processing')
+  AND user_id NOT IN (SELECT user_id FROM accounts);
+UPDATE accounts SET active = (SELECT COUNT(*) FROM jobs WHERE jobs.user_id = accounts.user_id
+  AND jobs.status IN ('queued', 'processing'));
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

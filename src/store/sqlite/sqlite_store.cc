@@ -176,6 +176,26 @@ CREATE TABLE idempotency(
   created_at INTEGER NOT NULL,
   PRIMARY KEY (user_id, api_key_id, route, key));
 )sql",
+    // 6: open reservations in a table of their own (settling deletes the row; recovery finds the
+    // ones without a live job without reading the ledger), and each account's count of live jobs
+    // kept by the job rules (the active-jobs cap reads one row, whatever the history)
+    R"sql(
+CREATE TABLE holds(
+  reservation TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  job_id TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE INDEX holds_created ON holds(created_at);
+INSERT INTO holds(reservation, user_id, job_id, amount, created_at)
+  SELECT r.idempotency_id, r.user_id, r.ref, r.amount, r.created_at FROM ledger r WHERE r.kind = 'reserve'
+  AND NOT EXISTS (SELECT 1 FROM ledger s WHERE s.ref = r.idempotency_id AND s.kind IN ('capture', 'release'));
+ALTER TABLE accounts ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
+INSERT INTO accounts(user_id) SELECT DISTINCT user_id FROM jobs WHERE status IN ('queued', 'processing')
+  AND user_id NOT IN (SELECT user_id FROM accounts);
+UPDATE accounts SET active = (SELECT COUNT(*) FROM jobs WHERE jobs.user_id = accounts.user_id
+  AND jobs.status IN ('queued', 'processing'));
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
