@@ -150,10 +150,10 @@ void add_billing_routes(Api& api, Services& s) {
              int64_t total = 0;
              std::map<std::string, json> groups;
              for (auto& j : *jobs) {
-               int64_t cost = j.status == "completed" ? j.cost_cents : 0;
+               int64_t cost = j.status == JobStatus::completed ? j.cost_cents : 0;
                total += cost;
                usage.push_back({{"job_id", j.id}, {"model", j.model}, {"capability", j.capability}, {"cost_cents", cost},
-                                {"cache_hit", j.cache_hit}, {"billing", j.billing_mode}, {"status", j.status},
+                                {"cache_hit", j.cache_hit}, {"billing", j.billing_mode}, {"status", job_status_name(j.status)},
                                 {"created_at", iso8601(j.created_at)}});
                if (group.empty()) continue;
                std::string key = group == "day" ? day_of(j.created_at) : j.model;

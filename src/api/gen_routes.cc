@@ -48,8 +48,8 @@ void wait_for_job(Jobs& jobs, int64_t user, std::string id, steady::time_point d
                   std::function<void(Response)> deliver) {
   uint64_t seen = jobs.version(id);
   auto j = jobs.get(user, id);
-  if (j.ok() && (is_terminal(j->status) || steady::now() >= deadline))
-    return deliver(job_response(jobs, *j, is_terminal(j->status) ? 200 : 202, ttl));
+  if (j.ok() && (!is_live(j->status) || steady::now() >= deadline))
+    return deliver(job_response(jobs, *j, !is_live(j->status) ? 200 : 202, ttl));
   if (!j.ok()) return deliver(error_response(Family::gateway, j.status()));
   jobs.watch(id, seen, deadline, [&jobs, user, id, deadline, ttl, deliver](bool) {
     wait_for_job(jobs, user, id, deadline, ttl, deliver);
@@ -153,7 +153,7 @@ Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) 
   auto j = s.jobs->submit(sub);
   if (!j.ok()) return j.status();
   Response r = job_response(*s.jobs, *j, 202, ttl);
-  if (int wait = prefer_wait(ctx.req); wait > 0 && !is_terminal(j->status)) {
+  if (int wait = prefer_wait(ctx.req); wait > 0 && !!is_live(j->status)) {
     Jobs* jobs = s.jobs;
     int64_t user = ctx.principal.user_id;
     std::string id = j->id;
@@ -185,7 +185,7 @@ Result<Response> job_events(Services& s, Ctx& ctx) {
                            [&jobs, user, id]() -> Result<std::pair<json, bool>> {
                              auto now = jobs.get(user, id);
                              if (!now.ok()) return now.status();
-                             return std::pair{jobs.to_json(*now), is_terminal(now->status)};
+                             return std::pair{jobs.to_json(*now), !is_live(now->status)};
                            }},
       std::chrono::minutes(10), false);
   return r;

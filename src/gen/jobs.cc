@@ -39,19 +39,14 @@ void Jobs::adopt_unfinished(bool all) {
       if (!claimed.ok() || !*claimed) continue;  // another instance was quicker
     }
     adopted++;
-    if (!j.leader.empty()) {  // the leader's in-memory follower list died with the old process
-      j.leader.clear();
-      store_.update_job(j, j.status);
-    }
-    if (j.key_source == "header") {
+    if (!j.leader.empty()) {  // a follower: its leader resolves it, unless the leader is gone
+      auto leader = store_.job(j.leader);
+      if (leader.ok() && is_live(leader->status)) continue;
+      fail(j, "the identical request this one waited for is gone; send the request again");
+    } else if (j.key_source == "header") {
       fail(j, "vargd restarted while this job ran, and BYOK header keys are never kept; send the request again");
     } else {
-      {
-        std::lock_guard lk(mu_);
-        if (!j.cache_key.empty() && j.cache_mode != "no-store") leaders_.emplace(j.cache_key, j.id);
-        queue_.push_back(j.id);
-      }
-      cv_.notify_all();
+      enqueue(j.id);
     }
   }
   if (adopted > 0) spdlog::info(json{{"msg", "resuming unfinished jobs"}, {"count", adopted}}.dump());
@@ -81,14 +76,14 @@ void Jobs::leases() {
 }
 
 void Jobs::poll_watched(const std::vector<std::string>& ids) {
-  std::map<std::string, std::string> seen;
+  std::map<std::string, JobStatus> seen;
   for (auto& id : ids) {
     auto j = store_.job(id);
     if (!j.ok()) continue;
     seen[id] = j->status;
     auto last = polled_.find(id);
     // A terminal job is always news to a watcher (it stops watching then); otherwise a change.
-    if (is_terminal(j->status) || (last != polled_.end() && last->second != j->status)) notify(id);
+    if (!is_live(j->status) || (last != polled_.end() && last->second != j->status)) notify(id);
   }
   polled_ = std::move(seen);
 }
@@ -192,7 +187,7 @@ void Jobs::timer() {
 
 json Jobs::to_json(const JobRecord& j) const {
   json out = {{"job_id", j.id},
-              {"status", j.status},
+              {"status", job_status_name(j.status)},
               {"model", j.model},
               {"created_at", iso8601(j.created_at)},
               {"cache", {{"hit", j.cache_hit}, {"key", j.cache_key}}},
@@ -232,18 +227,6 @@ Result<std::vector<InputFile>> Jobs::resolve_inputs(const std::vector<json>& fil
   return out;
 }
 
-JobRecord Jobs::cache_hit_job(JobRecord j, const CacheEntry& e) {
-  j.status = "completed";
-  j.completed_at = clock_.now();
-  j.cache_hit = true;
-  j.billing_mode = "cached";
-  j.cost_cents = 0;
-  j.reservation.clear();
-  j.output_file_id = e.file_id;
-  j.output_media_type = e.media_type;
-  return j;
-}
-
 Result<JobRecord> Jobs::submit(const Submission& s) {
   auto req = normalize_request(s.capability, s.body, catalog_);
   if (!req.ok()) return req.status();
@@ -272,98 +255,47 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   j.lease_owner = instance_;  // this instance runs it, unless it dies first
   j.lease_until = clock_.now_ms() + opts_.lease_ms;
 
-  if (s.cache_control.empty()) {  // no-cache skips the lookup, no-store bypasses the cache entirely
-    auto hit = store_.cache_get(j.cache_key, clock_.now());
-    if (!hit.ok()) return hit.status();
-    if (*hit) {
-      j = cache_hit_job(j, **hit);
-      j.key_source = "none";
-      VARG_TRY(store_.insert_job(j));
-      return j;
-    }
-  }
-
   // Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
+  // A cached result needs no key at all, so a missing key only fails a request that must run.
   std::string header_key;
   if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;
+  Store::Admission a;
   if (provider->second->needs_key()) {
     auto key = keys_.resolve(s.user_id, m.provider, header_key);
-    if (!key.ok()) return key.status();
-    j.key_source = key->source;
-    j.billing_mode = key->source == "pooled" ? "metered" : "byok";
+    if (key.ok()) {
+      j.key_source = key->source;
+      j.billing_mode = key->source == "pooled" ? "metered" : "byok";
+    } else {
+      j.key_source = "none";
+      a.unless_hit = key.status();
+    }
   } else {
     j.key_source = "none";
     j.billing_mode = "free";
   }
   j.cost_cents = j.billing_mode == "metered" ? price : 0;
-
-  {  // single flight: an identical request already generating → wait for its result, pay nothing
-    std::lock_guard lk(mu_);
-    if (s.cache_control != "no-store") {
-      auto [it, claimed] = leaders_.emplace(j.cache_key, j.id);  // claimed at once, so nobody slips in between
-      if (!claimed) {
-        j.leader = it->second;
-        j.billing_mode = "cached";
-        j.cost_cents = 0;
-        j.cache_hit = true;
-      }
-    }
-  }
-  // A leader that cannot start lets go of the key and fails whoever already waits on it.
-  auto give_up = [&](const Status& why) {
-    if (!j.leader.empty() || s.cache_control == "no-store") return why;
-    JobRecord gone = j;
-    gone.status = "failed";
-    gone.error = why.message;
-    finish_followers(gone);
-    return why;
-  };
-  // Admission: the active-jobs cap, the reservation and the job row commit together or not at all
-  // (402 or 429: nothing happened, no provider call). A cache hit above costs nothing and is never capped.
-  std::optional<LedgerEntry> hold;
-  if (j.leader.empty() && j.cost_cents > 0) {
+  if (j.cost_cents > 0) {
     j.reservation = "reserve:" + j.id;
-    hold = LedgerEntry{0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()};
+    a.hold = LedgerEntry{0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()};
   }
-  Status admitted = store_.admit_job(j, hold, opts_.max_active_per_account);
-  if (!admitted.ok()) return give_up(admitted);
-  {
-    std::lock_guard lk(mu_);
-    if (!header_key.empty()) header_keys_[j.id] = header_key;
-    if (!j.leader.empty()) {
-      auto it = leaders_.find(j.cache_key);
-      if (it != leaders_.end() && it->second == j.leader) {
-        followers_[j.leader].push_back(j.id);
-        return j;
-      }
-      j.leader.clear();  // the leader finished in between: run this one itself
+  // Admission, one transaction: a cached result (free, at once; no-cache skips the lookup), or an
+  // identical request in flight on any instance to wait for (free; no-store opts out), or the
+  // active-jobs cap, the reservation and the job row (402 or 429: nothing written, no provider call).
+  a.job = j;
+  a.max_active = opts_.max_active_per_account;
+  a.lookup_cache = s.cache_control.empty();
+  a.join_flight = s.cache_control != "no-store";
+  a.now = clock_.now();
+  auto admitted = store_.admit_job(a);
+  if (!admitted.ok()) return admitted.status();
+  j = std::move(*admitted);
+  if (j.status == JobStatus::queued && j.leader.empty()) {
+    if (!header_key.empty()) {
+      std::lock_guard lk(mu_);
+      header_keys_[j.id] = header_key;
     }
+    enqueue(j.id);
   }
-  if (j.leader.empty() && j.billing_mode == "cached") {
-    // Lost the race with a finishing leader: look the result up now.
-    auto hit = store_.cache_get(j.cache_key, clock_.now());
-    if (hit.ok() && *hit) {
-      JobRecord done = cache_hit_job(j, **hit);
-      store_.update_job(done, "queued");
-      return done;
-    }
-    // The leader failed: this request runs itself and pays like any other.
-    j.billing_mode = j.key_source == "pooled" ? "metered" : (j.key_source == "none" ? "free" : "byok");
-    j.cost_cents = j.billing_mode == "metered" ? price : 0;
-    j.cache_hit = false;
-    std::optional<LedgerEntry> hold;
-    if (j.cost_cents > 0) {
-      j.reservation = "reserve:" + j.id;
-      hold = LedgerEntry{0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()};
-    }
-    auto moved = store_.finish_job(j, "queued", hold);  // the job's new terms and its hold in one transaction
-    if (!moved.ok()) {
-      j.reservation.clear();
-      fail(j, moved.status().message);
-      return moved.status();
-    }
-  }
-  enqueue(j.id);
   return j;
 }
 
@@ -412,7 +344,7 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
   for (auto& i : stored["inputs"]) call.inputs.push_back({i["url"], i["hash"], i["media_type"]});
   call.on_upstream_id = [this, &job](const std::string& up) {
     job.upstream_id = up;
-    store_.update_job(job, "processing");
+    store_.transition_job({job, JobStatus::processing, std::nullopt, std::nullopt});
   };
   auto out = p->second->generate(call);
   if (!out.ok() && cancelled && !stopping_) p->second->cancel(*m, job.upstream_id, key);
@@ -424,25 +356,25 @@ void Jobs::run(const std::string& id) {
     run_job(id);
   } catch (const std::exception& e) {  // a corrupt job row fails that job, never the worker thread
     auto j = store_.job(id);
-    if (j.ok() && !is_terminal(j->status)) fail(*j, std::string("internal error: the job record is unreadable (") + e.what() + ")");
+    if (j.ok() && is_live(j->status)) fail(*j, std::string("internal error: the job record is unreadable (") + e.what() + ")");
     spdlog::error(json{{"msg", "job failed on an unreadable record"}, {"job_id", id}, {"error", e.what()}}.dump());
   }
 }
 
 void Jobs::run_job(const std::string& id) {
   auto loaded = store_.job(id);
-  if (!loaded.ok() || is_terminal(loaded->status)) return;
+  if (!loaded.ok() || !is_live(loaded->status) || !loaded->leader.empty()) return;
   JobRecord job = *loaded;
   if (opts_.shared_store) {  // each job runs on one instance: the lease holder
     const int64_t now = clock_.now_ms();
     auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
     if (!mine.ok() || !*mine) return;
   }
-  if (job.status == "queued") {
-    job.status = "processing";
+  if (job.status == JobStatus::queued) {
+    job.status = JobStatus::processing;
     job.started_at = clock_.now();
-    auto moved = store_.update_job(job, "queued");
-    if (!moved.ok() || !*moved) return;  // cancelled meanwhile
+    auto moved = store_.transition_job({job, JobStatus::queued, std::nullopt, std::nullopt});
+    if (!moved.ok() || !moved->applied) return;  // cancelled meanwhile
     notify(id);
   }
   auto flag = std::make_shared<std::atomic<bool>>(false);
@@ -493,67 +425,48 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     fail(job, "could not store the result");
     return;
   }
-  job.status = "completed";
+  job.status = JobStatus::completed;
   job.completed_at = clock_.now();
   job.output_file_id = f->id;
   job.output_media_type = f->media_type;
-  std::optional<LedgerEntry> settle;
+  Store::Transition t{job, JobStatus::processing, std::nullopt, std::nullopt};
   if (!job.reservation.empty())
-    settle = LedgerEntry{0, job.user_id, EntryKind::capture, job.cost_cents, "capture:" + job.id, job.reservation, clock_.now()};
-  auto done = store_.finish_job(job, "processing", settle);
-  if (!done.ok()) spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
-  // Cached only once the job is completed and paid for: a cancel that came while the result
-  // downloaded released the reservation, and must not leave a free result for everyone after.
-  if (done.ok() && !*done) return;  // cancel() settled it, notified and finished its followers
-  if (done.ok() && job.cache_mode != "no-store")
-    store_.cache_put({job.cache_key, f->id, f->media_type, clock_.now(), clock_.now() + opts_.cache_ttl});
-  notify(job.id, true);
-  finish_followers(job);
+    t.entry = LedgerEntry{0, job.user_id, EntryKind::capture, job.cost_cents, "capture:" + job.id, job.reservation, clock_.now()};
+  // Charged and cached in the one transaction that completes the job: a cancel that came first
+  // (even while the result downloaded) leaves nothing cached and nothing charged.
+  if (job.cache_mode != "no-store")
+    t.publish = CacheEntry{job.cache_key, f->id, f->media_type, clock_.now(), clock_.now() + opts_.cache_ttl};
+  auto done = store_.transition_job(t);
+  if (!done.ok()) {
+    spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
+    return;  // still processing in the store: it resumes (and settles) at the next start
+  }
+  if (!done->applied) return;  // cancel() settled it, notified and resolved its followers
+  finished(job.id, done->followers);
 }
 
 void Jobs::fail(JobRecord job, const std::string& why) {
-  const std::string expected = job.status;
-  job.status = "failed";
+  const JobStatus from = job.status;
+  job.status = JobStatus::failed;
   job.completed_at = clock_.now();
   job.error = why;
   job.cost_cents = 0;
-  std::optional<LedgerEntry> settle;
+  Store::Transition t{job, from, std::nullopt, std::nullopt};
   if (!job.reservation.empty())
-    settle = LedgerEntry{0, job.user_id, EntryKind::release, 0, "release:" + job.id, job.reservation, clock_.now()};
-  store_.finish_job(job, expected, settle);
+    t.entry = LedgerEntry{0, job.user_id, EntryKind::release, 0, "release:" + job.id, job.reservation, clock_.now()};
+  auto done = store_.transition_job(t);
   spdlog::info(json{{"msg", "job failed"}, {"job_id", job.id}, {"error", why}}.dump());
-  notify(job.id, true);
-  finish_followers(job);
+  finished(job.id, done.ok() ? done->followers : std::vector<std::string>{});
 }
 
-void Jobs::finish_followers(const JobRecord& leader) {
-  std::vector<std::string> waiting;
+// A job stopped being live: its watchers (and those of the followers resolved with it) hear it.
+void Jobs::finished(const std::string& id, const std::vector<std::string>& followers) {
   {
     std::lock_guard lk(mu_);
-    header_keys_.erase(leader.id);
-    auto it = leaders_.find(leader.cache_key);
-    if (it != leaders_.end() && it->second == leader.id) leaders_.erase(it);
-    if (auto f = followers_.find(leader.id); f != followers_.end()) {
-      waiting = std::move(f->second);
-      followers_.erase(f);
-    }
+    header_keys_.erase(id);
   }
-  for (auto& id : waiting) {
-    auto j = store_.job(id);
-    if (!j.ok() || is_terminal(j->status)) continue;
-    if (leader.status == "completed") {
-      JobRecord done = cache_hit_job(*j, CacheEntry{leader.cache_key, leader.output_file_id, leader.output_media_type, 0, 0});
-      done.leader.clear();
-      store_.update_job(done, j->status);
-      notify(id, true);
-    } else {
-      // The leader failed; failures are never cached, so the follower fails the same way rather
-      // than silently spending on a retry the caller did not ask for.
-      JobRecord f = *j;
-      f.leader.clear();
-      fail(f, leader.error.empty() ? "the identical request this one waited for was cancelled" : leader.error);
-    }
-  }
+  notify(id, true);
+  for (auto& f : followers) notify(f, true);
 }
 
 // ---- reading and cancelling ----
@@ -570,23 +483,21 @@ Status Jobs::cancel(int64_t user_id, const std::string& id) {
   for (int attempt = 0; attempt < 3; attempt++) {
     auto j = get(user_id, id);
     if (!j.ok()) return j.status();
-    if (is_terminal(j->status)) return Status::Ok();
-    JobRecord c = *j;
-    c.status = "cancelled";
-    c.completed_at = clock_.now();
-    c.cost_cents = 0;
-    std::optional<LedgerEntry> settle;
-    if (!c.reservation.empty())
-      settle = LedgerEntry{0, c.user_id, EntryKind::release, 0, "release:" + c.id, c.reservation, clock_.now()};
-    auto moved = store_.finish_job(c, j->status, settle);
+    if (!is_live(j->status)) return Status::Ok();
+    Store::Transition t{*j, j->status, std::nullopt, std::nullopt};
+    t.job.status = JobStatus::cancelled;
+    t.job.completed_at = clock_.now();
+    t.job.cost_cents = 0;
+    if (!t.job.reservation.empty())
+      t.entry = LedgerEntry{0, t.job.user_id, EntryKind::release, 0, "release:" + id, t.job.reservation, clock_.now()};
+    auto moved = store_.transition_job(t);
     if (!moved.ok()) return moved.status();
-    if (!*moved) continue;  // it moved on under us; look again
+    if (!moved->applied) continue;  // it moved on under us; look again
     {
       std::lock_guard lk(mu_);
       if (auto f = cancel_flags_.find(id); f != cancel_flags_.end()) f->second->store(true);
     }
-    notify(id, true);
-    finish_followers(c);
+    finished(id, moved->followers);
     return Status::Ok();
   }
   return error(Code::conflict, "The job is changing state; retry");

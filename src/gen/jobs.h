@@ -100,8 +100,7 @@ class Jobs {
   Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
   void complete(JobRecord job, const ProviderOutput& out);
   void fail(JobRecord job, const std::string& why);
-  void finish_followers(const JobRecord& leader);
-  JobRecord cache_hit_job(JobRecord j, const CacheEntry& e);
+  void finished(const std::string& id, const std::vector<std::string>& followers);
 
   Store& store_;
   Files& files_;
@@ -111,7 +110,7 @@ class Jobs {
   const Clock& clock_;
   Options opts_;
   const std::string instance_;  // this process's name on the job leases it holds
-  std::map<std::string, std::string> polled_;  // watched job → its status at the last poll (lease thread only)
+  std::map<std::string, JobStatus> polled_;  // watched job → its status at the last poll (lease thread only)
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -119,8 +118,6 @@ class Jobs {
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running jobs
   std::map<std::string, std::string> header_keys_;  // job → BYOK header key, in memory only
-  std::map<std::string, std::string> leaders_;      // cache key → the job generating it
-  std::map<std::string, std::vector<std::string>> followers_;  // leader job → identical requests waiting
   std::map<std::string, uint64_t> versions_;
   std::map<std::string, std::vector<Watcher>> watchers_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;

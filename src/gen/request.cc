@@ -9,7 +9,6 @@ namespace varg {
 
 using json = nlohmann::json;
 
-bool is_terminal(const std::string& s) { return s == "completed" || s == "failed" || s == "cancelled"; }
 
 namespace {
 

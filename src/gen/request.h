@@ -36,6 +36,4 @@ Result<GenRequest> normalize_request(const std::string& capability, const nlohma
 std::string cache_key(const std::string& capability, const ModelSpec& model, const nlohmann::json& params,
                       const std::vector<std::string>& input_hashes, int64_t scope_user);
 
-bool is_terminal(const std::string& status);
-
 }  // namespace varg

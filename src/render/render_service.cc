@@ -547,7 +547,7 @@ Result<json> RenderService::generate(Running& r, const json& node) {
     r.sub_jobs.insert(job->id);
   }
   JobRecord j = *job;
-  while (!is_terminal(j.status)) {
+  while (is_live(j.status)) {
     if (r.cancelled.load()) {
       (void)jobs_.cancel(r.req.user_id, j.id);
       return failure(Code::unavailable, "Render cancelled", "cancelled");
@@ -573,9 +573,9 @@ Result<json> RenderService::generate(Running& r, const json& node) {
     if (!now.ok()) return failure(Code::internal, now.status().message, "internal");
     j = *now;
   }
-  if (j.status != "completed") {
-    const std::string why = j.error.empty() ? "generation " + j.status : j.error;
-    return failure(Code::provider_error, model + ": " + why, j.status == "cancelled" ? "cancelled" : "provider_error");
+  if (j.status != JobStatus::completed) {
+    const std::string why = j.error.empty() ? std::string("generation ") + job_status_name(j.status) : j.error;
+    return failure(Code::provider_error, model + ": " + why, j.status == JobStatus::cancelled ? "cancelled" : "provider_error");
   }
   auto f = store_.file(j.output_file_id);
   if (!f.ok()) return failure(Code::internal, "result file missing", "internal");

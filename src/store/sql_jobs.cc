@@ -21,7 +21,8 @@ JobRecord read_job(const Rows& r, int i) {
   j.capability = r.text(i, 2);
   j.model = r.text(i, 3);
   j.params = r.text(i, 4);
-  j.status = r.text(i, 5);
+  // An unreadable status is no live job: it never runs, is never charged, and recovery frees its hold.
+  j.status = job_status_from(r.text(i, 5)).value_or(JobStatus::failed);
   j.created_at = r.i64(i, 6);
   j.started_at = r.opt_i64(i, 7);
   j.completed_at = r.opt_i64(i, 8);
@@ -68,7 +69,6 @@ RenderJobRecord read_render_job(const Rows& r, int i) {
 }  // namespace
 
 namespace {
-bool live(const std::string& status) { return status == "queued" || status == "processing"; }
 
 // The account's count of live jobs moves with every job that starts or stops being live.
 Status count_active(Tx& t, int64_t user_id, int delta) {
@@ -81,77 +81,146 @@ Status insert_job_in(Tx& t, const JobRecord& j) {
                  "completed_at, output_file_id, output_media_type, error, cache_key, cache_hit, cache_mode, "
                  "billing_mode, cost_cents, reservation, key_source, upstream_id, leader, lease_until, lease_owner) "
                  "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 {j.id, j.user_id, j.capability, j.model, j.params, j.status, j.created_at, j.started_at,
-                  j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_key, j.cache_hit,
-                  j.cache_mode, j.billing_mode, j.cost_cents, j.reservation, j.key_source, j.upstream_id, j.leader,
-                  j.lease_until, j.lease_owner}));
-  return live(j.status) ? count_active(t, j.user_id, +1) : Status::Ok();
+                 {j.id, j.user_id, j.capability, j.model, j.params, job_status_name(j.status), j.created_at,
+                  j.started_at, j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_key,
+                  j.cache_hit, j.cache_mode, j.billing_mode, j.cost_cents, j.reservation, j.key_source,
+                  j.upstream_id, j.leader, j.lease_until, j.lease_owner}));
+  return is_live(j.status) ? count_active(t, j.user_id, +1) : Status::Ok();
 }
-}  // namespace
 
-namespace sqlstore {
-
-// Every mutable field but the lease, which only claim_job and renew_leases move.
-Result<bool> update_job_in(Tx& t, const JobRecord& j, const std::string& expected) {
+// Every mutable field but the lease (claim_job and renew_leases move it), if the stored status is
+// still `from`.
+Result<bool> update_job_in(Tx& t, const JobRecord& j, JobStatus from) {
+  if (!job_move_allowed(from, j.status))
+    return error(Code::internal, std::string("job ") + j.id + " cannot move from " + job_status_name(from) + " to " +
+                                     job_status_name(j.status));
   auto r = t.run(
       "UPDATE jobs SET status = ?, started_at = ?, completed_at = ?, output_file_id = ?, output_media_type = ?, "
       "error = ?, cache_hit = ?, billing_mode = ?, cost_cents = ?, reservation = ?, upstream_id = ?, leader = ? "
       "WHERE id = ? AND status = ?",
-      {j.status, j.started_at, j.completed_at, j.output_file_id, j.output_media_type, j.error, j.cache_hit,
-       j.billing_mode, j.cost_cents, j.reservation, j.upstream_id, j.leader, j.id, expected});
+      {job_status_name(j.status), j.started_at, j.completed_at, j.output_file_id, j.output_media_type, j.error,
+       j.cache_hit, j.billing_mode, j.cost_cents, j.reservation, j.upstream_id, j.leader, j.id, job_status_name(from)});
   if (!r.ok()) return r.status();
   if (r->affected() == 0) return false;
-  if (live(expected) != live(j.status)) VARG_TRY(count_active(t, j.user_id, live(j.status) ? +1 : -1));
+  if (is_live(from) != is_live(j.status)) VARG_TRY(count_active(t, j.user_id, is_live(j.status) ? +1 : -1));
   return true;
 }
 
-}  // namespace sqlstore
+// A job's result served from the cache: completed at once, free.
+void complete_from_cache(JobRecord& j, const std::string& file_id, const std::string& media_type, int64_t now) {
+  j.status = JobStatus::completed;
+  j.completed_at = now;
+  j.cache_hit = true;
+  j.billing_mode = "cached";
+  j.cost_cents = 0;
+  j.reservation.clear();
+  j.leader.clear();
+  j.output_file_id = file_id;
+  j.output_media_type = media_type;
+}
+
+// The live followers of a leader that stopped being live, resolved with it.
+Result<std::vector<std::string>> resolve_followers(Tx& t, const JobRecord& leader) {
+  auto rows = t.run(std::string(kJobCols) + "WHERE leader = ? AND status IN ('queued', 'processing')", {leader.id});
+  if (!rows.ok()) return rows.status();
+  std::vector<std::string> out;
+  for (int i = 0; i < rows->size(); i++) {
+    JobRecord f = read_job(*rows, i);
+    const JobStatus from = f.status;
+    if (leader.status == JobStatus::completed) {
+      complete_from_cache(f, leader.output_file_id, leader.output_media_type, leader.completed_at.value_or(0));
+    } else {
+      // Failures are never cached: the follower fails the same way rather than silently spending
+      // on a retry its caller did not ask for.
+      f.status = JobStatus::failed;
+      f.completed_at = leader.completed_at;
+      f.leader.clear();
+      f.error = leader.error.empty() ? "the identical request this one waited for was cancelled" : leader.error;
+    }
+    auto moved = update_job_in(t, f, from);
+    if (!moved.ok()) return moved.status();
+    if (*moved) out.push_back(f.id);
+  }
+  return out;
+}
+
+}  // namespace
 
 Status SqlStore::insert_job(const JobRecord& j) {
   return db().write([&](Tx& t) { return insert_job_in(t, j); });
-}
-
-Status SqlStore::admit_job(const JobRecord& j, const std::optional<LedgerEntry>& reserve, int max_active) {
-  return db().write([&](Tx& t) -> Status {
-    if (max_active > 0 && live(j.status)) {
-      auto a = t.run("SELECT active FROM accounts WHERE user_id = ?", {j.user_id});
-      if (!a.ok()) return a.status();
-      if (!a->empty() && a->i64(0, 0) >= max_active) {
-        Status st = error(Code::rate_limited, "Too many generations in progress for this account (" +
-                                                  std::to_string(max_active) + "); wait for some to finish");
-        st.retry_after = 2;
-        return st;
-      }
-    }
-    if (reserve) VARG_TRY(append_in(t, *reserve));
-    return insert_job_in(t, j);
-  });
 }
 
 Result<JobRecord> SqlStore::job(const std::string& id) {
   return read_one(db(), "No such job", std::string(kJobCols) + "WHERE id = ?", {id}, read_job);
 }
 
-Result<bool> SqlStore::update_job(const JobRecord& j, const std::string& expected) {
-  Result<bool> out;
+Result<JobRecord> SqlStore::admit_job(const Admission& a) {
+  JobRecord j;
   VARG_TRY(db().write([&](Tx& t) -> Status {
-    out = update_job_in(t, j, expected);
-    return out.status();
+    j = a.job;
+    if (a.lookup_cache && !j.cache_key.empty()) {
+      auto hit = t.run("SELECT file_id, media_type FROM cache WHERE key = ? AND expires_at > ?", {j.cache_key, a.now});
+      if (!hit.ok()) return hit.status();
+      if (!hit->empty()) {
+        complete_from_cache(j, hit->text(0, 0), hit->text(0, 1), a.now);
+        return insert_job_in(t, j);
+      }
+    }
+    if (!a.unless_hit.ok()) return a.unless_hit;
+    bool follower = false;
+    if (a.join_flight && !j.cache_key.empty()) {
+      auto leader = t.run("SELECT id FROM jobs WHERE cache_key = ? AND leader = '' AND cache_mode <> 'no-store' "
+                          "AND status IN ('queued', 'processing') LIMIT 1",
+                          {j.cache_key});
+      if (!leader.ok()) return leader.status();
+      if (!leader->empty()) {
+        follower = true;
+        j.leader = leader->text(0, 0);
+        j.billing_mode = "cached";
+        j.cost_cents = 0;
+        j.cache_hit = true;
+        j.reservation.clear();
+      }
+    }
+    if (a.max_active > 0) {
+      auto n = t.run("SELECT active FROM accounts WHERE user_id = ?", {j.user_id});
+      if (!n.ok()) return n.status();
+      if (!n->empty() && n->i64(0, 0) >= a.max_active) {
+        Status st = error(Code::rate_limited, "Too many generations in progress for this account (" +
+                                                  std::to_string(a.max_active) + "); wait for some to finish");
+        st.retry_after = 2;
+        return st;
+      }
+    }
+    if (a.hold && !follower) VARG_TRY(append_in(t, *a.hold));
+    return insert_job_in(t, j);
   }));
-  return out;
+  return j;
 }
 
-Result<bool> SqlStore::finish_job(const JobRecord& j, const std::string& expected,
-                                  const std::optional<LedgerEntry>& settle) {
-  bool changed = false;
+Result<Store::Moved> SqlStore::transition_job(const Transition& tr) {
+  Moved out;
   VARG_TRY(db().write([&](Tx& t) -> Status {
-    auto moved = update_job_in(t, j, expected);
+    out = Moved{};
+    auto moved = update_job_in(t, tr.job, tr.from);
     if (!moved.ok()) return moved.status();
-    changed = *moved;
-    if (!changed || !settle) return Status::Ok();
-    return append_in(t, *settle).status();  // a failed settlement undoes the move too
+    if (!*moved) return Status::Ok();
+    out.applied = true;
+    if (tr.entry) VARG_TRY(append_in(t, *tr.entry));  // a failed settlement undoes the move too
+    if (tr.publish && tr.job.status == JobStatus::completed)  // cached only with its completion
+      VARG_TRY(t.run("INSERT INTO cache(key, file_id, media_type, created_at, expires_at) VALUES(?, ?, ?, ?, ?) "
+                     "ON CONFLICT (key) DO UPDATE SET file_id = excluded.file_id, media_type = excluded.media_type, "
+                     "created_at = excluded.created_at, expires_at = excluded.expires_at",
+                     {tr.publish->key, tr.publish->file_id, tr.publish->media_type, tr.publish->created_at,
+                      tr.publish->expires_at}));
+    if (is_live(tr.from) && !is_live(tr.job.status) && tr.job.leader.empty()) {
+      auto followers = resolve_followers(t, tr.job);
+      if (!followers.ok()) return followers.status();
+      out.followers = std::move(*followers);
+    }
+    return Status::Ok();
   }));
-  return changed;
+  return out;
 }
 
 Result<std::vector<JobRecord>> SqlStore::unfinished_jobs() {

@@ -44,11 +44,9 @@ class SqlStore : public Store {
   Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) override;
 
   Status insert_job(const JobRecord& job) override;
-  Status admit_job(const JobRecord& job, const std::optional<LedgerEntry>& reserve, int max_active) override;
   Result<JobRecord> job(const std::string& id) override;
-  Result<bool> update_job(const JobRecord& job, const std::string& expected_status) override;
-  Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
-                          const std::optional<LedgerEntry>& settle) override;
+  Result<JobRecord> admit_job(const Admission& a) override;
+  Result<Moved> transition_job(const Transition& t) override;
   Result<std::vector<JobRecord>> unfinished_jobs() override;
   Result<int64_t> active_jobs(int64_t user_id) override;
   Result<int64_t> release_orphan_holds(int64_t before, int64_t now) override;

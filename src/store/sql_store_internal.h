@@ -65,8 +65,7 @@ inline Result<bool> write_changed(sql::Db& db, std::string_view q, Params p) {
 inline constexpr const char* kEntryCols = "SELECT id, user_id, kind, amount, idempotency_id, ref, created_at FROM ledger ";
 LedgerEntry read_entry(const Rows& r, int i);
 
-// The ledger rule and the job update, inside the caller's write (sql_ledger.cc, sql_jobs.cc).
+// The ledger rule, inside the caller's write (sql_ledger.cc).
 Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in);
-Result<bool> update_job_in(Tx& t, const JobRecord& j, const std::string& expected);
 
 }  // namespace varg::sqlstore

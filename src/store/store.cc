@@ -16,6 +16,23 @@ std::optional<EntryKind> entry_kind_from(const std::string& s) {
   return std::nullopt;
 }
 
+namespace {
+constexpr const char* kJobStatusNames[] = {"queued", "processing", "completed", "failed", "cancelled"};
+}
+
+const char* job_status_name(JobStatus s) { return kJobStatusNames[static_cast<int>(s)]; }
+
+std::optional<JobStatus> job_status_from(std::string_view s) {
+  for (int i = 0; i < 5; i++)
+    if (s == kJobStatusNames[i]) return static_cast<JobStatus>(i);
+  return std::nullopt;
+}
+
+bool job_move_allowed(JobStatus from, JobStatus to) {
+  if (!is_live(from)) return false;  // a finished job never changes again
+  return !(from == JobStatus::processing && to == JobStatus::queued);
+}
+
 OtpCheck::Outcome judge_otp(const std::vector<std::pair<std::string, int64_t>>& live, const std::string& code_hash,
                             int max_attempts) {
   bool usable = false, match = false;

@@ -69,14 +69,24 @@ constexpr int kLiveOtpCodes = 3;  // per email
 OtpCheck::Outcome judge_otp(const std::vector<std::pair<std::string, int64_t>>& live, const std::string& code_hash,
                             int max_attempts);
 
-// A generation job (SPEC 6). Status: queued | processing | completed | failed | cancelled.
+// A generation job's state machine (SPEC 6): queued → processing → completed | failed | cancelled,
+// and queued → completed | failed | cancelled directly (a cache hit, a refusal, a cancel). Every
+// move is a compare-and-set in the store (Store::transition_job).
+enum class JobStatus { queued, processing, completed, failed, cancelled };
+const char* job_status_name(JobStatus s);
+std::optional<JobStatus> job_status_from(std::string_view s);
+inline bool is_live(JobStatus s) { return s == JobStatus::queued || s == JobStatus::processing; }
+// Whether `to` may follow `from` (a live state may also stay as it is, with new fields).
+bool job_move_allowed(JobStatus from, JobStatus to);
+
+// A generation job (SPEC 6).
 struct JobRecord {
   std::string id;  // "job_..."
   int64_t user_id = 0;
   std::string capability;  // image | video | speech | music | transcription
   std::string model;       // "provider:model"
   std::string params;      // normalized request parameters, JSON
-  std::string status = "queued";
+  JobStatus status = JobStatus::queued;
   int64_t created_at = 0;
   std::optional<int64_t> started_at, completed_at;
   std::string output_file_id, output_media_type;
@@ -89,7 +99,7 @@ struct JobRecord {
   std::string reservation;  // idempotency id of the reserve entry; "" when nothing was reserved
   std::string key_source;   // header | saved | pooled | none (never the key)
   std::string upstream_id;  // the provider's request id, to resume or cancel after a restart
-  std::string leader;       // single-flight: the job whose result this one waits for
+  std::string leader;       // single flight: the live job whose result this one waits for
   int64_t lease_until = 0;  // a running instance's claim on the job (ms)
   std::string lease_owner;
 };
@@ -203,21 +213,43 @@ class Store {
   };
   virtual Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) = 0;
 
-  // Jobs. update_job writes every mutable field but the lease, only if the stored status is
-  // `expected` (false when another writer moved the job first, e.g. a cancel racing a completion).
+  // Jobs.
   virtual Status insert_job(const JobRecord& job) = 0;
-  // Admission, in one transaction or not at all: the account's count of live jobs raised unless
-  // it already reached `max_active` (0: no cap; then rate_limited), the reservation (if any:
-  // insufficient_balance), and the job row. A crash leaves nothing, or a queued job whose hold is
-  // settled by the job or by recovery.
-  virtual Status admit_job(const JobRecord& job, const std::optional<LedgerEntry>& reserve, int max_active) = 0;
   virtual Result<JobRecord> job(const std::string& id) = 0;
-  virtual Result<bool> update_job(const JobRecord& job, const std::string& expected_status) = 0;
-  // Moves a job to a final state and settles its reservation (capture or release) in one
-  // transaction: a crash can never leave a finished job with an open hold. false if the job was
-  // no longer in `expected_status` (nothing written).
-  virtual Result<bool> finish_job(const JobRecord& job, const std::string& expected_status,
-                                  const std::optional<LedgerEntry>& settle) = 0;
+
+  // Admission, in one transaction or not at all. With `lookup_cache`, a cached result completes
+  // the job at once (cost 0, no hold). With `join_flight`, an identical live job (same cache key)
+  // makes this one its follower: it waits for that result and pays nothing. Otherwise the
+  // account's count of live jobs is raised unless it reached `max_active` (0: no cap; else
+  // rate_limited), the hold is reserved (insufficient_balance) and the job inserted. Returns the
+  // job as written. A crash leaves nothing, or a live job whose hold the job or recovery settles.
+  struct Admission {
+    JobRecord job;
+    std::optional<LedgerEntry> hold;
+    int max_active = 0;
+    bool lookup_cache = false, join_flight = false;
+    int64_t now = 0;
+    // Not ok: the job cannot run (e.g. no provider key); admitted only as a cache hit, else this.
+    Status unless_hit;
+  };
+  virtual Result<JobRecord> admit_job(const Admission& a) = 0;
+
+  // One move of the state machine, in one transaction: `job` (every mutable field but the lease)
+  // is written only if the stored status is still `from` (false otherwise: another writer, e.g. a
+  // cancel racing a completion, moved it first), with its ledger entry (the capture or release
+  // that settles it, or a new hold) and, for a completion, its cache entry. A leader that stops
+  // being live resolves its live followers with it: completed with its result, or failed.
+  struct Transition {
+    JobRecord job;
+    JobStatus from = JobStatus::queued;
+    std::optional<LedgerEntry> entry;
+    std::optional<CacheEntry> publish;
+  };
+  struct Moved {
+    bool applied = false;
+    std::vector<std::string> followers;  // resolved with it
+  };
+  virtual Result<Moved> transition_job(const Transition& t) = 0;
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
   // How many of the user's jobs are queued or processing (a counter the job rules keep).
   virtual Result<int64_t> active_jobs(int64_t user_id) = 0;

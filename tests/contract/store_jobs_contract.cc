@@ -25,6 +25,22 @@ JobRecord job_record(int64_t user, const std::string& id, const std::string& own
   return j;
 }
 
+Status admit(Store& s, const JobRecord& j, const std::optional<LedgerEntry>& hold, int cap) {
+  Store::Admission a;
+  a.job = j;
+  a.hold = hold;
+  a.max_active = cap;
+  a.now = kNow;
+  return s.admit_job(a).status();
+}
+
+// One move of the job's state machine: whether it applied.
+Result<bool> move(Store& s, const JobRecord& j, JobStatus from, const std::optional<LedgerEntry>& entry = std::nullopt) {
+  auto m = s.transition_job({j, from, entry, std::nullopt});
+  if (!m.ok()) return m.status();
+  return m->applied;
+}
+
 }  // namespace
 
 TEST_P(StoreContract, AJobIsClaimedByOneInstanceUntilItsLeaseEnds) {
@@ -58,8 +74,9 @@ TEST_P(StoreContract, ConcurrentClaimsOfAnExpiredJobHaveOneWinner) {
 TEST_P(StoreContract, ActiveJobsCountsOnlyTheUsersQueuedAndProcessingJobs) {
   int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
   EXPECT_EQ(*store().active_jobs(a), 0);
-  for (auto [id, user, status] : {std::tuple{"job_1", a, "queued"}, {"job_2", a, "processing"}, {"job_3", a, "completed"},
-                                  {"job_4", a, "failed"}, {"job_5", b, "queued"}}) {
+  for (auto [id, user, status] : {std::tuple{"job_1", a, JobStatus::queued}, {"job_2", a, JobStatus::processing},
+                                  {"job_3", a, JobStatus::completed}, {"job_4", a, JobStatus::failed},
+                                  {"job_5", b, JobStatus::queued}}) {
     JobRecord j = job_record(user, id);
     j.status = status;
     ASSERT_TRUE(store().insert_job(j).ok());
@@ -72,8 +89,8 @@ TEST_P(StoreContract, FinishedJobsAreNeverClaimed) {
   int64_t a = new_user("a@example.com");
   JobRecord j = job_record(a, "job_1");
   ASSERT_TRUE(store().insert_job(j).ok());
-  j.status = "failed";
-  ASSERT_TRUE(*store().finish_job(j, "queued", std::nullopt));
+  j.status = JobStatus::failed;
+  ASSERT_TRUE(*move(store(), j, JobStatus::queued));
   EXPECT_FALSE(*store().claim_job("job_1", "i1", kNowMs + 10'000, kNowMs));
   EXPECT_TRUE(store().unfinished_jobs()->empty());
 }
@@ -92,14 +109,14 @@ TEST_P(StoreContract, UpdateJobIsConditionalAndLeavesTheLeaseAlone) {
   JobRecord j = job_record(a, "job_1", "i1", kNowMs + 10'000);
   ASSERT_TRUE(store().insert_job(j).ok());
   ASSERT_TRUE(store().renew_leases("i1", kNowMs + 30'000).ok());
-  j.status = "processing";
+  j.status = JobStatus::processing;
   j.started_at = kNow;
   j.upstream_id = "up-1";
-  EXPECT_TRUE(*store().update_job(j, "queued"));  // j still carries the older lease
-  EXPECT_FALSE(*store().update_job(j, "queued")) << "the status moved on";
+  EXPECT_TRUE(*move(store(), j, JobStatus::queued));  // j still carries the older lease
+  EXPECT_FALSE(*move(store(), j, JobStatus::queued)) << "the status moved on";
   auto got = store().job("job_1");
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->status, "processing");
+  EXPECT_EQ(got->status, JobStatus::processing);
   EXPECT_EQ(got->upstream_id, "up-1");
   EXPECT_EQ(got->lease_until, kNowMs + 30'000) << "a job update must not shorten a renewed lease";
 }
@@ -109,7 +126,7 @@ TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
   ASSERT_TRUE(store().append({0, a, EntryKind::grant, 100, "g", "", kNow}).ok());
   ASSERT_TRUE(store().append({0, a, EntryKind::reserve, 10, "reserve:job_1", "job_1", kNow}).ok());
   JobRecord j = job_record(a, "job_1");
-  j.status = "processing";
+  j.status = JobStatus::processing;
   j.reservation = "reserve:job_1";
   j.cost_cents = 10;
   ASSERT_TRUE(store().insert_job(j).ok());
@@ -119,10 +136,10 @@ TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
     threads.emplace_back([&, t] {
       JobRecord f = j;
       const bool capture = t % 2 == 0;
-      f.status = capture ? "completed" : "cancelled";
+      f.status = capture ? JobStatus::completed : JobStatus::cancelled;
       LedgerEntry settle{0, a, capture ? EntryKind::capture : EntryKind::release, 0,
                          (capture ? "capture:" : "release:") + j.id, j.reservation, kNow};
-      auto r = store().finish_job(f, "processing", settle);
+      auto r = move(store(), f, JobStatus::processing, settle);
       if (r.ok() && *r) finished++;
     });
   for (auto& t : threads) t.join();
@@ -130,8 +147,8 @@ TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
   auto b = store().balance(a);
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->reserved, 0);
-  const std::string status = store().job("job_1")->status;
-  EXPECT_EQ(b->settled, status == "completed" ? 90 : 100) << status;
+  const JobStatus status = store().job("job_1")->status;
+  EXPECT_EQ(b->settled, status == JobStatus::completed ? 90 : 100) << job_status_name(status);
   expect_projection_consistent(a, "racing finishers");
 }
 
@@ -141,16 +158,16 @@ TEST_P(StoreContract, AdmissionReservesAndInsertsTogetherOrNotAtAll) {
   auto hold = [&](const std::string& job, int64_t amount) {
     return LedgerEntry{0, a, EntryKind::reserve, amount, "reserve:" + job, job, kNow};
   };
-  ASSERT_TRUE(store().admit_job(job_record(a, "job_1"), hold("job_1", 10), 0).ok());
+  ASSERT_TRUE(admit(store(), job_record(a, "job_1"), hold("job_1", 10), 0).ok());
   EXPECT_EQ(store().balance(a)->reserved, 10);
   EXPECT_EQ(*store().active_jobs(a), 1);
   // 402: neither the hold nor the job row nor the count is left behind.
-  auto poor = store().admit_job(job_record(a, "job_2"), hold("job_2", 10), 0);
+  Status poor = admit(store(), job_record(a, "job_2"), hold("job_2", 10), 0);
   EXPECT_EQ(poor.code, Code::insufficient_balance);
   EXPECT_EQ(store().job("job_2").status().code, Code::not_found);
   EXPECT_EQ(*store().active_jobs(a), 1);
   // A job id taken already: the hold is undone with it.
-  auto twin = store().admit_job(job_record(a, "job_1"), hold("job_1b", 5), 0);
+  Status twin = admit(store(), job_record(a, "job_1"), hold("job_1b", 5), 0);
   EXPECT_FALSE(twin.ok());
   EXPECT_EQ(store().balance(a)->reserved, 10);
   expect_projection_consistent(a, "refused admissions");
@@ -163,7 +180,7 @@ TEST_P(StoreContract, ConcurrentAdmissionsNeverExceedTheActiveJobsCap) {
   for (int t = 0; t < 8; t++)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5; i++) {
-        Status st = store().admit_job(job_record(a, "job_" + std::to_string(t) + "_" + std::to_string(i)), std::nullopt, 3);
+        Status st = admit(store(), job_record(a, "job_" + std::to_string(t) + "_" + std::to_string(i)), std::nullopt, 3);
         (st.ok() ? admitted : st.code == Code::rate_limited ? capped : other)++;
       }
     });
@@ -174,10 +191,10 @@ TEST_P(StoreContract, ConcurrentAdmissionsNeverExceedTheActiveJobsCap) {
   EXPECT_EQ(*store().active_jobs(a), 3);
   // A finished job frees its place.
   JobRecord done = *store().unfinished_jobs()->begin();
-  done.status = "completed";
-  ASSERT_TRUE(*store().finish_job(done, "queued", std::nullopt));
+  done.status = JobStatus::completed;
+  ASSERT_TRUE(*move(store(), done, JobStatus::queued));
   EXPECT_EQ(*store().active_jobs(a), 2);
-  EXPECT_TRUE(store().admit_job(job_record(a, "job_after"), std::nullopt, 3).ok());
+  EXPECT_TRUE(admit(store(), job_record(a, "job_after"), std::nullopt, 3).ok());
 }
 
 TEST_P(StoreContract, RecoveryReleasesHoldsWithoutALiveJobOnce) {
@@ -186,10 +203,10 @@ TEST_P(StoreContract, RecoveryReleasesHoldsWithoutALiveJobOnce) {
   // A hold whose job row never got written (a crash of an older vargd between two writes) ...
   ASSERT_TRUE(store().append({0, a, EntryKind::reserve, 10, "reserve:job_lost", "job_lost", kNow}).ok());
   // ... one whose job is live, one whose job finished without settling, and a fresh orphan.
-  ASSERT_TRUE(store().admit_job(job_record(a, "job_live"), LedgerEntry{0, a, EntryKind::reserve, 20, "reserve:job_live", "job_live", kNow}, 0).ok());
+  ASSERT_TRUE(admit(store(), job_record(a, "job_live"), LedgerEntry{0, a, EntryKind::reserve, 20, "reserve:job_live", "job_live", kNow}, 0).ok());
   JobRecord gone = job_record(a, "job_gone");
-  gone.status = "failed";
-  ASSERT_TRUE(store().admit_job(gone, LedgerEntry{0, a, EntryKind::reserve, 30, "reserve:job_gone", "job_gone", kNow}, 0).ok());
+  gone.status = JobStatus::failed;
+  ASSERT_TRUE(admit(store(), gone, LedgerEntry{0, a, EntryKind::reserve, 30, "reserve:job_gone", "job_gone", kNow}, 0).ok());
   ASSERT_TRUE(store().append({0, a, EntryKind::reserve, 5, "reserve:job_new", "job_new", kNow + 100}).ok());
   EXPECT_EQ(store().balance(a)->reserved, 65);
   auto n = store().release_orphan_holds(kNow + 50, kNow + 200);
@@ -199,6 +216,82 @@ TEST_P(StoreContract, RecoveryReleasesHoldsWithoutALiveJobOnce) {
   EXPECT_EQ(*store().release_orphan_holds(kNow + 50, kNow + 300), 0) << "released once";
   EXPECT_EQ(store().balance(a)->settled, 100);
   expect_projection_consistent(a, "recovery");
+}
+
+TEST_P(StoreContract, IdenticalRequestsFlyOnceAndFollowersGetTheLeadersResult) {
+  int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
+  ASSERT_TRUE(store().append({0, a, EntryKind::grant, 100, "g", "", kNow}).ok());
+  auto request = [&](int64_t user, const std::string& id) {
+    Store::Admission ad;
+    ad.job = job_record(user, id);
+    ad.job.cache_key = "sha256:same";
+    ad.job.billing_mode = "metered";
+    ad.job.cost_cents = 10;
+    ad.job.reservation = "reserve:" + id;
+    ad.hold = LedgerEntry{0, user, EntryKind::reserve, 10, "reserve:" + id, id, kNow};
+    ad.lookup_cache = ad.join_flight = true;
+    ad.now = kNow;
+    return store().admit_job(ad);
+  };
+  auto leader = request(a, "job_lead");
+  ASSERT_TRUE(leader.ok()) << leader.status().message;
+  EXPECT_TRUE(leader->leader.empty());
+  auto follower = request(b, "job_follow");  // b has no credits: a follower pays nothing
+  ASSERT_TRUE(follower.ok()) << follower.status().message;
+  EXPECT_EQ(follower->leader, "job_lead");
+  EXPECT_EQ(follower->cost_cents, 0);
+  EXPECT_EQ(store().balance(b)->reserved, 0);
+
+  JobRecord done = *leader;
+  done.status = JobStatus::completed;
+  done.completed_at = kNow + 5;
+  done.output_file_id = "f1";
+  done.output_media_type = "image/png";
+  bool existed = false;
+  ASSERT_TRUE(store().insert_file({"f1", "h1", 3, "image/png", "png", kNow}, &existed).ok());
+  auto moved = store().transition_job({done, JobStatus::queued,
+                                       LedgerEntry{0, a, EntryKind::capture, 0, "capture:job_lead", "reserve:job_lead", kNow},
+                                       CacheEntry{"sha256:same", "f1", "image/png", kNow, kNow + 100}});
+  ASSERT_TRUE(moved.ok()) << moved.status().message;
+  EXPECT_TRUE(moved->applied);
+  EXPECT_EQ(moved->followers, std::vector<std::string>{"job_follow"});
+  auto f = store().job("job_follow");
+  EXPECT_EQ(f->status, JobStatus::completed);
+  EXPECT_EQ(f->output_file_id, "f1");
+  EXPECT_TRUE(f->cache_hit);
+  EXPECT_EQ(*store().active_jobs(b), 0);
+  EXPECT_EQ(store().balance(a)->settled, 90);
+  // Published with the completion: the next identical request is a free hit at once.
+  auto hit = request(b, "job_later");
+  ASSERT_TRUE(hit.ok());
+  EXPECT_EQ(hit->status, JobStatus::completed);
+  EXPECT_EQ(hit->billing_mode, "cached");
+  expect_projection_consistent(a, "single flight");
+}
+
+TEST_P(StoreContract, ACancelledJobIsNeverCachedAndItsFollowersFail) {
+  int64_t a = new_user("a@example.com");
+  JobRecord lead = job_record(a, "job_lead");
+  lead.cache_key = "sha256:k";
+  ASSERT_TRUE(admit(store(), lead, std::nullopt, 0).ok());
+  Store::Admission ad;
+  ad.job = job_record(a, "job_f");
+  ad.job.cache_key = "sha256:k";
+  ad.join_flight = true;
+  ad.now = kNow;
+  ASSERT_EQ(store().admit_job(ad)->leader, "job_lead");
+  JobRecord cancelled = lead;
+  cancelled.status = JobStatus::cancelled;
+  auto moved = store().transition_job({cancelled, JobStatus::queued, std::nullopt,
+                                       CacheEntry{"sha256:k", "f1", "image/png", kNow, kNow + 100}});
+  ASSERT_TRUE(moved.ok() && moved->applied);
+  EXPECT_FALSE(store().cache_get("sha256:k", kNow)->has_value()) << "only a completion publishes";
+  EXPECT_EQ(store().job("job_f")->status, JobStatus::failed);
+  EXPECT_EQ(*store().active_jobs(a), 0);
+  // A finished job never moves again.
+  JobRecord again = cancelled;
+  again.status = JobStatus::completed;
+  EXPECT_FALSE(store().transition_job({again, JobStatus::cancelled, std::nullopt, std::nullopt}).ok());
 }
 
 namespace {

@@ -68,8 +68,8 @@ class Money(unittest.TestCase):
         key = self.v.user("cap@example.com", 1000)
         call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 1.5})
         body = lambda i: {"model": "flux-pro", "prompt": "cap %d %f" % (i, time.time())}
-        with ThreadPoolExecutor(12) as pool:
-            answers = list(pool.map(lambda i: call("POST", self.u + "/v1/image", key, body(i)), range(12)))
+        with ThreadPoolExecutor(32) as pool:
+            answers = list(pool.map(lambda i: call("POST", self.u + "/v1/image", key, body(i)), range(32)))
         accepted = [j for s, _, j in answers if s == 202]
         refused = [(s, h) for s, h, _ in answers if s != 202]
         self.assertEqual(len(accepted), 2, answers)

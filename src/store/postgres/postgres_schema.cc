@@ -192,6 +192,11 @@ INSERT INTO accounts(user_id) SELECT DISTINCT user_id FROM jobs WHERE status IN 
 UPDATE accounts SET active = (SELECT COUNT(*) FROM jobs WHERE jobs.user_id = accounts.user_id
   AND jobs.status IN ('queued', 'processing'));
 )sql",
+    // 9: single flight in the store: the live leader of a cache key, and a leader's followers
+    R"sql(
+CREATE INDEX jobs_flight ON jobs(cache_key) WHERE leader = '' AND status IN ('queued', 'processing');
+CREATE INDEX jobs_followers ON jobs(leader) WHERE leader <> '';
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -196,6 +196,11 @@ INSERT INTO accounts(user_id) SELECT DISTINCT user_id FROM jobs WHERE status IN 
 UPDATE accounts SET active = (SELECT COUNT(*) FROM jobs WHERE jobs.user_id = accounts.user_id
   AND jobs.status IN ('queued', 'processing'));
 )sql",
+    // 7: single flight in the store: the live leader of a cache key, and a leader's followers
+    R"sql(
+CREATE INDEX jobs_flight ON jobs(cache_key) WHERE leader = '' AND status IN ('queued', 'processing');
+CREATE INDEX jobs_followers ON jobs(leader) WHERE leader <> '';
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
