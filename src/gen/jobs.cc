@@ -3,7 +3,10 @@
 #include <spdlog/spdlog.h>
 
 #include "common/crypto.h"
+#include "http/address.h"
 #include "http/client.h"
+
+#include <netdb.h>
 
 namespace varg {
 
@@ -147,6 +150,11 @@ void Jobs::timer() {
   auto next_sweep = steady::now() + std::chrono::seconds(kOrphanGrace);
   while (!stopping_) {
     cv_.wait_for(lk, std::chrono::milliseconds(100));
+    while (!later_.empty() && later_.front().first <= steady::now()) {  // waited for a fetch slot
+      queue_.push_back(later_.front().second);
+      later_.pop_front();
+      cv_.notify_one();
+    }
     if (steady::now() >= next_sweep) {
       lk.unlock();
       sweep();
@@ -199,32 +207,122 @@ json Jobs::to_json(const JobRecord& j) const {
   return out;
 }
 
-Result<std::vector<InputFile>> Jobs::resolve_inputs(const std::vector<json>& files) {
-  std::vector<InputFile> out;
+namespace {
+
+constexpr const char* kUnfetchable = ": it must be a public http(s) URL that answers 200";
+
+// Whether a URL's host is, as written, a non-public address ("localhost", or an IP literal in any
+// notation getaddrinfo accepts): refused at once, without a lookup or a connection.
+bool names_a_private_host(const std::string& url) {
+  size_t start = url.find("://");
+  if (start == std::string::npos) return false;
+  start += 3;
+  std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
+  if (size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
+  std::string host = authority[0] == '[' ? authority.substr(1, authority.find(']') - 1) : authority.substr(0, authority.find(':'));
+  for (auto& ch : host) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  if (host == "localhost" || host.ends_with(".localhost")) return true;
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_flags = AI_NUMERICHOST;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return false;  // a name: checked when fetched
+  const bool priv = !public_address(res->ai_addr);
+  freeaddrinfo(res);
+  return priv;
+}
+
+bool needs_fetch(const json& inputs) {
+  for (auto& i : inputs)
+    if (i.value("fetch", false)) return true;
+  return false;
+}
+
+}  // namespace
+
+Result<json> Jobs::name_inputs(const std::vector<json>& files) {
+  json out = json::array();
   for (auto& f : files) {
     const std::string url = f["url"].get<std::string>();
     auto ours = files_.resolve(url);
     if (ours.ok()) {
-      out.push_back({files_.url(*ours), ours->hash, ours->media_type});
+      out.push_back({{"url", files_.url(*ours)}, {"hash", ours->hash}, {"media_type", ours->media_type}});
       continue;
     }
     if (!url.starts_with("http://") && !url.starts_with("https://"))
       return error(Code::invalid, "Input file URLs must be http(s) URLs", "files");
-    HttpCall call;
-    call.url = url;
-    call.timeout_ms = 30000;
-    call.max_bytes = opts_.input_max_bytes;
-    call.allow_private = opts_.allow_private_urls;
-    auto r = http_call(call);
-    // One answer for every failure (refused address, no connection, any status): no port-scan oracle.
-    if (!r.ok() || r->status != 200)
-      return error(Code::invalid, "Could not fetch input file " + url + ": it must be a public http(s) URL that answers 200", "files");
-    bool existed = false;
-    auto stored = files_.put(r->body, &existed);  // typed by its bytes, not by the remote server
-    if (!stored.ok()) return stored.status();
-    out.push_back({files_.url(*stored), stored->hash, stored->media_type});
+    if (!opts_.allow_private_urls && names_a_private_host(url))
+      return error(Code::invalid, "Could not fetch input file " + url + kUnfetchable, "files");
+    out.push_back({{"url", url}, {"fetch", true}});  // fetched by the job, after admission
   }
   return out;
+}
+
+// Fetches the job's inputs named by URL (at most opts_.fetches_per_account at once per account;
+// over that, the job waits its turn) and settles what its cache key decides. false when the job
+// does not go on to the provider: it waits, was answered from the cache, follows an identical
+// job, failed, or was cancelled meanwhile.
+bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
+  {
+    std::lock_guard lk(mu_);
+    int& n = fetching_[job.user_id];
+    if (n >= std::max(1, opts_.fetches_per_account)) {
+      later_.emplace_back(steady::now() + std::chrono::milliseconds(200), job.id);
+      return false;
+    }
+    n++;
+  }
+  struct Slot {
+    Jobs* jobs;
+    int64_t user;
+    ~Slot() {
+      std::lock_guard lk(jobs->mu_);
+      if (--jobs->fetching_[user] <= 0) jobs->fetching_.erase(user);
+    }
+  } slot{this, job.user_id};
+  std::vector<std::string> hashes;
+  for (auto& i : stored["inputs"]) {
+    if (i.value("fetch", false)) {
+      const std::string url = i["url"];
+      HttpCall call;
+      call.url = url;
+      call.timeout_ms = 30000;
+      call.max_bytes = opts_.input_max_bytes;
+      call.allow_private = opts_.allow_private_urls;
+      auto r = http_call(call);
+      // One answer for every failure (refused address, no connection, any status): no port-scan oracle.
+      if (!r.ok() || r->status != 200) {
+        fail(job, "Could not fetch input file " + url + kUnfetchable);
+        return false;
+      }
+      bool existed = false;
+      auto f = files_.put(r->body, &existed);  // typed by its bytes, not by the remote server
+      if (!f.ok()) {
+        fail(job, "could not store the input file " + url);
+        return false;
+      }
+      i = {{"url", files_.url(*f)}, {"hash", f->hash}, {"media_type", f->media_type}};
+    }
+    hashes.push_back(i["hash"]);
+  }
+  const ModelSpec* m = catalog_.find(job.model);
+  if (!m) {
+    fail(job, "model " + job.model + " is no longer in the catalog");
+    return false;
+  }
+  Store::Resolution r{job, job.status, job.cache_mode.empty(), job.cache_mode != "no-store", clock_.now()};
+  r.job.params = stored.dump();
+  r.job.cache_key = cache_key(job.capability, *m, stored["params"], hashes, opts_.cache_per_account ? job.user_id : 0);
+  auto resolved = store_.resolve_job(r);
+  if (!resolved.ok()) {
+    fail(job, "could not record the job's inputs: " + resolved.status().message);
+    return false;
+  }
+  if (!*resolved) return false;  // cancelled meanwhile
+  job = std::move(**resolved);
+  if (job.status == JobStatus::completed) {  // answered from the cache: free
+    finished(job.id, {});
+    return false;
+  }
+  return job.leader.empty();  // a follower waits for its leader
 }
 
 Result<JobRecord> Jobs::submit(const Submission& s) {
@@ -236,22 +334,23 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   auto provider = providers_.find(m.provider);
   if (provider == providers_.end())
     return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
-  auto inputs = resolve_inputs(req->files);
+  auto inputs = name_inputs(req->files);
   if (!inputs.ok()) return inputs.status();
-  std::vector<std::string> hashes;
-  for (auto& i : *inputs) hashes.push_back(i.hash);
+  const bool fetch = needs_fetch(*inputs);
 
   JobRecord j;
   j.id = "job_" + random_base62(24);
   j.user_id = s.user_id;
   j.capability = s.capability;
   j.model = m.qualified();
-  json stored = {{"params", req->params}, {"inputs", json::array()}};
-  for (auto& i : *inputs) stored["inputs"].push_back({{"url", i.url}, {"hash", i.hash}, {"media_type", i.media_type}});
-  j.params = stored.dump();
+  j.params = json{{"params", req->params}, {"inputs", *inputs}}.dump();
   j.created_at = clock_.now();
   j.cache_mode = s.cache_control;
-  j.cache_key = cache_key(s.capability, m, req->params, hashes, opts_.cache_per_account ? s.user_id : 0);
+  if (!fetch) {  // else the job learns its cache key once it has fetched its inputs
+    std::vector<std::string> hashes;
+    for (auto& i : *inputs) hashes.push_back(i["hash"]);
+    j.cache_key = cache_key(s.capability, m, req->params, hashes, opts_.cache_per_account ? s.user_id : 0);
+  }
   j.lease_owner = instance_;  // this instance runs it, unless it dies first
   j.lease_until = clock_.now_ms() + opts_.lease_ms;
 
@@ -283,8 +382,8 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   // active-jobs cap, the reservation and the job row (402 or 429: nothing written, no provider call).
   a.job = j;
   a.max_active = opts_.max_active_per_account;
-  a.lookup_cache = s.cache_control.empty();
-  a.join_flight = s.cache_control != "no-store";
+  a.lookup_cache = s.cache_control.empty() && !fetch;
+  a.join_flight = s.cache_control != "no-store" && !fetch;
   a.now = clock_.now();
   auto admitted = store_.admit_job(a);
   if (!admitted.ok()) return admitted.status();
@@ -370,6 +469,8 @@ void Jobs::run_job(const std::string& id) {
     auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
     if (!mine.ok() || !*mine) return;
   }
+  json stored = json::parse(job.params);
+  if (needs_fetch(stored["inputs"]) && !fetch_inputs(job, stored)) return;
   if (job.status == JobStatus::queued) {
     job.status = JobStatus::processing;
     job.started_at = clock_.now();

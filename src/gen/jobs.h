@@ -38,6 +38,7 @@ class Jobs {
     bool allow_private_urls = false;     // callers' input-file URLs
     bool allow_private_results = false;  // result URLs named by a provider's answer
     size_t input_max_bytes = 50u << 20;
+    int fetches_per_account = 2;  // jobs of one account fetching input URLs at once
     size_t output_max_bytes = 512u << 20;
     int max_active_per_account = 20;  // queued + processing jobs of one account; 0: no cap
     // Several instances share the store: each job is leased to the instance running it (renewed
@@ -96,7 +97,8 @@ class Jobs {
   void sweep();
   void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
-  Result<std::vector<InputFile>> resolve_inputs(const std::vector<nlohmann::json>& files);
+  Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
+  bool fetch_inputs(JobRecord& job, nlohmann::json& stored);
   Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
   void complete(JobRecord job, const ProviderOutput& out);
   void fail(JobRecord job, const std::string& why);
@@ -118,6 +120,8 @@ class Jobs {
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running jobs
   std::map<std::string, std::string> header_keys_;  // job → BYOK header key, in memory only
+  std::map<int64_t, int> fetching_;                  // account → jobs fetching input URLs now
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> later_;  // waiting for a fetch slot
   std::map<std::string, uint64_t> versions_;
   std::map<std::string, std::vector<Watcher>> watchers_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;

@@ -154,34 +154,49 @@ Result<JobRecord> SqlStore::job(const std::string& id) {
   return read_one(db(), "No such job", std::string(kJobCols) + "WHERE id = ?", {id}, read_job);
 }
 
+namespace {
+
+// The choice admission and resolution make once a job's cache key is known: its result is cached
+// (the job completes at once), or an identical job is live (this one follows it), or neither.
+enum class Flight { hit, follower, run };
+
+Result<Flight> choose_flight(Tx& t, JobRecord& j, bool lookup_cache, bool join_flight, int64_t now) {
+  if (j.cache_key.empty()) return Flight::run;
+  if (lookup_cache) {
+    auto hit = t.run("SELECT file_id, media_type FROM cache WHERE key = ? AND expires_at > ?", {j.cache_key, now});
+    if (!hit.ok()) return hit.status();
+    if (!hit->empty()) {
+      complete_from_cache(j, hit->text(0, 0), hit->text(0, 1), now);
+      return Flight::hit;
+    }
+  }
+  if (join_flight) {
+    auto leader = t.run("SELECT id FROM jobs WHERE cache_key = ? AND leader = '' AND cache_mode <> 'no-store' "
+                        "AND status IN ('queued', 'processing') AND id <> ? LIMIT 1",
+                        {j.cache_key, j.id});
+    if (!leader.ok()) return leader.status();
+    if (!leader->empty()) {
+      j.leader = leader->text(0, 0);
+      j.billing_mode = "cached";
+      j.cost_cents = 0;
+      j.cache_hit = true;
+      j.reservation.clear();
+      return Flight::follower;
+    }
+  }
+  return Flight::run;
+}
+
+}  // namespace
+
 Result<JobRecord> SqlStore::admit_job(const Admission& a) {
   JobRecord j;
   VARG_TRY(db().write([&](Tx& t) -> Status {
     j = a.job;
-    if (a.lookup_cache && !j.cache_key.empty()) {
-      auto hit = t.run("SELECT file_id, media_type FROM cache WHERE key = ? AND expires_at > ?", {j.cache_key, a.now});
-      if (!hit.ok()) return hit.status();
-      if (!hit->empty()) {
-        complete_from_cache(j, hit->text(0, 0), hit->text(0, 1), a.now);
-        return insert_job_in(t, j);
-      }
-    }
-    if (!a.unless_hit.ok()) return a.unless_hit;
-    bool follower = false;
-    if (a.join_flight && !j.cache_key.empty()) {
-      auto leader = t.run("SELECT id FROM jobs WHERE cache_key = ? AND leader = '' AND cache_mode <> 'no-store' "
-                          "AND status IN ('queued', 'processing') LIMIT 1",
-                          {j.cache_key});
-      if (!leader.ok()) return leader.status();
-      if (!leader->empty()) {
-        follower = true;
-        j.leader = leader->text(0, 0);
-        j.billing_mode = "cached";
-        j.cost_cents = 0;
-        j.cache_hit = true;
-        j.reservation.clear();
-      }
-    }
+    auto flight = choose_flight(t, j, a.lookup_cache, a.join_flight, a.now);
+    if (!flight.ok()) return flight.status();
+    if (*flight == Flight::hit) return insert_job_in(t, j);
+    if (*flight == Flight::run && !a.unless_hit.ok()) return a.unless_hit;  // a follower needs no key either
     if (a.max_active > 0) {
       auto n = t.run("SELECT active FROM accounts WHERE user_id = ?", {j.user_id});
       if (!n.ok()) return n.status();
@@ -192,10 +207,29 @@ Result<JobRecord> SqlStore::admit_job(const Admission& a) {
         return st;
       }
     }
-    if (a.hold && !follower) VARG_TRY(append_in(t, *a.hold));
+    if (a.hold && *flight == Flight::run) VARG_TRY(append_in(t, *a.hold));
     return insert_job_in(t, j);
   }));
   return j;
+}
+
+Result<std::optional<JobRecord>> SqlStore::resolve_job(const Resolution& r) {
+  std::optional<JobRecord> out;
+  VARG_TRY(db().write([&](Tx& t) -> Status {
+    out.reset();
+    JobRecord j = r.job;
+    auto flight = choose_flight(t, j, r.lookup_cache, r.join_flight, r.now);
+    if (!flight.ok()) return flight.status();
+    auto moved = update_job_in(t, j, r.from);
+    if (!moved.ok()) return moved.status();
+    if (!*moved) return Status::Ok();
+    VARG_TRY(t.run("UPDATE jobs SET params = ?, cache_key = ? WHERE id = ?", {j.params, j.cache_key, j.id}));
+    if (*flight != Flight::run && !r.job.reservation.empty())  // free after all: the hold goes back
+      VARG_TRY(append_in(t, LedgerEntry{0, j.user_id, EntryKind::release, 0, "release:" + j.id, r.job.reservation, r.now}));
+    out = std::move(j);
+    return Status::Ok();
+  }));
+  return out;
 }
 
 Result<Store::Moved> SqlStore::transition_job(const Transition& tr) {

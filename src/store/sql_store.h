@@ -46,6 +46,7 @@ class SqlStore : public Store {
   Status insert_job(const JobRecord& job) override;
   Result<JobRecord> job(const std::string& id) override;
   Result<JobRecord> admit_job(const Admission& a) override;
+  Result<std::optional<JobRecord>> resolve_job(const Resolution& r) override;
   Result<Moved> transition_job(const Transition& t) override;
   Result<std::vector<JobRecord>> unfinished_jobs() override;
   Result<int64_t> active_jobs(int64_t user_id) override;

@@ -229,10 +229,23 @@ class Store {
     int max_active = 0;
     bool lookup_cache = false, join_flight = false;
     int64_t now = 0;
-    // Not ok: the job cannot run (e.g. no provider key); admitted only as a cache hit, else this.
+    // Not ok: the job cannot run (e.g. no provider key); admitted only as a cache hit or a
+    // follower, else this.
     Status unless_hit;
   };
   virtual Result<JobRecord> admit_job(const Admission& a) = 0;
+
+  // A job admitted before its cache key was known (its inputs named by URL are fetched by the job
+  // itself) gets it now: with its new params and cache key, the same choice as at admission — a
+  // cached result or an identical live job to follow (then its hold is released: it pays
+  // nothing), or it runs. nullopt when the stored status is no longer `from` (cancelled meanwhile).
+  struct Resolution {
+    JobRecord job;
+    JobStatus from = JobStatus::queued;
+    bool lookup_cache = false, join_flight = false;
+    int64_t now = 0;
+  };
+  virtual Result<std::optional<JobRecord>> resolve_job(const Resolution& r) = 0;
 
   // One move of the state machine, in one transaction: `job` (every mutable field but the lease)
   // is written only if the stored status is still `from` (false otherwise: another writer, e.g. a

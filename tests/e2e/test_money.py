@@ -3,8 +3,10 @@ fixed, run against the real vargd over loopback with the fake upstreams.
    (a) a reservation never outlives its job: admission is one transaction, recovery releases holds
        left without a live job (as an older vargd could leave them);
    (c) idempotency records are scoped to (account, API key, route) and never hold a secret;
-   (d) the active-jobs cap holds under concurrent submits."""
-import os, sqlite3, stat, sys, time, unittest
+   (d) the active-jobs cap holds under concurrent submits;
+   (e) input URLs are fetched by the job after admission, a few at a time per account, never on the
+       request workers."""
+import http.server, os, sqlite3, stat, sys, threading, time, unittest
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -77,6 +79,58 @@ class Money(unittest.TestCase):
         for j in accepted:
             wait_job(self.u, key, j["job_id"])
         self.assertEqual(balance(self.u, key), {"balance_cents": 980, "currency": "usd", "reserved_cents": 0})
+
+    def test_e_slow_input_urls_are_fetched_by_the_job_and_stall_no_one(self):
+        png = b"\x89PNG\r\n\x1a\n" + b"x" * 64
+        state = {"now": 0, "most": 0}
+        lock = threading.Lock()
+
+        class Slow(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with lock:
+                    state["now"] += 1
+                    state["most"] = max(state["most"], state["now"])
+                time.sleep(4)
+                with lock:
+                    state["now"] -= 1
+                body = png + self.path.encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        v = Vargd(["--allow-private-urls", "1", "--max-active-jobs", "0"])
+        try:
+            slow, other = v.user("slow-urls@example.com", 0), v.user("bystander@example.com", 0)
+            url = "http://127.0.0.1:%d/in" % srv.server_address[1]
+
+            def submit(i):
+                t = time.time()
+                s, _, j = call("POST", v.url + "/v1/image", slow,
+                               {"model": "local-image", "prompt": "slow %d" % i, "files": [{"url": "%s%d.png" % (url, i)}]})
+                return s, j, time.time() - t
+
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(submit, range(8)))
+                t = time.time()
+                s, _, b = call("GET", v.url + "/v1/balance", other)
+                bystander = time.time() - t
+            self.assertTrue(all(s == 202 for s, _, _ in answers), answers)
+            # Admission answered at once: no submit waited for its 4-second URL, nor did the bystander.
+            self.assertLess(max(d for _, _, d in answers), 3, answers)
+            self.assertEqual(s, 200)
+            self.assertLess(bystander, 3)
+            for _, j, _ in answers:
+                self.assertEqual(wait_job(v.url, slow, j["job_id"], timeout=60)["status"], "completed")
+            self.assertLessEqual(state["most"], 2, "one account fetched more than 2 URLs at once")
+        finally:
+            srv.shutdown()
+            v.cleanup()
 
     def test_a_a_hold_left_without_its_job_is_released_by_recovery(self):
         v = Vargd()

@@ -5,7 +5,7 @@ After every attack: no canary in any response, job, file or log line, and vargd 
 Usage: test_security.py /path/to/vargd"""
 import hashlib, hmac, http.server, json, os, re, socket, sys, threading, time, unittest
 
-from harness import Vargd, balance, call, start_fake
+from harness import Vargd, balance, call, start_fake, wait_job
 
 CANARY_FAL = "canaryfal_7f3a9c"
 CANARY_SECRET = "c4a2" * 16  # VARGD_SECRET must be 64 hex characters
@@ -252,6 +252,7 @@ class Attack(unittest.TestCase):
             url = "http://127.0.0.1:%d/page.html" % srv.server_address[1]
             s, _, j = self.req("POST", "/v1/image", key, {"model": "local-image", "prompt": "x", "files": [{"url": url, "media_type": "text/html"}]})
             self.assertIn(s, (200, 202), j)
+            wait_job(self.u, key, j["job_id"])  # the job fetches its input after admission
             s, _, f = self.req("POST", "/v1/files", key, raw=page, headers={"Content-Type": "text/html"})
             self.assertTrue(f["deduplicated"], "the fetched input is this very record")
             self.assert_inert(f["url"])
@@ -428,10 +429,13 @@ class Outbound(unittest.TestCase):
             key = v.user("oracle@example.com", 0)
             nf, nf_url = serve(lambda h: (404, {"Content-Type": "text/plain"}, b"no"))
             closed = "http://127.0.0.1:1/x.png"
+            # Fetched by the job after admission: both jobs fail with the same words.
             a = call("POST", v.url + "/v1/image", key, {"model": "local-image", "prompt": "o", "files": [{"url": closed}]})[2]
             b = call("POST", v.url + "/v1/image", key, {"model": "local-image", "prompt": "o", "files": [{"url": nf_url + "/x.png"}]})[2]
+            a, b = wait_job(v.url, key, a["job_id"]), wait_job(v.url, key, b["job_id"])
             nf.shutdown()
-            self.assertEqual(a["message"].replace(closed, "URL"), b["message"].replace(nf_url + "/x.png", "URL"))
+            self.assertEqual((a["status"], b["status"]), ("failed", "failed"))
+            self.assertEqual(a["error"].replace(closed, "URL"), b["error"].replace(nf_url + "/x.png", "URL"))
         finally:
             v.cleanup()
 
