@@ -8,6 +8,7 @@
 #include "auth/authenticator.h"
 #include "auth/keys.h"
 #include "auth/login.h"
+#include "billing/payments.h"
 #include "common/clock.h"
 #include "gen/files.h"
 #include "gen/jobs.h"
@@ -28,9 +29,7 @@ struct Services {
   Jobs* jobs = nullptr;
   Files* files = nullptr;
   ProviderKeys* provider_keys = nullptr;
-  // Payments through a provider speaking the Stripe Checkout API; empty secret: not configured.
-  std::string stripe_url = "https://api.stripe.com";
-  std::string stripe_secret_key, stripe_webhook_secret;
+  billing::Payments* payments = nullptr;
 };
 
 // Route families, each in its own file.
@@ -39,7 +38,7 @@ void add_account_routes(Api& api, Services& s);
 void add_login_routes(Api& api, Services& s);
 void add_vast_routes(Api& api, Services& s);
 void add_generation_routes(Api& api, Services& s);  // needs jobs, files
-void add_billing_routes(Api& api, Services& s);     // needs provider_keys, jobs
+void add_billing_routes(Api& api, Services& s);     // needs payments, provider_keys, jobs
 void add_dashboard_routes(Api& api, Services& s);   // the web dashboard and its own routes
 
 // Generation steps shared by /v1 and the dashboard's playground, so validation, billing and the

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "billing/ledger.h"
 #include "common/crypto.h"
 
 namespace varg {
@@ -83,8 +84,7 @@ Result<Login::Verified> Login::verify(const std::string& raw_email, const std::s
     if (!user.ok() && user.status().code == Code::conflict) user = store_.user_by_email(email);  // a concurrent first login
     else if (user.ok()) v.created = true;
     if (user.ok() && v.created && limits_.welcome_credits > 0) {
-      auto g = store_.append({0, user->id, EntryKind::grant, limits_.welcome_credits, "welcome:" + std::to_string(user->id),
-                              "welcome grant", now});
+      auto g = billing::Ledger(store_, clock_).welcome(user->id, limits_.welcome_credits);
       if (!g.ok()) return g.status();
     }
   }

@@ -15,7 +15,8 @@ using steady = std::chrono::steady_clock;
 
 Jobs::Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
            const Clock& clock, Options opts)
-    : store_(store), files_(files), providers_(providers), keys_(keys), catalog_(catalog), clock_(clock), opts_(opts),
+    : store_(store), files_(files), providers_(providers), keys_(keys), catalog_(catalog), clock_(clock),
+      ledger_(store, clock), opts_(opts),
       instance_("vargd-" + random_base62(16)) {}
 
 Jobs::~Jobs() { stop(); }
@@ -140,9 +141,10 @@ void Jobs::notify(const std::string& id, bool terminal) {
 // Recovery: a reservation whose job is no longer live (a crash of an older vargd between writes,
 // an operator's edit) is released. Admission and settlement are atomic, so nothing else makes one.
 void Jobs::sweep() {
-  const int64_t now = clock_.now();
-  auto n = store_.release_orphan_holds(now - kOrphanGrace, now);
-  if (n.ok() && *n > 0) spdlog::warn(json{{"msg", "released reservations without a live job"}, {"count", *n}}.dump());
+  auto orphans = store_.orphan_holds(clock_.now() - kOrphanGrace);
+  if (!orphans.ok()) return;
+  for (auto& h : *orphans) ledger_.release_orphan(h);
+  if (!orphans->empty()) spdlog::warn(json{{"msg", "released reservations without a live job"}, {"count", orphans->size()}}.dump());
 }
 
 void Jobs::timer() {
@@ -308,7 +310,8 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
     fail(job, "model " + job.model + " is no longer in the catalog");
     return false;
   }
-  Store::Resolution r{job, job.status, job.cache_mode.empty(), job.cache_mode != "no-store", clock_.now()};
+  Store::Resolution r{job, job.status, job.cache_mode.empty(), job.cache_mode != "no-store", clock_.now(), std::nullopt};
+  if (!job.reservation.empty()) r.release = ledger_.release(job);
   r.job.params = stored.dump();
   r.job.cache_key = cache_key(job.capability, *m, stored["params"], hashes, opts_.cache_per_account ? job.user_id : 0);
   auto resolved = store_.resolve_job(r);
@@ -374,8 +377,8 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   }
   j.cost_cents = j.billing_mode == "metered" ? price : 0;
   if (j.cost_cents > 0) {
-    j.reservation = "reserve:" + j.id;
-    a.hold = LedgerEntry{0, s.user_id, EntryKind::reserve, j.cost_cents, j.reservation, j.id, clock_.now()};
+    j.reservation = billing::Ledger::hold_id(j.id);
+    a.hold = ledger_.hold(j);
   }
   // Admission, one transaction: a cached result (free, at once; no-cache skips the lookup), or an
   // identical request in flight on any instance to wait for (free; no-store opts out), or the
@@ -532,7 +535,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
   job.output_media_type = f->media_type;
   Store::Transition t{job, JobStatus::processing, std::nullopt, std::nullopt};
   if (!job.reservation.empty())
-    t.entry = LedgerEntry{0, job.user_id, EntryKind::capture, job.cost_cents, "capture:" + job.id, job.reservation, clock_.now()};
+    t.entry = ledger_.capture(job);
   // Charged and cached in the one transaction that completes the job: a cancel that came first
   // (even while the result downloaded) leaves nothing cached and nothing charged.
   if (job.cache_mode != "no-store")
@@ -554,7 +557,7 @@ void Jobs::fail(JobRecord job, const std::string& why) {
   job.cost_cents = 0;
   Store::Transition t{job, from, std::nullopt, std::nullopt};
   if (!job.reservation.empty())
-    t.entry = LedgerEntry{0, job.user_id, EntryKind::release, 0, "release:" + job.id, job.reservation, clock_.now()};
+    t.entry = ledger_.release(job);
   auto done = store_.transition_job(t);
   spdlog::info(json{{"msg", "job failed"}, {"job_id", job.id}, {"error", why}}.dump());
   finished(job.id, done.ok() ? done->followers : std::vector<std::string>{});
@@ -590,7 +593,7 @@ Status Jobs::cancel(int64_t user_id, const std::string& id) {
     t.job.completed_at = clock_.now();
     t.job.cost_cents = 0;
     if (!t.job.reservation.empty())
-      t.entry = LedgerEntry{0, t.job.user_id, EntryKind::release, 0, "release:" + id, t.job.reservation, clock_.now()};
+      t.entry = ledger_.release(t.job);
     auto moved = store_.transition_job(t);
     if (!moved.ok()) return moved.status();
     if (!moved->applied) continue;  // it moved on under us; look again

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "auth/permissions.h"
+#include "billing/ledger.h"
 #include "gen/catalog.h"
 #include "gen/files.h"
 #include "gen/provider.h"
@@ -110,6 +111,7 @@ class Jobs {
   ProviderKeys& keys_;
   const Catalog& catalog_;
   const Clock& clock_;
+  billing::Ledger ledger_;
   Options opts_;
   const std::string instance_;  // this process's name on the job leases it holds
   std::map<std::string, JobStatus> polled_;  // watched job → its status at the last poll (lease thread only)

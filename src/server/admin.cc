@@ -6,6 +6,7 @@
 
 #include "auth/keys.h"
 #include "auth/login.h"
+#include "billing/ledger.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "server/secret.h"
@@ -73,7 +74,7 @@ int run_admin(const ParsedArgs& args) {
     auto u = s.create_user(email, clock.now());
     if (!u.ok()) return fail(u.status().message + " (" + email + ")");
     if (credits > 0) {
-      auto e = s.append({0, u->id, EntryKind::grant, credits, "admin-signup:" + std::to_string(u->id), "admin create-user", clock.now()});
+      auto e = billing::Ledger(s, clock).signup_grant(u->id, credits);
       if (!e.ok()) return fail(e.status().message);
     }
     auto k = issue_key(s, hasher, KeyRequest{u->id, "admin create-user", std::nullopt, std::nullopt}, clock.now());
@@ -91,7 +92,7 @@ int run_admin(const ParsedArgs& args) {
     auto u = s.user_by_email(email);
     if (!u.ok()) return fail("no user with email " + email);
     std::string reason = o.count("reason") ? o.at("reason") : "admin grant";
-    auto e = s.append({0, u->id, EntryKind::grant, credits, "admin-grant:" + random_base62(16), reason, clock.now()});
+    auto e = billing::Ledger(s, clock).grant(u->id, credits, reason);
     if (!e.ok()) return fail(e.status().message);
     auto b = s.balance(u->id);
     std::cout << "Granted " << credits << " credits to " << email << "; balance now "

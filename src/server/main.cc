@@ -135,8 +135,9 @@ int serve(const Config& cfg) {
   jo.shared_store = opened->shared;
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
 
-  Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys,
-                    cfg.stripe_url, cfg.stripe_secret_key, cfg.stripe_webhook_secret};
+  billing::Payments payments(**store, clock, {cfg.stripe_url, cfg.stripe_secret_key, cfg.stripe_webhook_secret,
+                                              public_url + "/dashboard?tab=billing"});
+  Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys, &payments};
   api.enable_idempotency(**store, clock);
   api.enable_rate_limit(std::make_unique<RateLimiter>(clock, cfg.rate_limit_rpm));
   add_system_routes(api, services);

@@ -224,8 +224,8 @@ Result<std::optional<JobRecord>> SqlStore::resolve_job(const Resolution& r) {
     if (!moved.ok()) return moved.status();
     if (!*moved) return Status::Ok();
     VARG_TRY(t.run("UPDATE jobs SET params = ?, cache_key = ? WHERE id = ?", {j.params, j.cache_key, j.id}));
-    if (*flight != Flight::run && !r.job.reservation.empty())  // free after all: the hold goes back
-      VARG_TRY(append_in(t, LedgerEntry{0, j.user_id, EntryKind::release, 0, "release:" + j.id, r.job.reservation, r.now}));
+    if (*flight != Flight::run && r.release)  // free after all: the hold goes back
+      VARG_TRY(append_in(t, *r.release));
     out = std::move(j);
     return Status::Ok();
   }));
@@ -269,23 +269,14 @@ Result<int64_t> SqlStore::active_jobs(int64_t user_id) {
   return n;
 }
 
-Result<int64_t> SqlStore::release_orphan_holds(int64_t before, int64_t now) {
-  int64_t released = 0;
-  VARG_TRY(db().write([&](Tx& t) -> Status {
-    auto orphans = t.run("SELECT h.reservation, h.user_id FROM holds h LEFT JOIN jobs j ON j.id = h.job_id "
-                         "WHERE h.created_at < ? AND (j.id IS NULL OR j.status NOT IN ('queued', 'processing'))",
-                         {before});
-    if (!orphans.ok()) return orphans.status();
-    released = 0;
-    for (int i = 0; i < orphans->size(); i++) {
-      const std::string hold = orphans->text(i, 0);
-      LedgerEntry e{0, orphans->i64(i, 1), EntryKind::release, 0, "release:" + hold, hold, now};
-      VARG_TRY(append_in(t, e));
-      released++;
-    }
-    return Status::Ok();
-  }));
-  return released;
+Result<std::vector<Store::Hold>> SqlStore::orphan_holds(int64_t before) {
+  return read_all(db(),
+                  "SELECT h.reservation, h.user_id, h.job_id, h.amount, h.created_at FROM holds h "
+                  "LEFT JOIN jobs j ON j.id = h.job_id "
+                  "WHERE h.created_at < ? AND (j.id IS NULL OR j.status NOT IN ('queued', 'processing'))",
+                  {before}, [](const Rows& r, int i) {
+                    return Hold{r.text(i, 0), r.i64(i, 1), r.text(i, 2), r.i64(i, 3), r.i64(i, 4)};
+                  });
 }
 
 Result<bool> SqlStore::claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) {

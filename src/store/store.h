@@ -237,13 +237,14 @@ class Store {
 
   // A job admitted before its cache key was known (its inputs named by URL are fetched by the job
   // itself) gets it now: with its new params and cache key, the same choice as at admission — a
-  // cached result or an identical live job to follow (then its hold is released: it pays
+  // cached result or an identical live job to follow (then `release` settles its hold: it pays
   // nothing), or it runs. nullopt when the stored status is no longer `from` (cancelled meanwhile).
   struct Resolution {
     JobRecord job;
     JobStatus from = JobStatus::queued;
     bool lookup_cache = false, join_flight = false;
     int64_t now = 0;
+    std::optional<LedgerEntry> release;
   };
   virtual Result<std::optional<JobRecord>> resolve_job(const Resolution& r) = 0;
 
@@ -266,9 +267,15 @@ class Store {
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
   // How many of the user's jobs are queued or processing (a counter the job rules keep).
   virtual Result<int64_t> active_jobs(int64_t user_id) = 0;
-  // Recovery: releases every reservation older than `before` whose job is not queued or
-  // processing (or does not exist); returns how many.
-  virtual Result<int64_t> release_orphan_holds(int64_t before, int64_t now) = 0;
+  // Recovery: the open reservations made before `before` whose job is not queued or processing
+  // (or does not exist), for the ledger to release.
+  struct Hold {
+    std::string reservation;
+    int64_t user_id = 0;
+    std::string job_id;
+    int64_t amount = 0, created_at = 0;
+  };
+  virtual Result<std::vector<Hold>> orphan_holds(int64_t before) = 0;
   // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
   // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
   // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.
