@@ -24,6 +24,7 @@ Jobs::~Jobs() { stop(); }
 void Jobs::start() {
   sweep();
   adopt_unfinished(!opts_.shared_store);
+  if (opts_.manual) return;
   for (int i = 0; i < std::max(1, opts_.workers); i++) threads_.emplace_back([this] { worker(); });
   threads_.emplace_back([this] { timer(); });
   if (opts_.shared_store) threads_.emplace_back([this] { leases(); });
@@ -399,6 +400,22 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
     enqueue(j.id);
   }
   return j;
+}
+
+bool Jobs::step() {
+  std::string id;
+  {
+    std::lock_guard lk(mu_);
+    if (queue_.empty() && !later_.empty()) {  // nothing else to do: its turn has come
+      queue_.push_back(later_.front().second);
+      later_.pop_front();
+    }
+    if (queue_.empty()) return false;
+    id = queue_.front();
+    queue_.pop_front();
+  }
+  run(id);
+  return true;
 }
 
 void Jobs::enqueue(const std::string& id) {

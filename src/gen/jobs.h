@@ -47,14 +47,20 @@ class Jobs {
     // periodically. Otherwise (SQLite) this process takes over every unfinished job at start.
     bool shared_store = false;
     int64_t lease_ms = 10000;
+    // No threads: the caller runs queued jobs one at a time with step() (the simulation).
+    bool manual = false;
   };
   Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
        const Clock& clock, Options opts);
   ~Jobs();
 
-  // Resumes unfinished jobs (or fails them cleanly) and starts the workers.
+  // Resumes unfinished jobs (or fails them cleanly), releases holds left without a live job, and
+  // starts the workers (none when manual).
   void start();
   void stop();
+  // Manual mode: runs the next queued job (or one whose fetch slot came free) on the calling
+  // thread; false when none is waiting.
+  bool step();
 
   struct Submission {
     int64_t user_id = 0;

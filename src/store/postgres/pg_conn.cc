@@ -27,7 +27,7 @@ Conn::~Conn() {
 Status Conn::setup() {
   prepared_.clear();
   // Every statement has a deadline; a lock wait counts against it too.
-  return exec("SET statement_timeout = " + std::to_string(timeout_ms_) + "; SET TIME ZONE 'UTC'");
+  return exec("SET statement_timeout = " + std::to_string(timeout_ms_) + "; SET TIME ZONE 'UTC'; SET client_min_messages = warning");
 }
 
 bool Conn::broken() {

@@ -25,6 +25,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   e.writers = std::max(1, opts.writers);
   e.readers = std::max(1, opts.connections);
   e.pool_wait_ms = opts.pool_wait_ms;
+  e.filter = opts.filter;
   e.connect = [url, timeout = opts.statement_timeout_ms](bool) -> Result<std::unique_ptr<sql::Connection>> {
     auto c = pg::Conn::open(url, timeout);
     if (!c.ok()) return c.status();

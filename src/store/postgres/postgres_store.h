@@ -18,6 +18,7 @@ class PostgresStore final : public SqlStore {
     int writers = 1;                 // write connections, each a group-commit lane
     int statement_timeout_ms = 10000;
     int pool_wait_ms = 10000;        // a read waiting longer for a connection is unavailable (503)
+    sql::ConnectionFilter filter;    // optional (fault injection)
   };
   // Connects (url: postgres:// or postgresql://, or any libpq connection string) and applies
   // pending migrations.

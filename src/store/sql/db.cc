@@ -125,6 +125,7 @@ Result<std::unique_ptr<Db>> Db::open(Engine engine) {
     const bool writer = i < std::max(1, s.engine.writers);
     auto c = s.engine.connect(writer);
     if (!c.ok()) return c.status();
+    if (s.engine.filter) *c = s.engine.filter(std::move(*c));
     (writer ? s.idle_writers : s.idle_readers).push_back(c->get());
     s.all.push_back(std::move(*c));
   }
@@ -146,6 +147,17 @@ Status Db::read(FnRef<Status(Tx&)> op) {
     c = s.idle_readers.back();
     s.idle_readers.pop_back();
   }
+  struct GiveBack {
+    State& s;
+    Connection* c;
+    ~GiveBack() {
+      {
+        std::lock_guard lk(s.mu);
+        s.idle_readers.push_back(c);
+      }
+      s.readers_cv.notify_one();
+    }
+  } give_back{s, c};
   Status st;
   if (c->broken()) st = c->reset();
   if (st.ok()) {
@@ -156,12 +168,20 @@ Status Db::read(FnRef<Status(Tx&)> op) {
       st = op(again);
     }
   }
-  {
-    std::lock_guard lk(s.mu);
-    s.idle_readers.push_back(c);
-  }
-  s.readers_cv.notify_one();
   return st;
+}
+
+// The writer connection goes to the first queued write (which leads next), or back to the pool.
+// Called with s.mu held.
+void Db::hand_over(State& s, Connection* c) {
+  if (!s.queue.empty()) {
+    Op* next = s.queue.front();
+    s.queue.pop_front();
+    next->lead = c;
+    next->cv.notify_one();
+  } else {
+    s.idle_writers.push_back(c);
+  }
 }
 
 Status Db::write(FnRef<Status(Tx&)> fn) {
@@ -190,7 +210,23 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
     }
     if (batch.empty()) break;
     lk.unlock();
-    s.run_batch(*c, batch);
+    try {
+      s.run_batch(*c, batch);
+    } catch (...) {  // an operation threw: nothing of the batch commits, and the lane goes on
+      try {
+        if (c->in_transaction()) c->exec("ROLLBACK");
+      } catch (...) {
+      }
+      lk.lock();
+      for (Op* op : batch) {
+        if (op == &self) continue;
+        op->result = error(Code::internal, "A database operation failed; nothing was written");
+        op->done = true;
+        op->cv.notify_one();
+      }
+      hand_over(s, c);
+      throw;
+    }
     lk.lock();
     s.counters.commits++;
     s.counters.operations += int64_t(batch.size());
@@ -200,14 +236,7 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
       op->cv.notify_one();
     }
   }
-  if (!s.queue.empty()) {
-    Op* next = s.queue.front();
-    s.queue.pop_front();
-    next->lead = c;
-    next->cv.notify_one();
-  } else {
-    s.idle_writers.push_back(c);
-  }
+  hand_over(s, c);
   return std::move(self.result);
 }
 

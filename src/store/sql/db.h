@@ -132,6 +132,9 @@ class FnRef<R(A...)> {
   R (*call_)(void*, A...);
 };
 
+// Wraps each new connection (fault injection: the simulation's crashes at any statement).
+using ConnectionFilter = std::function<std::unique_ptr<Connection>(std::unique_ptr<Connection>)>;
+
 struct Engine {
   std::string name;  // "sqlite" | "postgres", for messages
   std::function<Result<std::unique_ptr<Connection>>(bool writer)> connect;
@@ -143,6 +146,7 @@ struct Engine {
   int readers = 4;     // read connections
   int pool_wait_ms = 10000;  // a read waiting longer for a connection is unavailable
   int max_batch = 64;        // operations per group commit
+  ConnectionFilter filter;   // optional
 };
 
 class Db {
@@ -173,6 +177,7 @@ class Db {
 
  private:
   explicit Db(Engine e);
+  static void hand_over(State& s, Connection* c);
   std::unique_ptr<State> s_;
 };
 

@@ -341,7 +341,8 @@ Status migrate(Connection& c) {
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, int connections) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, int connections,
+                                                       sql::ConnectionFilter filter) {
   {
     auto boot = Connection::open(path, true);
     if (!boot.ok()) return boot.status();
@@ -353,6 +354,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   e.begin_alone = e.begin;      // and are serial already
   e.writers = 1;
   e.readers = std::max(1, connections);
+  e.filter = std::move(filter);
   e.connect = [path](bool writer) -> Result<std::unique_ptr<sql::Connection>> {
     auto c = Connection::open(path, writer);
     if (!c.ok()) return c.status();

@@ -14,7 +14,8 @@ class SqliteStore final : public SqlStore {
  public:
   // Opens (creating if needed) the database file and applies pending migrations; `connections`
   // is the number of readers.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, int connections);
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, int connections,
+                                                  sql::ConnectionFilter filter = {});
 
  private:
   using SqlStore::SqlStore;
