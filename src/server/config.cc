@@ -178,6 +178,9 @@ const std::vector<Setting>& settings() {
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
       {"max-active-jobs", "20", "queued plus processing generations one account may have (0: no cap); 429 above",
        integer("max-active-jobs", &Config::max_active_jobs, 0, 100000)},
+      {"job-lease-ms", "10000", "with PostgreSQL: how long a job stays with the instance running it without a renewal; "
+                                "another instance takes over the jobs of one that died after this",
+       integer("job-lease-ms", &Config::job_lease_ms, 1000, 3600000)},
       {"trust-forwarded-for", "0", "1: behind a load balancer, take the client address (for login-code limits) from the last X-Forwarded-For hop",
        integer("trust-forwarded-for", &Config::trust_forwarded_for, 0, 1)},
       {"render-workers", "2", "renders run at once; one account may use all of them but one",

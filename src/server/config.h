@@ -44,6 +44,7 @@ struct Config {
               replicate_url = "https://api.replicate.com", higgsfield_url = "https://platform.higgsfield.ai";
   int rate_limit_rpm = 600;
   int max_active_jobs = 20;
+  int job_lease_ms = 10000;
   int trust_forwarded_for = 0;
   int render_workers = 2;
   std::string render_sandbox = "strict";

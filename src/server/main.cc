@@ -132,6 +132,7 @@ int serve(const Config& cfg) {
   jo.allow_private_urls = cfg.allow_private_urls == 1;
   jo.allow_private_results = cfg.allow_private_provider_urls == 1;
   jo.max_active_per_account = cfg.max_active_jobs;
+  jo.lease_ms = cfg.job_lease_ms;
   jo.shared_store = opened->shared;
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
 

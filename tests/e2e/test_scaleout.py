@@ -3,8 +3,11 @@
 run as the postgres user when we are root), the fal protocol served by tests/fakes/fake_upstream.py.
 Money never overdraws across instances, revocation reaches every instance within 1 s, idempotency
 keys hold across instances, and a job of a killed instance is finished by another, charged once.
+Issue 20: identical requests on two instances generate once (f), the active-jobs cap holds across
+instances (d), and under 64 concurrent clients an instance killed and restarted three times leaves
+every account's ledger identity intact and nothing reserved.
 Usage: test_scaleout.py /path/to/vargd. Without PostgreSQL the run fails; nothing is skipped."""
-import glob, os, shutil, socket, subprocess, tempfile, time, unittest
+import glob, os, random, shutil, socket, subprocess, tempfile, threading, time, unittest
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import Vargd, balance, call, start_fake, wait_job
@@ -44,6 +47,11 @@ class Postgres:
     def run(self, tool, *args):
         subprocess.run(self.as_pg + [os.path.join(self.bin, tool), *args], cwd=self.dir, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sql(self, query):
+        out = subprocess.run(self.as_pg + [os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "varg",
+                                           "-d", "varg", "-Atc", query], cwd=self.dir, check=True, capture_output=True, text=True)
+        return [line.split("|") for line in out.stdout.splitlines() if line]
 
     def stop(self):
         try:
@@ -159,6 +167,95 @@ class ScaleOut(unittest.TestCase):
             print("\n  job of the killed instance finished by a survivor after %.1f s" % took)
         finally:
             doomed.cleanup()
+
+
+    def test_f_identical_requests_on_two_instances_generate_once(self):
+        key = self.vs[0].user("flight@example.com", 100)
+        call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 2})
+        body = {"model": "flux-pro", "prompt": "one flight %f" % time.time()}
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda u: call("POST", u + "/v1/image", key, body), self.urls[:2]))
+        self.assertEqual([s for s, _, _ in answers], [202, 202], answers)
+        done = [wait_job(self.urls[2], key, j["job_id"]) for _, _, j in answers]
+        self.assertEqual([d["status"] for d in done], ["completed", "completed"], done)
+        self.assertEqual(sorted(d["billing"]["cost_cents"] for d in done), [0, 10], done)
+        self.assertEqual(len(self.fake_calls("POST")), 1, "two instances generated the same thing twice")
+        self.assertEqual(balance(self.urls[0], key), {"balance_cents": 90, "currency": "usd", "reserved_cents": 0})
+
+    def test_d_the_active_jobs_cap_holds_across_instances(self):
+        a, b = Vargd(self.flags + ["--max-active-jobs", "3"]), Vargd(self.flags + ["--max-active-jobs", "3"])
+        try:
+            key = a.user("capped@example.com", 1000)
+            call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 2})
+            def one(i):
+                return call("POST", (a.url, b.url)[i % 2] + "/v1/image", key,
+                            {"model": "flux-pro", "prompt": "cap %d %f" % (i, time.time())}, {"Cache-Control": "no-store"})
+            with ThreadPoolExecutor(16) as pool:
+                answers = list(pool.map(one, range(16)))
+            statuses = sorted(s for s, _, _ in answers)
+            self.assertEqual(statuses, [202] * 3 + [429] * 13, statuses)
+            for s, _, j in answers:
+                if s == 202:
+                    wait_job(a.url, key, j["job_id"])
+            self.assertEqual(balance(b.url, key), {"balance_cents": 970, "currency": "usd", "reserved_cents": 0})
+        finally:
+            a.cleanup()
+            b.cleanup()
+
+    def test_kill9_an_instance_three_times_under_64_clients_and_every_balance_holds(self):
+        flags = self.flags + ["--job-lease-ms", "2000", "--max-active-jobs", "0", "--rate-limit-rpm", "0"]
+        a, b = Vargd(flags), Vargd(flags)
+        try:
+            keys = [a.user("kill%d-%f@example.com" % (i, time.time()), 200) for i in range(8)]
+            call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 0.3})
+            stop_at = time.time() + 12
+            sent = [0]
+
+            def client(i):
+                rng = random.Random(i)
+                while time.time() < stop_at:
+                    url = a.url if rng.random() < 0.5 else b.url  # b moves to a new port on each restart
+                    body = {"model": "flux-pro", "prompt": "kill %d" % rng.randrange(40)}  # identical ones too
+                    key = keys[i % len(keys)]
+                    try:  # a client waits for its job, then sends the next
+                        s, _, j = call("POST", url + "/v1/image", key, body,
+                                       {"Cache-Control": "no-cache"} if rng.random() < 0.3 else {})
+                        sent[0] += 1
+                        give_up = time.time() + 5
+                        while s == 202 and time.time() < give_up and time.time() < stop_at:
+                            s2, _, now = call("GET", "%s/v1/jobs/%s" % (a.url, j["job_id"]), key)
+                            if s2 != 200 or now["status"] in ("completed", "failed", "cancelled"):
+                                break
+                            time.sleep(0.1)
+                    except OSError:
+                        time.sleep(0.05)  # the instance died under us: try again
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+            for t in threads:
+                t.start()
+            for _ in range(3):
+                time.sleep(3)
+                b.kill9()
+                time.sleep(0.3)
+                b.start()
+            for t in threads:
+                t.join()
+            end = time.time() + 90  # the survivors finish every job the dead ones left (lease 2 s)
+            while time.time() < end and int(self.pg.sql("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'processing')")[0][0]):
+                time.sleep(0.5)
+            self.assertEqual(self.pg.sql("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'processing')"), [["0"]])
+            bad = self.pg.sql(
+                "SELECT a.user_id, a.settled, a.reserved FROM accounts a WHERE a.reserved <> 0 OR a.active <> 0 OR a.settled <> "
+                "(SELECT COALESCE(SUM(CASE WHEN kind IN ('grant','purchase','refund','adjustment') THEN amount "
+                "WHEN kind = 'capture' THEN -amount ELSE 0 END), 0) FROM ledger l WHERE l.user_id = a.user_id)")
+            self.assertEqual(bad, [], "balance identity broken or credits left reserved")
+            self.assertEqual(self.pg.sql("SELECT COUNT(*) FROM holds"), [["0"]])
+            charged_twice = self.pg.sql("SELECT ref FROM ledger WHERE kind = 'capture' GROUP BY ref HAVING COUNT(*) > 1")
+            self.assertEqual(charged_twice, [])
+            print("\n  %d requests from 64 clients while one of two instances was killed 3 times" % sent[0])
+        finally:
+            a.cleanup()
+            b.cleanup()
 
 
 if __name__ == "__main__":
