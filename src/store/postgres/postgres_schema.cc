@@ -201,30 +201,6 @@ CREATE INDEX jobs_followers ON jobs(leader) WHERE leader <> '';
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd
 
-Status apply(Conn& c) {
-  VARG_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"));
-  auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
-  if (!have.ok()) return have.status();
-  const int64_t current = have->i64(0, 0), total = int64_t(std::size(kMigrations));
-  if (current > total)
-    return error(Code::internal, "database schema is newer than this vargd (version " + std::to_string(current) + ")");
-  for (int64_t v = current + 1; v <= total; v++) {
-    VARG_TRY(c.exec("BEGIN"));
-    Status s = c.exec(kMigrations[v - 1]);
-    if (s.ok()) {
-      const sql::Value version[] = {v};
-      auto ins = c.run("INSERT INTO schema_migrations(version, applied_at) VALUES(?, EXTRACT(EPOCH FROM now())::BIGINT)",
-                       version);
-      s = ins.ok() ? c.exec("COMMIT") : ins.status();
-    }
-    if (!s.ok()) {
-      c.exec("ROLLBACK");
-      return error(s.code, "migration " + std::to_string(v) + " failed: " + s.message);
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status migrate(Conn& c) {
@@ -232,7 +208,7 @@ Status migrate(Conn& c) {
   const sql::Value lock[] = {kMigrationLock};
   auto locked = c.run("SELECT pg_advisory_lock(CAST(? AS BIGINT))", lock);
   if (!locked.ok()) return locked.status();
-  Status s = apply(c);
+  Status s = sql::migrate(c, kMigrations, "BEGIN");
   c.run("SELECT pg_advisory_unlock(CAST(? AS BIGINT))", lock);
   return s;
 }

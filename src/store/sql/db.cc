@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -80,6 +81,33 @@ std::string numbered_placeholders(std::string_view sql) {
     }
   }
   return out;
+}
+
+Status migrate(Connection& c, std::span<const char* const> steps, const std::string& begin) {
+  VARG_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"));
+  const int64_t total = int64_t(steps.size());
+  for (;;) {
+    VARG_TRY(c.exec(begin));
+    int64_t v = 0;
+    Status st = [&]() -> Status {
+      auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
+      if (!have.ok()) return have.status();
+      v = have->i64(0, 0) + 1;
+      if (v - 1 > total)
+        return error(Code::internal, "database schema is newer than this vargd (version " + std::to_string(v - 1) + ")");
+      if (v > total) return c.exec("COMMIT");
+      Status s = c.exec(steps[size_t(v - 1)]);
+      if (!s.ok()) return error(s.code, "migration " + std::to_string(v) + " failed: " + s.message);
+      const Value row[] = {v, int64_t(std::time(nullptr))};
+      VARG_TRY(c.run("INSERT INTO schema_migrations(version, applied_at) VALUES(?, ?)", row));
+      return c.exec("COMMIT");
+    }();
+    if (!st.ok()) {
+      if (c.in_transaction()) c.exec("ROLLBACK");
+      return st;
+    }
+    if (v > total) return Status::Ok();
+  }
 }
 
 // ---- db ----

@@ -181,6 +181,11 @@ class Db {
   std::unique_ptr<State> s_;
 };
 
+// Applies the numbered migrations not applied yet (step v is steps[v - 1]), each in its own
+// transaction opened by `begin` that reads the applied version first, so two processes starting
+// together never apply one twice. A database newer than `steps` is refused.
+Status migrate(Connection& c, std::span<const char* const> steps, const std::string& begin);
+
 // Placeholders `?` rewritten as `$1, $2, ...` (outside quotes), for PostgreSQL.
 std::string numbered_placeholders(std::string_view sql);
 

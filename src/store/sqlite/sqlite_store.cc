@@ -317,28 +317,6 @@ class Connection final : public sql::Connection {
   std::unordered_map<std::string, sqlite3_stmt*, Hash, std::equal_to<>> stmts_;  // keyed by SQL text
 };
 
-// All pending migrations in one immediate transaction, so a concurrent admin command and a
-// starting server never both apply the same step.
-Status migrate(Connection& c) {
-  VARG_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"));
-  VARG_TRY(c.exec("BEGIN IMMEDIATE"));
-  auto applied = [&]() -> Status {
-    auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
-    if (!have.ok()) return have.status();
-    const int64_t current = have->i64(0, 0), total = int64_t(std::size(kMigrations));
-    if (current > total)
-      return error(Code::internal, "database schema is newer than this vargd (version " + std::to_string(current) + ")");
-    for (int64_t v = current + 1; v <= total; v++) {
-      VARG_TRY(c.exec(kMigrations[v - 1]));
-      const sql::Value version[] = {v};
-      VARG_TRY(c.run("INSERT INTO schema_migrations(version, applied_at) VALUES(?, strftime('%s','now'))", version));
-    }
-    return c.exec("COMMIT");
-  }();
-  if (!applied.ok() && c.in_transaction()) c.exec("ROLLBACK");
-  return applied;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, int connections,
@@ -346,7 +324,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   {
     auto boot = Connection::open(path, true);
     if (!boot.ok()) return boot.status();
-    VARG_TRY(migrate(**boot));
+    // Each step in an immediate transaction: a concurrent admin command and a starting server
+    // never both apply one.
+    VARG_TRY(sql::migrate(**boot, kMigrations, "BEGIN IMMEDIATE"));
   }
   sql::Engine e;
   e.name = "sqlite";
