@@ -1,6 +1,6 @@
 // S4: ledger reserve+capture pairs per second on SQLite, the way a metered generation settles:
-// append(reserve) then append(capture) naming it, each its own transaction (WAL, synchronous=NORMAL
-// as vargd opens it). Runs for a bounded time and a bounded number of pairs, then checks that the
+// append(reserve) then append(capture) naming it, each its own durable write (WAL,
+// synchronous=FULL as vargd opens it; concurrent requesters are group-committed). Runs for a bounded time and a bounded number of pairs, then checks that the
 // balance projection still equals the ledger sum. Prints one JSON line.
 // With --database postgresql://... the same runs against PostgreSQL (its tables are shared: users
 // get unique emails per run).

@@ -58,25 +58,38 @@ void Jobs::adopt_unfinished(bool all) {
 }
 
 // Keeps this instance's leases alive, takes over the jobs of instances that died, and tells
-// watchers here about jobs that another instance runs (by polling the store).
+// watchers here about jobs that another instance moved: at once from the store's announcements
+// (LISTEN/NOTIFY on PostgreSQL), and by polling every 2 s in case one was lost (a reconnect).
 void Jobs::leases() {
   const auto period = std::chrono::milliseconds(std::max<int64_t>(100, opts_.lease_ms / 5));
-  auto due = steady::now() + period;
-  std::unique_lock lk(mu_);
-  while (!stopping_) {
-    cv_.wait_for(lk, std::chrono::milliseconds(250));
-    if (stopping_) break;
-    std::vector<std::string> watched;
-    for (auto& [id, ws] : watchers_)
-      if (!ws.empty()) watched.push_back(id);
-    lk.unlock();
-    poll_watched(watched);
+  auto due = steady::now() + period, poll_due = steady::now() + std::chrono::seconds(2);
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) return;
+    }
+    const std::vector<std::string> changed = store_.job_changes(250);
+    std::vector<std::string> wake, watched;
+    const bool poll = steady::now() >= poll_due;
+    {
+      std::lock_guard lk(mu_);
+      if (stopping_) return;
+      for (auto& id : changed)
+        if (watchers_.count(id)) wake.push_back(id);
+      if (poll)
+        for (auto& [id, ws] : watchers_)
+          if (!ws.empty()) watched.push_back(id);
+    }
+    for (auto& id : wake) notify(id);
+    if (poll) {
+      poll_watched(watched);
+      poll_due = steady::now() + std::chrono::seconds(2);
+    }
     if (steady::now() >= due) {
       store_.renew_leases(instance_, clock_.now_ms() + opts_.lease_ms);
       adopt_unfinished(false);
       due = steady::now() + period;
     }
-    lk.lock();
   }
 }
 

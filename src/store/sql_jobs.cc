@@ -252,6 +252,11 @@ Result<Store::Moved> SqlStore::transition_job(const Transition& tr) {
       if (!followers.ok()) return followers.status();
       out.followers = std::move(*followers);
     }
+    if (!db().announce_sql().empty()) {  // delivered to the other instances when this commits
+      std::string ids = tr.job.id;
+      for (auto& f : out.followers) ids += "," + f;
+      VARG_TRY(t.run(db().announce_sql(), {ids}));
+    }
     return Status::Ok();
   }));
   return out;

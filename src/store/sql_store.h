@@ -48,6 +48,7 @@ class SqlStore : public Store {
   Result<JobRecord> admit_job(const Admission& a) override;
   Result<std::optional<JobRecord>> resolve_job(const Resolution& r) override;
   Result<Moved> transition_job(const Transition& t) override;
+  std::vector<std::string> job_changes(int) override { return {}; }
   Result<std::vector<JobRecord>> unfinished_jobs() override;
   Result<int64_t> active_jobs(int64_t user_id) override;
   Result<std::vector<Hold>> orphan_holds(int64_t before) override;

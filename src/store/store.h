@@ -264,6 +264,10 @@ class Store {
     std::vector<std::string> followers;  // resolved with it
   };
   virtual Result<Moved> transition_job(const Transition& t) = 0;
+  // Jobs moved by any instance since the last call (every transition_job announces its job and
+  // the followers it resolved), waiting up to timeout_ms for one. PostgreSQL delivers them by
+  // LISTEN/NOTIFY; a store only one process uses returns none (that process knows already).
+  virtual std::vector<std::string> job_changes(int timeout_ms) = 0;
   virtual Result<std::vector<JobRecord>> unfinished_jobs() = 0;
   // How many of the user's jobs are queued or processing (a counter the job rules keep).
   virtual Result<int64_t> active_jobs(int64_t user_id) = 0;

@@ -135,6 +135,29 @@ TEST_F(PostgresOnlyTest, InstancesAgreeOnTheFirstSharedSecret) {
   EXPECT_EQ(*second, *first);
 }
 
+TEST_F(PostgresOnlyTest, AJobMovedOnOneInstanceIsAnnouncedToAnother) {
+  auto a = store(2), b = store(2);
+  ASSERT_TRUE(a && b);
+  auto u = a->create_user("a@example.com", kNow);
+  ASSERT_TRUE(u.ok());
+  EXPECT_TRUE(b->job_changes(50).empty());  // listening from now on
+  JobRecord j;
+  j.id = "job_1";
+  j.user_id = u->id;
+  j.capability = "image";
+  j.model = "fal:flux-pro";
+  j.params = "{}";
+  j.created_at = kNow;
+  ASSERT_TRUE(a->insert_job(j).ok());
+  JobRecord done = j;
+  done.status = JobStatus::failed;
+  auto moved = a->transition_job({done, JobStatus::queued, std::nullopt, std::nullopt});
+  ASSERT_TRUE(moved.ok() && moved->applied);
+  std::vector<std::string> seen;
+  for (int i = 0; i < 20 && seen.empty(); i++) seen = b->job_changes(100);
+  EXPECT_EQ(seen, std::vector<std::string>{"job_1"});
+}
+
 TEST_F(PostgresOnlyTest, CallsRecoverAfterTheServerRestarts) {
   auto s = store(3);
   ASSERT_TRUE(s);

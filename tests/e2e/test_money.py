@@ -5,7 +5,10 @@ fixed, run against the real vargd over loopback with the fake upstreams.
    (c) idempotency records are scoped to (account, API key, route) and never hold a secret;
    (d) the active-jobs cap holds under concurrent submits;
    (e) input URLs are fetched by the job after admission, a few at a time per account, never on the
-       request workers."""
+       request workers;
+   (g) a corrupt job row fails that job, and the job workers go on.
+   (b) is test_gateway's test_a_cancel_while_the_result_downloads_caches_nothing; (d) across
+   instances and (f) are in test_scaleout."""
 import http.server, os, sqlite3, stat, sys, threading, time, unittest
 from concurrent.futures import ThreadPoolExecutor
 
@@ -151,6 +154,28 @@ class Money(unittest.TestCase):
             with sqlite3.connect("file:%s/data/varg.db?mode=ro" % v.dir, uri=True) as db:
                 kinds = [r[0] for r in db.execute("SELECT kind FROM ledger WHERE user_id = ? ORDER BY id", (uid,))]
             self.assertEqual(kinds, ["grant", "reserve", "release"])
+        finally:
+            v.cleanup()
+
+
+    def test_g_a_corrupt_job_row_fails_its_job_and_the_workers_go_on(self):
+        v = Vargd(["--job-workers", "1"])
+        try:
+            key = v.user("corrupt@example.com", 100)
+            v.stop()
+            with sqlite3.connect("%s/data/varg.db" % v.dir) as db:
+                uid = db.execute("SELECT id FROM users WHERE email = 'corrupt@example.com'").fetchone()[0]
+                db.execute("INSERT INTO jobs(id, user_id, capability, model, params, status, created_at) "
+                           "VALUES('job_corrupt', ?, 'image', 'local:local-image', '{not json', 'queued', ?)", (uid, int(time.time())))
+                db.execute("UPDATE accounts SET active = active + 1 WHERE user_id = ?", (uid,))
+            v.start()
+            bad = wait_job(v.url, key, "job_corrupt")
+            self.assertEqual(bad["status"], "failed", bad)
+            self.assertIn("unreadable", bad["error"])
+            # The one job worker survived it: a new job still runs.
+            s, _, j = call("POST", v.url + "/v1/image", key, {"model": "local-image", "prompt": "after %f" % time.time()})
+            self.assertEqual(s, 202, j)
+            self.assertEqual(wait_job(v.url, key, j["job_id"])["status"], "completed")
         finally:
             v.cleanup()
 

@@ -51,6 +51,21 @@ Status Conn::reset() {
   return setup();
 }
 
+std::vector<std::string> Conn::notifications(int timeout_ms) {
+  std::vector<std::string> out;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(pg_)) {
+      out.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!out.empty()) return out;
+  pollfd p{PQsocket(pg_), POLLIN, 0};
+  if (p.fd >= 0 && ::poll(&p, 1, timeout_ms) > 0 && PQconsumeInput(pg_)) drain();
+  return out;
+}
+
 bool Conn::in_transaction() {
   const auto t = PQtransactionStatus(pg_);
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "store/sql/db.h"
 
@@ -27,6 +28,10 @@ class Conn final : public sql::Connection {
   // Replaces a broken connection with a fresh one (its prepared statements are gone with it).
   Status reset() override;
   bool in_transaction() override;
+  // Payloads of the notifications of the channels this connection LISTENs to, waiting up to
+  // timeout_ms for the first (broken() would drop them: a listener checks connected() instead).
+  std::vector<std::string> notifications(int timeout_ms);
+  bool connected() const { return PQstatus(pg_) == CONNECTION_OK; }
 
  private:
   Conn(PGconn* c, int timeout_ms) : pg_(c), timeout_ms_(timeout_ms) {}

@@ -1,5 +1,8 @@
 #include "store/postgres/postgres_store.h"
 
+#include <chrono>
+#include <thread>
+
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/postgres_schema.h"
 
@@ -26,6 +29,7 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   e.readers = std::max(1, opts.connections);
   e.pool_wait_ms = opts.pool_wait_ms;
   e.filter = opts.filter;
+  e.announce = "SELECT pg_notify('varg_jobs', CAST(? AS TEXT))";
   e.connect = [url, timeout = opts.statement_timeout_ms](bool) -> Result<std::unique_ptr<sql::Connection>> {
     auto c = pg::Conn::open(url, timeout);
     if (!c.ok()) return c.status();
@@ -33,7 +37,36 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   };
   auto db = sql::Db::open(std::move(e));
   if (!db.ok()) return db.status();
-  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(*db)));
+  std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(*db)));
+  store->url_ = url;
+  store->timeout_ms_ = opts.statement_timeout_ms;
+  return store;
+}
+
+PostgresStore::~PostgresStore() = default;
+
+std::vector<std::string> PostgresStore::job_changes(int timeout_ms) {
+  std::lock_guard lk(listen_mu_);
+  if (!listener_ || !listener_->connected()) {  // (re)connect: announcements made meanwhile are lost,
+    listener_.reset();                      // which the callers' slower polling covers
+    auto c = pg::Conn::open(url_, timeout_ms_);
+    if (!c.ok() || !(*c)->exec("LISTEN varg_jobs").ok()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms));
+      return {};
+    }
+    listener_ = std::move(*c);
+  }
+  std::vector<std::string> ids;
+  for (auto& payload : listener_->notifications(timeout_ms)) {
+    size_t at = 0;
+    while (at <= payload.size()) {
+      size_t comma = payload.find(',', at);
+      if (comma == std::string::npos) comma = payload.size();
+      if (comma > at) ids.push_back(payload.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
+  return ids;
 }
 
 Result<std::string> PostgresStore::shared_secret(const std::string& fresh) {

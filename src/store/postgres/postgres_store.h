@@ -5,11 +5,17 @@
 // are safe; a connection the server dropped (restart, failover) is reset on its next use.
 #pragma once
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "store/sql_store.h"
 
 namespace varg {
+
+namespace pg {
+class Conn;
+}
 
 class PostgresStore final : public SqlStore {
  public:
@@ -28,8 +34,15 @@ class PostgresStore final : public SqlStore {
   // stored now if there is none yet. For deployments that do not set --secret on every instance.
   Result<std::string> shared_secret(const std::string& fresh);
 
+  std::vector<std::string> job_changes(int timeout_ms) override;
+  ~PostgresStore() override;
+
  private:
   using SqlStore::SqlStore;
+  std::string url_;
+  int timeout_ms_ = 10000;
+  std::mutex listen_mu_;
+  std::unique_ptr<pg::Conn> listener_;  // LISTEN varg_jobs, for job_changes
 };
 
 }  // namespace varg

@@ -126,6 +126,10 @@ struct Op {
 };
 
 constexpr int kAttempts = 12;
+
+void rollback(Connection& c) {
+  if (c.in_transaction()) c.exec("ROLLBACK");  // a failed COMMIT has ended it already
+}
 constexpr int kLeadRounds = 8;
 
 }  // namespace
@@ -159,6 +163,8 @@ Result<std::unique_ptr<Db>> Db::open(Engine engine) {
   }
   return db;
 }
+
+const std::string& Db::announce_sql() const { return s_->engine.announce; }
 
 Db::Counters Db::counters() {
   std::lock_guard lk(s_->mu);
@@ -309,7 +315,7 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
     Tx tx(c);
     Status st = batch[i]->fn(tx);
     if (tx.wants_retry() || (!st.ok() && c.broken())) {
-      c.exec("ROLLBACK");
+      rollback(c);
       rerun = !c.broken() || c.reset().ok();
       return st;
     }
@@ -324,19 +330,19 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
     // failed statement by itself; PostgreSQL aborts the transaction on any statement error).
     const bool clean = !tx.wrote() && c.in_transaction() && (!tx.failed_statement() || engine.name == "sqlite");
     if (!clean) {
-      if (c.in_transaction()) c.exec("ROLLBACK");
+      rollback(c);
       rerun = std::count(settled.begin(), settled.end(), false) > 0;
       return st;
     }
   }
   if (!any) {
-    c.exec("ROLLBACK");
+    rollback(c);
     return Status::Ok();
   }
   Status commit = c.exec("COMMIT");
   if (commit.ok()) return commit;
   if (c.lost_race()) {  // a serialization failure reported at commit: nothing was written
-    c.exec("ROLLBACK");
+    rollback(c);
     rerun = true;
     return commit;
   }
@@ -344,7 +350,7 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
     c.reset();
     return error(Code::unavailable, "The database connection was lost while committing; the outcome is unknown, retry");
   }
-  if (c.in_transaction()) c.exec("ROLLBACK");
+  rollback(c);
   return commit;
 }
 

@@ -147,6 +147,9 @@ struct Engine {
   int pool_wait_ms = 10000;  // a read waiting longer for a connection is unavailable
   int max_batch = 64;        // operations per group commit
   ConnectionFilter filter;   // optional
+  // Announces job ids to every instance inside a write (one `?`: the comma-joined ids); "" when
+  // only one process uses the store.
+  std::string announce;
 };
 
 class Db {
@@ -167,6 +170,8 @@ class Db {
   Status read(F&& f) {
     return read(FnRef<Status(Tx&)>(f));
   }
+
+  const std::string& announce_sql() const;
 
   struct Counters {
     int64_t commits = 0, operations = 0, reruns = 0;
