@@ -262,7 +262,7 @@ Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
     // Reads are cheap; writes and generations count, per account: every key and session of an
     // account shares one budget, so minting keys does not buy more.
     if (limiter_ && ctx.req.method != "GET" && ctx.req.method != "HEAD")
-      VARG_TRY(limiter_->admit("u" + std::to_string(ctx.principal.user_id)));
+      VARG_TRY(limiter_->admit(ctx.principal.user_id));
   }
   if (ctx.req.method == "POST" && idempotency_store_ && ctx.principal.user_id && !ctx.req.header("idempotency-key").empty())
     return with_idempotency(ctx, *route);

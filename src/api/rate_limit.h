@@ -1,5 +1,6 @@
-// State-changing requests per minute per credential (API key or session), as a sliding pair of one-minute
-// windows. In-process: with several instances each enforces its own share (docs/architecture.md).
+// State-changing requests per minute per account (all its keys and sessions), as a sliding pair of
+// one-minute windows: in this process for a store only it uses, in the store when instances share
+// it (so N instances do not give N budgets).
 #pragma once
 #include <cstdint>
 #include <mutex>
@@ -8,14 +9,17 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "store/store.h"
 
 namespace varg {
 
 class RateLimiter {
  public:
-  RateLimiter(const Clock& clock, int per_minute) : clock_(clock), limit_(per_minute) {}
+  // `shared`: the store several instances use (null: count in this process).
+  RateLimiter(const Clock& clock, int per_minute, Store* shared = nullptr)
+      : clock_(clock), limit_(per_minute), shared_(shared) {}
   // ok, or rate_limited with retry_after.
-  Status admit(const std::string& who);
+  Status admit(int64_t user_id);
   int limit() const { return limit_; }
 
  private:
@@ -25,8 +29,9 @@ class RateLimiter {
   };
   const Clock& clock_;
   int limit_;
+  Store* shared_;
   std::mutex mu_;
-  std::unordered_map<std::string, Window> windows_;
+  std::unordered_map<int64_t, Window> windows_;
 };
 
 }  // namespace varg

@@ -140,7 +140,7 @@ int serve(const Config& cfg) {
                                               public_url + "/dashboard?tab=billing"});
   Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys, &payments};
   api.enable_idempotency(**store, clock);
-  api.enable_rate_limit(std::make_unique<RateLimiter>(clock, cfg.rate_limit_rpm));
+  api.enable_rate_limit(std::make_unique<RateLimiter>(clock, cfg.rate_limit_rpm, opened->shared ? store->get() : nullptr));
   add_system_routes(api, services);
   add_account_routes(api, services);
   add_login_routes(api, services);

@@ -293,6 +293,28 @@ Status SqlStore::idempotency_abandon(const IdempotencyRecord& r) {
                    {r.user_id, r.api_key_id, r.route, r.key, false});
 }
 
+// ---- rate limit ----
+
+Result<bool> SqlStore::admit_request(int64_t user_id, int64_t now_ms, int per_minute) {
+  const int64_t minute = now_ms / 60000;
+  bool admitted = false;
+  VARG_TRY(db().write([&](Tx& t) -> Status {
+    auto w = t.run("SELECT minute, n FROM rate_windows WHERE user_id = ? AND minute >= ?", {user_id, minute - 1});
+    if (!w.ok()) return w.status();
+    int64_t current = 0, previous = 0;
+    for (int i = 0; i < w->size(); i++) (w->i64(i, 0) == minute ? current : previous) = w->i64(i, 1);
+    const double into = double(now_ms % 60000) / 60000.0;
+    admitted = double(previous) * (1.0 - into) + double(current) + 1 <= double(per_minute);
+    if (!admitted) return Status::Ok();
+    VARG_TRY(t.run("DELETE FROM rate_windows WHERE user_id = ? AND minute < ?", {user_id, minute - 1}));
+    return t.run("INSERT INTO rate_windows(user_id, minute, n) VALUES(?, ?, 1) "
+                 "ON CONFLICT (user_id, minute) DO UPDATE SET n = rate_windows.n + 1",
+                 {user_id, minute})
+        .status();
+  }));
+  return admitted;
+}
+
 // ---- provider keys ----
 
 Status SqlStore::put_provider_key(const ProviderKeyRecord& k) {

@@ -67,6 +67,8 @@ class SqlStore : public Store {
   Status idempotency_finish(const IdempotencyRecord& r) override;
   Status idempotency_abandon(const IdempotencyRecord& r) override;
 
+  Result<bool> admit_request(int64_t user_id, int64_t now_ms, int per_minute) override;
+
   Status put_provider_key(const ProviderKeyRecord& k) override;
   Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) override;
   Status delete_provider_key(int64_t user_id, const std::string& provider) override;

@@ -299,6 +299,27 @@ TEST_P(StoreContract, ACancelledJobIsNeverCachedAndItsFollowersFail) {
   EXPECT_FALSE(store().transition_job({again, JobStatus::cancelled, std::nullopt, std::nullopt}).ok());
 }
 
+TEST_P(StoreContract, TheRateLimitIsOneSlidingBudgetPerAccount) {
+  int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
+  const int64_t t0 = kNowMs - kNowMs % 60000;
+  for (int i = 0; i < 3; i++) EXPECT_TRUE(*store().admit_request(a, t0 + i, 3)) << i;
+  EXPECT_FALSE(*store().admit_request(a, t0 + 10, 3)) << "a fourth request in the minute";
+  EXPECT_FALSE(*store().admit_request(a, t0 + 20, 3)) << "a refused request is not counted, and still refused";
+  EXPECT_TRUE(*store().admit_request(b, t0 + 30, 3)) << "another account has its own budget";
+  // Half-way through the next minute the previous one still counts half: 1.5 + 1 fits, + 2 does not.
+  EXPECT_TRUE(*store().admit_request(a, t0 + 90'000, 3));
+  EXPECT_FALSE(*store().admit_request(a, t0 + 90'001, 3));
+  std::atomic<int> admitted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; t++)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; i++)
+        if (*store().admit_request(b, t0 + 200'000, 10)) admitted++;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(admitted, 10) << "concurrent requests never exceed the budget";
+}
+
 namespace {
 IdempotencyRecord idem(int64_t user, int64_t key_id, const std::string& route, const std::string& body, int64_t at) {
   IdempotencyRecord r;

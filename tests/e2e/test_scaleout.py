@@ -202,6 +202,18 @@ class ScaleOut(unittest.TestCase):
             a.cleanup()
             b.cleanup()
 
+    def test_d_the_per_account_rate_limit_is_one_budget_across_instances(self):
+        a, b = Vargd(self.flags + ["--rate-limit-rpm", "6"]), Vargd(self.flags + ["--rate-limit-rpm", "6"])
+        try:
+            key = a.user("rpm@example.com", 0)
+            # State-changing requests count; a DELETE of no job is one (404 when admitted).
+            answers = [call("DELETE", (a.url, b.url)[i % 2] + "/v1/jobs/job_none%d" % i, key)[0] for i in range(14)]
+            self.assertEqual(answers.count(429), 8, answers)
+            self.assertEqual(answers.count(404), 6, answers)
+        finally:
+            a.cleanup()
+            b.cleanup()
+
     def test_kill9_an_instance_three_times_under_64_clients_and_every_balance_holds(self):
         flags = self.flags + ["--job-lease-ms", "2000", "--max-active-jobs", "0", "--rate-limit-rpm", "0"]
         a, b = Vargd(flags), Vargd(flags)

@@ -197,6 +197,14 @@ UPDATE accounts SET active = (SELECT COUNT(*) FROM jobs WHERE jobs.user_id = acc
 CREATE INDEX jobs_flight ON jobs(cache_key) WHERE leader = '' AND status IN ('queued', 'processing');
 CREATE INDEX jobs_followers ON jobs(leader) WHERE leader <> '';
 )sql",
+    // 10: the per-account rate limit's windows, for instances sharing the store
+    R"sql(
+CREATE TABLE rate_windows(
+  user_id BIGINT NOT NULL,
+  minute BIGINT NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (user_id, minute));
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

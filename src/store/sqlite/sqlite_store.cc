@@ -201,6 +201,14 @@ UPDATE accounts SET active = (SELECT COUNT(*) FROM jobs WHERE jobs.user_id = acc
 CREATE INDEX jobs_flight ON jobs(cache_key) WHERE leader = '' AND status IN ('queued', 'processing');
 CREATE INDEX jobs_followers ON jobs(leader) WHERE leader <> '';
 )sql",
+    // 8: the per-account rate limit's windows, for instances sharing the store
+    R"sql(
+CREATE TABLE rate_windows(
+  user_id INTEGER NOT NULL,
+  minute INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (user_id, minute));
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
