@@ -264,24 +264,35 @@ Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
     if (limiter_ && ctx.req.method != "GET" && ctx.req.method != "HEAD")
       VARG_TRY(limiter_->admit(ctx.principal.user_id));
   }
-  if (ctx.req.method == "POST" && idempotency_store_ && ctx.principal.user_id && !ctx.req.header("idempotency-key").empty())
-    return with_idempotency(ctx, *route);
+  if (ctx.req.method == "POST" && idempotency_store_ && ctx.principal.user_id && !ctx.req.header("idempotency-key").empty()) {
+    if (!route->own_idempotency) return with_idempotency(ctx, *route);
+    auto scope = idempotency_scope(ctx, *route);
+    if (!scope.ok()) return scope.status();
+    ctx.idempotency = std::move(*scope);
+  }
   return route->handler(ctx);
 }
 
-Result<Response> Api::with_idempotency(Ctx& ctx, const RouteSpec& route) {
+// Scoped to the calling key and the route: another key (perhaps with fewer rights) replaying the
+// same Idempotency-Key runs its own request, through its own checks.
+Result<IdempotencyRecord> Api::idempotency_scope(const Ctx& ctx, const RouteSpec& route) const {
   const std::string key(ctx.req.header("idempotency-key"));
   if (key.size() > 255) return error(Code::invalid, "Idempotency-Key is longer than 255 characters", "Idempotency-Key");
-  const int64_t now = idempotency_clock_->now();
-  // Scoped to the calling key and the route: another key (perhaps with fewer rights) replaying the
-  // same Idempotency-Key runs its own request, through its own checks.
   IdempotencyRecord r;
   r.user_id = ctx.principal.user_id;
   r.api_key_id = ctx.principal.key_id;
   r.route = route.method + " " + route.pattern;
   r.key = key;
   r.body_hash = to_hex(sha256(ctx.req.method + " " + ctx.req.path + "\n" + ctx.req.body));
-  r.created_at = now;
+  r.created_at = idempotency_clock_->now();
+  return r;
+}
+
+Result<Response> Api::with_idempotency(Ctx& ctx, const RouteSpec& route) {
+  auto scope = idempotency_scope(ctx, route);
+  if (!scope.ok()) return scope.status();
+  IdempotencyRecord r = std::move(*scope);
+  const int64_t now = r.created_at;
   const int64_t since = now - kIdempotencyTtl, pending_since = now - kIdempotencyPendingTtl;
   bool claimed = false;
   auto got = idempotency_store_->idempotency_claim(r, since, pending_since, &claimed);

@@ -44,6 +44,9 @@ struct Ctx {
   Principal principal;
   std::string request_id;
   Family family = Family::gateway;
+  // A route with own_idempotency: the request's Idempotency-Key scope, for the handler to write
+  // in its own transaction.
+  std::optional<IdempotencyRecord> idempotency;
   const std::string& param(const std::string& name) const { return params.at(name); }
 };
 
@@ -63,6 +66,9 @@ struct RouteSpec {
   // The response shows a secret (a new API key): an Idempotency-Key retry is answered 409 rather
   // than from a stored copy, because no secret is ever stored.
   bool shows_secret = false;
+  // The handler keeps the Idempotency-Key in its own transaction (generations: with the job, so no
+  // crash can separate them); the pipeline only passes its scope in Ctx::idempotency.
+  bool own_idempotency = false;
 };
 
 Response json_response(int status, const json& body);
@@ -112,6 +118,7 @@ class Api final : public HttpHandler {
   Result<Response> pipeline(Ctx& ctx, const RouteSpec*& route);
   Result<Principal> authenticate(const Request& req, Auth mode, Family fam);
   Result<Response> with_idempotency(Ctx& ctx, const RouteSpec& route);
+  Result<IdempotencyRecord> idempotency_scope(const Ctx& ctx, const RouteSpec& route) const;
   bool runs_inline(const Request& req);
 
   Options opts_;

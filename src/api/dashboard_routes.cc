@@ -43,7 +43,7 @@ void add_dashboard_routes(Api& api, Services& s) {
              for (auto& c : generation_capabilities())
                if (c == cap) return submit_generation(s, ctx, cap);
              return error(Code::not_found, "No such capability '" + cap + "'");
-           }});
+           }}).own_idempotency = true;
   api.add({"GET", "/api/dashboard/jobs/{id}", "A playground job's state (JobResponse)", Auth::dashboard, "generate",
            "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) { return job_state(s, ctx); }});
   api.add({"GET", "/api/dashboard/jobs/{id}/stream", "Server-sent events of a playground job", Auth::dashboard,

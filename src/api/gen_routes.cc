@@ -145,15 +145,18 @@ Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) 
   const int64_t ttl = 30 * 86400;
   auto body = parse_object(ctx.req.body);
   if (!body.ok()) return body.status();
-  Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req), ctx.principal.permissions};
+  Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req), ctx.principal.permissions,
+                       ctx.idempotency};
   for (auto& p : byok_providers()) {
     std::string_view k = ctx.req.header(provider_key_header(p));
     if (!k.empty()) sub.header_keys[p] = std::string(k);
   }
-  auto j = s.jobs->submit(sub);
+  bool replayed = false;
+  auto j = s.jobs->submit(sub, &replayed);
   if (!j.ok()) return j.status();
-  Response r = job_response(*s.jobs, *j, 202, ttl);
-  if (int wait = prefer_wait(ctx.req); wait > 0 && !!is_live(j->status)) {
+  Response r = job_response(*s.jobs, *j, replayed ? 200 : 202, ttl);
+  if (replayed) r.set_header("Idempotent-Replayed", "true");
+  if (int wait = prefer_wait(ctx.req); wait > 0 && is_live(j->status)) {
     Jobs* jobs = s.jobs;
     int64_t user = ctx.principal.user_id;
     std::string id = j->id;
@@ -196,7 +199,8 @@ void add_generation_routes(Api& api, Services& s) {
     const std::string c = cap;
     api.add({"POST", "/v1/" + c, "Generate " + c + " (202 with a JobResponse)", Auth::api_key, "generate",
              "api.generate." + c, generation_attrs(s, c), 0,
-             [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }});
+             [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }})
+        .own_idempotency = true;
   }
 
   api.add({"GET", "/v1/jobs/{id}", "A job's state (JobResponse)", Auth::api_key, "generate", "api.generate.jobs",

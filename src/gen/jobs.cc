@@ -342,7 +342,7 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
   return job.leader.empty();  // a follower waits for its leader
 }
 
-Result<JobRecord> Jobs::submit(const Submission& s) {
+Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   auto req = normalize_request(s.capability, s.body, catalog_);
   if (!req.ok()) return req.status();
   const ModelSpec& m = *req->model;
@@ -402,9 +402,13 @@ Result<JobRecord> Jobs::submit(const Submission& s) {
   a.lookup_cache = s.cache_control.empty() && !fetch;
   a.join_flight = s.cache_control != "no-store" && !fetch;
   a.now = clock_.now();
+  a.idempotency = s.idempotency;
+  a.idempotency_since = clock_.now() - kIdempotencyTtl;
   auto admitted = store_.admit_job(a);
   if (!admitted.ok()) return admitted.status();
-  j = std::move(*admitted);
+  if (replayed) *replayed = admitted->replayed;
+  if (admitted->replayed) return std::move(admitted->job);
+  j = std::move(admitted->job);
   if (j.status == JobStatus::queued && j.leader.empty()) {
     if (!header_key.empty()) {
       std::lock_guard lk(mu_);

@@ -32,6 +32,7 @@ namespace varg {
 class Jobs {
  public:
   static constexpr int64_t kOrphanGrace = 60;  // s: recovery releases holds without a live job older than this
+  static constexpr int64_t kIdempotencyTtl = 86400;  // s: an Idempotency-Key replays its job this long
   struct Options {
     int workers = 4;
     int64_t cache_ttl = 30 * 86400;
@@ -71,8 +72,11 @@ class Jobs {
     // The caller's key: generate/api.generate.<capability> with its model and credits
     // constraints is checked here, for every way in (v1, dashboard, render). null: full rights.
     std::shared_ptr<const Permissions> permissions;
+    // The Idempotency-Key's scope (Ctx::idempotency): written with the job in its admission, and a
+    // retry replays that job (*replayed set).
+    std::optional<IdempotencyRecord> idempotency;
   };
-  Result<JobRecord> submit(const Submission& s);
+  Result<JobRecord> submit(const Submission& s, bool* replayed = nullptr);
 
   // The caller's job; another account's job is not_found.
   Result<JobRecord> get(int64_t user_id, const std::string& id);

@@ -189,15 +189,32 @@ Result<Flight> choose_flight(Tx& t, JobRecord& j, bool lookup_cache, bool join_f
 
 }  // namespace
 
-Result<JobRecord> SqlStore::admit_job(const Admission& a) {
-  JobRecord j;
+Result<Store::Admitted> SqlStore::admit_job(const Admission& a) {
+  Admitted out;
   VARG_TRY(db().write([&](Tx& t) -> Status {
-    j = a.job;
+    out = Admitted{a.job, false};
+    JobRecord& j = out.job;
+    if (a.idempotency) {  // a retry of an admitted request replays it, whatever happened since
+      const IdempotencyRecord& r = *a.idempotency;
+      VARG_TRY(t.run(std::string("DELETE FROM idempotency WHERE ") + kIdemScope + " AND created_at < ?",
+                     {r.user_id, r.api_key_id, r.route, r.key, a.idempotency_since}));
+      auto prior = t.run(std::string("SELECT body_hash, response FROM idempotency WHERE ") + kIdemScope,
+                         {r.user_id, r.api_key_id, r.route, r.key});
+      if (!prior.ok()) return prior.status();
+      if (!prior->empty()) {
+        if (prior->text(0, 0) != r.body_hash)
+          return error(Code::conflict, "This Idempotency-Key was already used with a different request");
+        auto first = t.run(std::string(kJobCols) + "WHERE id = ?", {prior->text(0, 1)});
+        if (!first.ok()) return first.status();
+        if (first->empty()) return error(Code::conflict, "This Idempotency-Key names a job that no longer exists");
+        out = Admitted{read_job(*first, 0), true};
+        return Status::Ok();
+      }
+    }
     auto flight = choose_flight(t, j, a.lookup_cache, a.join_flight, a.now);
     if (!flight.ok()) return flight.status();
-    if (*flight == Flight::hit) return insert_job_in(t, j);
     if (*flight == Flight::run && !a.unless_hit.ok()) return a.unless_hit;  // a follower needs no key either
-    if (a.max_active > 0) {
+    if (*flight != Flight::hit && a.max_active > 0) {
       auto n = t.run("SELECT active FROM accounts WHERE user_id = ?", {j.user_id});
       if (!n.ok()) return n.status();
       if (!n->empty() && n->i64(0, 0) >= a.max_active) {
@@ -208,9 +225,15 @@ Result<JobRecord> SqlStore::admit_job(const Admission& a) {
       }
     }
     if (a.hold && *flight == Flight::run) VARG_TRY(append_in(t, *a.hold));
-    return insert_job_in(t, j);
+    VARG_TRY(insert_job_in(t, j));
+    if (!a.idempotency) return Status::Ok();
+    const IdempotencyRecord& r = *a.idempotency;
+    return t.run("INSERT INTO idempotency(user_id, api_key_id, route, key, body_hash, done, status, response, withheld, "
+                 "created_at) VALUES(?, ?, ?, ?, ?, ?, 202, ?, ?, ?)",
+                 {r.user_id, r.api_key_id, r.route, r.key, r.body_hash, true, j.id, false, r.created_at})
+        .status();
   }));
-  return j;
+  return out;
 }
 
 Result<std::optional<JobRecord>> SqlStore::resolve_job(const Resolution& r) {

@@ -248,10 +248,6 @@ Status SqlStore::cache_put(const CacheEntry& e) {
 
 // ---- idempotency ----
 
-namespace {
-constexpr const char* kIdemScope = "user_id = ? AND api_key_id = ? AND route = ? AND key = ?";
-}
-
 Result<IdempotencyRecord> SqlStore::idempotency_claim(const IdempotencyRecord& r, int64_t since, int64_t pending_since,
                                                       bool* claimed) {
   IdempotencyRecord out = r;

@@ -45,7 +45,7 @@ class SqlStore : public Store {
 
   Status insert_job(const JobRecord& job) override;
   Result<JobRecord> job(const std::string& id) override;
-  Result<JobRecord> admit_job(const Admission& a) override;
+  Result<Admitted> admit_job(const Admission& a) override;
   Result<std::optional<JobRecord>> resolve_job(const Resolution& r) override;
   Result<Moved> transition_job(const Transition& t) override;
   std::vector<std::string> job_changes(int) override { return {}; }

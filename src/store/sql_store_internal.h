@@ -62,6 +62,9 @@ inline Result<bool> write_changed(sql::Db& db, std::string_view q, Params p) {
   return changed;
 }
 
+// An idempotency record's scope: (account, API key, route, Idempotency-Key).
+inline constexpr const char* kIdemScope = "user_id = ? AND api_key_id = ? AND route = ? AND key = ?";
+
 inline constexpr const char* kEntryCols = "SELECT id, user_id, kind, amount, idempotency_id, ref, created_at FROM ledger ";
 LedgerEntry read_entry(const Rows& r, int i);
 

@@ -232,8 +232,17 @@ class Store {
     // Not ok: the job cannot run (e.g. no provider key); admitted only as a cache hit or a
     // follower, else this.
     Status unless_hit;
+    // The request's Idempotency-Key, in the same transaction: a record in its scope newer than
+    // `idempotency_since` replays that job (another body: conflict); else it is written with the
+    // job. `response` holds the job id.
+    std::optional<IdempotencyRecord> idempotency;
+    int64_t idempotency_since = 0;
   };
-  virtual Result<JobRecord> admit_job(const Admission& a) = 0;
+  struct Admitted {
+    JobRecord job;
+    bool replayed = false;  // an Idempotency-Key retry: `job` is the first request's
+  };
+  virtual Result<Admitted> admit_job(const Admission& a) = 0;
 
   // A job admitted before its cache key was known (its inputs named by URL are fetched by the job
   // itself) gets it now: with its new params and cache key, the same choice as at admission — a

@@ -153,6 +153,56 @@ TEST_P(StoreContract, FinishJobSettlesTheReservationOnceUnderRacingFinishers) {
   expect_projection_consistent(a, "racing finishers");
 }
 
+namespace {
+IdempotencyRecord idem(int64_t user, int64_t key_id, const std::string& route, const std::string& body, int64_t at) {
+  IdempotencyRecord r;
+  r.user_id = user;
+  r.api_key_id = key_id;
+  r.route = route;
+  r.key = "idem-1";
+  r.body_hash = body;
+  r.created_at = at;
+  return r;
+}
+}  // namespace
+
+TEST_P(StoreContract, AnIdempotencyKeyIsWrittenWithItsJobAndReplaysIt) {
+  int64_t a = new_user("a@example.com");
+  ASSERT_TRUE(store().append({0, a, EntryKind::grant, 10, "g", "", kNow}).ok());
+  auto request = [&](const std::string& id, const std::string& body) {
+    Store::Admission ad;
+    ad.job = job_record(a, id);
+    ad.job.cost_cents = 10;
+    ad.job.reservation = "reserve:" + id;
+    ad.hold = LedgerEntry{0, a, EntryKind::reserve, 10, "reserve:" + id, id, kNow};
+    ad.idempotency = idem(a, 7, "POST /v1/image", body, kNow);
+    ad.idempotency_since = kNow - 86400;
+    ad.now = kNow;
+    return store().admit_job(ad);
+  };
+  auto first = request("job_1", "b");
+  ASSERT_TRUE(first.ok()) << first.status().message;
+  EXPECT_FALSE(first->replayed);
+  auto retry = request("job_2", "b");  // the client retried: the first job, charged once
+  ASSERT_TRUE(retry.ok()) << retry.status().message;
+  EXPECT_TRUE(retry->replayed);
+  EXPECT_EQ(retry->job.id, "job_1");
+  EXPECT_EQ(store().job("job_2").status().code, Code::not_found);
+  EXPECT_EQ(store().balance(a)->reserved, 10);
+  EXPECT_EQ(request("job_3", "other").status().code, Code::conflict);
+  // A refused admission (402 here) writes no record: the retry is a new request.
+  Store::Admission poor;
+  poor.job = job_record(a, "job_4");
+  poor.hold = LedgerEntry{0, a, EntryKind::reserve, 10, "reserve:job_4", "job_4", kNow};
+  poor.idempotency = idem(a, 7, "POST /v1/video", "v", kNow);
+  poor.idempotency_since = kNow - 86400;
+  EXPECT_EQ(store().admit_job(poor).status().code, Code::insufficient_balance);
+  bool claimed = false;
+  ASSERT_TRUE(store().idempotency_claim(idem(a, 7, "POST /v1/video", "v", kNow), kNow - 86400, kNow - 120, &claimed).ok());
+  EXPECT_TRUE(claimed) << "a refused admission left its Idempotency-Key behind";
+  expect_projection_consistent(a, "idempotent admission");
+}
+
 TEST_P(StoreContract, AdmissionReservesAndInsertsTogetherOrNotAtAll) {
   int64_t a = new_user("a@example.com");
   ASSERT_TRUE(store().append({0, a, EntryKind::grant, 15, "g", "", kNow}).ok());
@@ -236,7 +286,8 @@ TEST_P(StoreContract, IdenticalRequestsFlyOnceAndFollowersGetTheLeadersResult) {
     ad.hold = LedgerEntry{0, user, EntryKind::reserve, 10, "reserve:" + id, id, kNow};
     ad.lookup_cache = ad.join_flight = true;
     ad.now = kNow;
-    return store().admit_job(ad);
+    auto r = store().admit_job(ad);
+    return r.ok() ? Result<JobRecord>(r->job) : Result<JobRecord>(r.status());
   };
   auto leader = request(a, "job_lead");
   ASSERT_TRUE(leader.ok()) << leader.status().message;
@@ -284,7 +335,7 @@ TEST_P(StoreContract, ACancelledJobIsNeverCachedAndItsFollowersFail) {
   ad.job.cache_key = "sha256:k";
   ad.join_flight = true;
   ad.now = kNow;
-  ASSERT_EQ(store().admit_job(ad)->leader, "job_lead");
+  ASSERT_EQ(store().admit_job(ad)->job.leader, "job_lead");
   JobRecord cancelled = lead;
   cancelled.status = JobStatus::cancelled;
   auto moved = store().transition_job({cancelled, JobStatus::queued, std::nullopt,
@@ -319,19 +370,6 @@ TEST_P(StoreContract, TheRateLimitIsOneSlidingBudgetPerAccount) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(admitted, 10) << "concurrent requests never exceed the budget";
 }
-
-namespace {
-IdempotencyRecord idem(int64_t user, int64_t key_id, const std::string& route, const std::string& body, int64_t at) {
-  IdempotencyRecord r;
-  r.user_id = user;
-  r.api_key_id = key_id;
-  r.route = route;
-  r.key = "idem-1";
-  r.body_hash = body;
-  r.created_at = at;
-  return r;
-}
-}  // namespace
 
 TEST_P(StoreContract, ConcurrentIdempotencyClaimsHaveOneWinner) {
   int64_t a = new_user("a@example.com");
