@@ -80,6 +80,7 @@ class Mortal final : public sql::Connection {
   bool broken() override { return c_->broken(); }
   Status reset() override { return c_->reset(); }
   bool in_transaction() override { return c_->in_transaction(); }
+  bool transaction_usable() override { return c_->transaction_usable(); }
 
  private:
   std::unique_ptr<sql::Connection> c_;

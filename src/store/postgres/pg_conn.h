@@ -28,6 +28,7 @@ class Conn final : public sql::Connection {
   // Replaces a broken connection with a fresh one (its prepared statements are gone with it).
   Status reset() override;
   bool in_transaction() override;
+  bool transaction_usable() override { return PQtransactionStatus(pg_) == PQTRANS_INTRANS; }
   // Payloads of the notifications of the channels this connection LISTENs to, waiting up to
   // timeout_ms for the first (broken() would drop them: a listener checks connected() instead).
   std::vector<std::string> notifications(int timeout_ms);

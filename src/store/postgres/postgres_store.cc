@@ -19,7 +19,6 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
     VARG_TRY(pg::migrate(**boot));
   }
   sql::Engine e;
-  e.name = "postgres";
   // Every write transaction holds one advisory lock shared; a re-run after a lost race takes it
   // exclusively, so it waits for the writers in flight (on every instance), runs alone, and
   // cannot lose again (PostgreSQL queues new shared requests behind a waiting exclusive one).

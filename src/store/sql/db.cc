@@ -48,7 +48,6 @@ std::optional<std::string> Rows::opt_text(int r, int c) const {
 Result<Rows> Tx::run(std::string_view sql, std::initializer_list<Value> params) {
   auto r = c_.run(sql, std::span<const Value>(params.begin(), params.size()));
   if (!r.ok()) {
-    failed_ = true;
     if (c_.lost_race()) retry_ = true;
   } else if (r->affected() > 0) {
     wrote_ = true;
@@ -83,6 +82,12 @@ std::string numbered_placeholders(std::string_view sql) {
   return out;
 }
 
+namespace {
+void rollback(Connection& c) {
+  if (c.in_transaction()) c.exec("ROLLBACK");  // a failed COMMIT has ended it already
+}
+}  // namespace
+
 Status migrate(Connection& c, std::span<const char* const> steps, const std::string& begin) {
   VARG_TRY(c.exec("CREATE TABLE IF NOT EXISTS schema_migrations(version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)"));
   const int64_t total = int64_t(steps.size());
@@ -103,7 +108,7 @@ Status migrate(Connection& c, std::span<const char* const> steps, const std::str
       return c.exec("COMMIT");
     }();
     if (!st.ok()) {
-      if (c.in_transaction()) c.exec("ROLLBACK");
+      rollback(c);
       return st;
     }
     if (v > total) return Status::Ok();
@@ -127,9 +132,6 @@ struct Op {
 
 constexpr int kAttempts = 12;
 
-void rollback(Connection& c) {
-  if (c.in_transaction()) c.exec("ROLLBACK");  // a failed COMMIT has ended it already
-}
 constexpr int kLeadRounds = 8;
 
 }  // namespace
@@ -248,7 +250,7 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
       s.run_batch(*c, batch);
     } catch (...) {  // an operation threw: nothing of the batch commits, and the lane goes on
       try {
-        if (c->in_transaction()) c->exec("ROLLBACK");
+        rollback(*c);
       } catch (...) {
       }
       lk.lock();
@@ -326,10 +328,8 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
     }
     batch[i]->result = st;
     settled[i] = true;
-    // Left out as it is when it changed nothing and the transaction is intact (SQLite undoes a
-    // failed statement by itself; PostgreSQL aborts the transaction on any statement error).
-    const bool clean = !tx.wrote() && c.in_transaction() && (!tx.failed_statement() || engine.name == "sqlite");
-    if (!clean) {
+    // Left out as it is when it changed nothing and the transaction can go on.
+    if (tx.wrote() || !c.transaction_usable()) {
       rollback(c);
       rerun = std::count(settled.begin(), settled.end(), false) > 0;
       return st;

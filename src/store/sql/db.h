@@ -96,6 +96,9 @@ class Connection {
   virtual Status reset() = 0;
   // A transaction is open (false after the engine rolled one back by itself, e.g. disk full).
   virtual bool in_transaction() = 0;
+  // It is open and can go on: SQLite undoes a failed statement by itself, PostgreSQL aborts the
+  // whole transaction on any statement error (then only ROLLBACK is accepted).
+  virtual bool transaction_usable() = 0;
 };
 
 // The handle a write or read operation gets: statements, and a way to ask for a re-run.
@@ -107,13 +110,12 @@ class Tx {
   // first and the next attempt will see its row). Return the Status it gives.
   Status retry();
   bool wants_retry() const { return retry_; }
-  // Whether a statement changed a row, or failed (a failure may leave the transaction unusable).
+  // Whether a statement changed a row.
   bool wrote() const { return wrote_; }
-  bool failed_statement() const { return failed_; }
 
  private:
   Connection& c_;
-  bool retry_ = false, wrote_ = false, failed_ = false;
+  bool retry_ = false, wrote_ = false;
 };
 
 // A non-owning reference to a callable, for operations that never outlive the call.
@@ -136,7 +138,6 @@ class FnRef<R(A...)> {
 using ConnectionFilter = std::function<std::unique_ptr<Connection>(std::unique_ptr<Connection>)>;
 
 struct Engine {
-  std::string name;  // "sqlite" | "postgres", for messages
   std::function<Result<std::unique_ptr<Connection>>(bool writer)> connect;
   std::string begin;   // the statement that opens a write transaction
   // The one that opens a re-run after a lost race: it must not lose again (on PostgreSQL it

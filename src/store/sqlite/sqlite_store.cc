@@ -314,6 +314,7 @@ class Connection final : public sql::Connection {
   bool broken() override { return false; }
   Status reset() override { return Status::Ok(); }
   bool in_transaction() override { return !sqlite3_get_autocommit(db_); }
+  bool transaction_usable() override { return in_transaction(); }
 
  private:
   Connection() = default;
@@ -337,7 +338,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     VARG_TRY(sql::migrate(**boot, kMigrations, "BEGIN IMMEDIATE"));
   }
   sql::Engine e;
-  e.name = "sqlite";
   e.begin = "BEGIN IMMEDIATE";  // the write lock up front: writers never deadlock upgrading a read lock
   e.begin_alone = e.begin;      // and are serial already
   e.writers = 1;
