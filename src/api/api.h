@@ -98,7 +98,7 @@ class Api final : public HttpHandler {
   // authenticated by the session cookie must come from it (CSRF), or from its Host.
   void set_public_origin(std::string origin) { public_origin_ = std::move(origin); }
   // A pending record older than kIdempotencyPendingTtl is a claim whose process died: taken over.
-  static constexpr int64_t kIdempotencyTtl = 86400, kIdempotencyPendingTtl = 120;
+  static constexpr int64_t kIdempotencyPendingTtl = 120;
   void enable_idempotency(Store& store, const Clock& clock) {
     idempotency_store_ = &store;
     idempotency_clock_ = &clock;

@@ -3,10 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "common/crypto.h"
-#include "http/address.h"
 #include "http/client.h"
 
-#include <netdb.h>
 
 namespace varg {
 
@@ -227,25 +225,6 @@ namespace {
 
 constexpr const char* kUnfetchable = ": it must be a public http(s) URL that answers 200";
 
-// Whether a URL's host is, as written, a non-public address ("localhost", or an IP literal in any
-// notation getaddrinfo accepts): refused at once, without a lookup or a connection.
-bool names_a_private_host(const std::string& url) {
-  size_t start = url.find("://");
-  if (start == std::string::npos) return false;
-  start += 3;
-  std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);
-  if (size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
-  std::string host = authority[0] == '[' ? authority.substr(1, authority.find(']') - 1) : authority.substr(0, authority.find(':'));
-  for (auto& ch : host) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  if (host == "localhost" || host.ends_with(".localhost")) return true;
-  addrinfo hints{}, *res = nullptr;
-  hints.ai_flags = AI_NUMERICHOST;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return false;  // a name: checked when fetched
-  const bool priv = !public_address(res->ai_addr);
-  freeaddrinfo(res);
-  return priv;
-}
-
 bool needs_fetch(const json& inputs) {
   for (auto& i : inputs)
     if (i.value("fetch", false)) return true;
@@ -253,6 +232,13 @@ bool needs_fetch(const json& inputs) {
 }
 
 }  // namespace
+
+std::string Jobs::key_of(const std::string& capability, const ModelSpec& m, const json& params, const json& inputs,
+                         int64_t user) const {
+  std::vector<std::string> hashes;
+  for (auto& i : inputs) hashes.push_back(i["hash"]);
+  return cache_key(capability, m, params, hashes, opts_.cache_per_account ? user : 0);
+}
 
 Result<json> Jobs::name_inputs(const std::vector<json>& files) {
   json out = json::array();
@@ -265,7 +251,7 @@ Result<json> Jobs::name_inputs(const std::vector<json>& files) {
     }
     if (!url.starts_with("http://") && !url.starts_with("https://"))
       return error(Code::invalid, "Input file URLs must be http(s) URLs", "files");
-    if (!opts_.allow_private_urls && names_a_private_host(url))
+    if (!opts_.allow_private_urls && names_private_host(url))
       return error(Code::invalid, "Could not fetch input file " + url + kUnfetchable, "files");
     out.push_back({{"url", url}, {"fetch", true}});  // fetched by the job, after admission
   }
@@ -294,7 +280,6 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
       if (--jobs->fetching_[user] <= 0) jobs->fetching_.erase(user);
     }
   } slot{this, job.user_id};
-  std::vector<std::string> hashes;
   for (auto& i : stored["inputs"]) {
     if (i.value("fetch", false)) {
       const std::string url = i["url"];
@@ -317,7 +302,6 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
       }
       i = {{"url", files_.url(*f)}, {"hash", f->hash}, {"media_type", f->media_type}};
     }
-    hashes.push_back(i["hash"]);
   }
   const ModelSpec* m = catalog_.find(job.model);
   if (!m) {
@@ -327,7 +311,7 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
   Store::Resolution r{job, job.status, job.cache_mode.empty(), job.cache_mode != "no-store", clock_.now(), std::nullopt};
   if (!job.reservation.empty()) r.release = ledger_.release(job);
   r.job.params = stored.dump();
-  r.job.cache_key = cache_key(job.capability, *m, stored["params"], hashes, opts_.cache_per_account ? job.user_id : 0);
+  r.job.cache_key = key_of(job.capability, *m, stored["params"], stored["inputs"], job.user_id);
   auto resolved = store_.resolve_job(r);
   if (!resolved.ok()) {
     fail(job, "could not record the job's inputs: " + resolved.status().message);
@@ -363,11 +347,8 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   j.params = json{{"params", req->params}, {"inputs", *inputs}}.dump();
   j.created_at = clock_.now();
   j.cache_mode = s.cache_control;
-  if (!fetch) {  // else the job learns its cache key once it has fetched its inputs
-    std::vector<std::string> hashes;
-    for (auto& i : *inputs) hashes.push_back(i["hash"]);
-    j.cache_key = cache_key(s.capability, m, req->params, hashes, opts_.cache_per_account ? s.user_id : 0);
-  }
+  if (!fetch)  // else the job learns its cache key once it has fetched its inputs
+    j.cache_key = key_of(s.capability, m, req->params, *inputs, s.user_id);
   j.lease_owner = instance_;  // this instance runs it, unless it dies first
   j.lease_until = clock_.now_ms() + opts_.lease_ms;
 

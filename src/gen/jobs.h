@@ -32,7 +32,6 @@ namespace varg {
 class Jobs {
  public:
   static constexpr int64_t kOrphanGrace = 60;  // s: recovery releases holds without a live job older than this
-  static constexpr int64_t kIdempotencyTtl = 86400;  // s: an Idempotency-Key replays its job this long
   struct Options {
     int workers = 4;
     int64_t cache_ttl = 30 * 86400;
@@ -109,6 +108,9 @@ class Jobs {
   void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
   Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
+  // The cache key of a request whose inputs all carry their content hash.
+  std::string key_of(const std::string& capability, const ModelSpec& m, const nlohmann::json& params,
+                     const nlohmann::json& inputs, int64_t user) const;
   bool fetch_inputs(JobRecord& job, nlohmann::json& stored);
   Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
   void complete(JobRecord job, const ProviderOutput& out);

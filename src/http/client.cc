@@ -1,6 +1,7 @@
 #include "http/client.h"
 
 #include <curl/curl.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -60,21 +61,32 @@ size_t on_header(char* p, size_t size, size_t n, void* userp) {
   return size * n;
 }
 
-// scheme://host:port of an absolute http(s) URL: redirects within it keep every header.
-std::string origin_of(const std::string& url) {
+// The parts of an absolute URL (as libcurl reads it, lower case; "" where there is none).
+struct UrlParts {
+  std::string scheme, host, port;
+};
+UrlParts parts_of(const std::string& url) {
+  UrlParts out;
   CURLU* u = curl_url();
-  std::string out;
   if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
-    char *scheme = nullptr, *host = nullptr, *port = nullptr;
-    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
-    curl_url_get(u, CURLUPART_HOST, &host, 0);
-    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-    if (scheme && host && port) out = std::string(scheme) + "://" + host + ":" + port;
-    curl_free(scheme), curl_free(host), curl_free(port);
+    auto get = [&](CURLUPart part, unsigned flags, std::string& to) {
+      char* v = nullptr;
+      if (curl_url_get(u, part, &v, flags) == CURLUE_OK && v) to = v;
+      curl_free(v);
+      for (auto& c : to) c = char(std::tolower(static_cast<unsigned char>(c)));
+    };
+    get(CURLUPART_SCHEME, 0, out.scheme);
+    get(CURLUPART_HOST, 0, out.host);
+    get(CURLUPART_PORT, CURLU_DEFAULT_PORT, out.port);
   }
   curl_url_cleanup(u);
-  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+// scheme://host:port of an absolute http(s) URL: redirects within it keep every header.
+std::string origin_of(const std::string& url) {
+  auto p = parts_of(url);
+  return p.scheme.empty() || p.host.empty() || p.port.empty() ? "" : p.scheme + "://" + p.host + ":" + p.port;
 }
 
 // Headers that carry no credential: the only ones that follow a redirect to another origin.
@@ -128,6 +140,18 @@ Result<HttpReply> perform(const HttpCall& call, std::string& location) {
 }
 
 }  // namespace
+
+bool names_private_host(const std::string& url) {
+  std::string host = parts_of(url).host;
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host.ends_with(".localhost")) return true;
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_flags = AI_NUMERICHOST;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0) return false;  // a name: checked when it connects
+  const bool priv = !public_address(res->ai_addr);
+  freeaddrinfo(res);
+  return priv;
+}
 
 Result<HttpReply> http_call(const HttpCall& first) {
   if (!first.url.starts_with("http://") && !first.url.starts_with("https://"))

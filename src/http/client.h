@@ -30,4 +30,8 @@ struct HttpReply {
 // Code::payload_too_large past max_bytes, Code::provider_error for anything else.
 Result<HttpReply> http_call(const HttpCall& call);
 
+// Whether a URL's host is, as written, a non-public address ("localhost", or an IP literal in any
+// notation the resolver accepts): refused at once, without a lookup or a connection.
+bool names_private_host(const std::string& url);
+
 }  // namespace varg

@@ -122,6 +122,9 @@ struct CacheEntry {
 
 // A stored response to a POST with an Idempotency-Key, scoped to (account, API key, route): a
 // retry with another key, or to another route, is a request of its own.
+// An Idempotency-Key replays its first answer this long (s; SPEC 7).
+inline constexpr int64_t kIdempotencyTtl = 86400;
+
 struct IdempotencyRecord {
   int64_t user_id = 0;
   int64_t api_key_id = 0;  // 0: an access token or the dashboard's session
