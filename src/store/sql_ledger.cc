@@ -22,18 +22,31 @@ LedgerEntry read_entry(const Rows& r, int i) {
   return e;
 }
 
+namespace {
+
+// The entry an idempotency id already names: a repeat returns it; not_found when there is none.
+Result<LedgerEntry> earlier(Tx& t, const LedgerEntry& in) {
+  auto q = t.run(std::string(kEntryCols) + "WHERE idempotency_id = ?", {in.idempotency_id});
+  if (!q.ok()) return q.status();
+  if (q->empty()) return error(Code::not_found, "no such ledger entry");
+  LedgerEntry old = read_entry(*q, 0);
+  bool same = old.user_id == in.user_id && old.kind == in.kind &&
+              (old.amount == in.amount || in.kind == EntryKind::capture || in.kind == EntryKind::release);
+  if (!same) return error(Code::conflict, "Idempotency id already used for a different ledger entry");
+  return old;
+}
+
+}  // namespace
+
+// The hot kinds (reserve, capture, release) spend no statement on looking for a repeat: a repeated
+// reserve is found when its balance check or its ledger insert refuses it, a repeated settlement
+// when its hold is gone. Three statements each.
 Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
   if (in.idempotency_id.empty()) return error(Code::invalid, "ledger entry needs an idempotency id");
-  {  // a repeat of an entry already written returns it
-    auto q = t.run(std::string(kEntryCols) + "WHERE idempotency_id = ?", {in.idempotency_id});
-    if (!q.ok()) return q.status();
-    if (!q->empty()) {
-      LedgerEntry old = read_entry(*q, 0);
-      bool same = old.user_id == in.user_id && old.kind == in.kind &&
-                  (old.amount == in.amount || in.kind == EntryKind::capture || in.kind == EntryKind::release);
-      if (!same) return error(Code::conflict, "Idempotency id already used for a different ledger entry");
-      return old;
-    }
+  const bool settles = in.kind == EntryKind::capture || in.kind == EntryKind::release;
+  if (!settles && in.kind != EntryKind::reserve) {
+    auto old = earlier(t, in);
+    if (old.ok() || old.status().code != Code::not_found) return old;
   }
   auto available = [&]() -> int64_t {
     auto a = t.run("SELECT settled - reserved FROM accounts WHERE user_id = ?", {in.user_id});
@@ -70,11 +83,12 @@ Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
       auto u = t.run("UPDATE accounts SET reserved = reserved + ? WHERE user_id = ? AND settled - reserved >= ?",
                      {in.amount, in.user_id, in.amount});
       if (!u.ok()) return u.status();
-      if (u->affected() == 0)
+      if (u->affected() == 0) {
+        auto old = earlier(t, in);
+        if (old.ok() || old.status().code != Code::not_found) return old;
         return error(Code::insufficient_balance, "Insufficient balance. Required: " + std::to_string(in.amount) +
                                                      " credits, available: " + std::to_string(available()) + " credits");
-      VARG_TRY(t.run("INSERT INTO holds(reservation, user_id, job_id, amount, created_at) VALUES(?, ?, ?, ?, ?)",
-                     {in.idempotency_id, in.user_id, in.ref, in.amount, in.created_at}));
+      }
       break;
     }
     case EntryKind::capture:
@@ -98,16 +112,22 @@ Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in) {
       break;
     }
   }
+  // On PostgreSQL a twin of this id or settlement committed after this transaction began is a
+  // serialization failure, not a conflict (the batch runs again, and the repeat finds the winner).
   auto ins = t.run("INSERT INTO ledger(user_id, kind, amount, idempotency_id, ref, created_at) VALUES(?, ?, ?, ?, ?, ?) "
-                   "RETURNING id",
+                   "ON CONFLICT DO NOTHING RETURNING id",
                    {e.user_id, entry_kind_name(e.kind), e.amount, e.idempotency_id, e.ref, e.created_at});
-  if (!ins.ok()) {
-    // A twin of this id or settlement committed after this transaction began: run it again, and
-    // the repeat returns the winner's entry.
-    if (ins.status().code == Code::conflict) return t.retry();
-    return ins.status();
+  if (!ins.ok()) return ins.status();
+  if (ins->empty()) {  // the id is taken: only a reserve gets here without having looked
+    if (in.kind != EntryKind::reserve)
+      return error(Code::conflict, "Idempotency id already used for a different ledger entry");
+    VARG_TRY(t.run("UPDATE accounts SET reserved = reserved - ? WHERE user_id = ?", {in.amount, in.user_id}));
+    return earlier(t, in);  // a failure here wrote (and undid) a row: its batch runs again without it
   }
   e.id = ins->i64(0, 0);
+  if (in.kind == EntryKind::reserve)
+    VARG_TRY(t.run("INSERT INTO holds(reservation, user_id, job_id, amount, created_at) VALUES(?, ?, ?, ?, ?)",
+                   {in.idempotency_id, in.user_id, in.ref, in.amount, in.created_at}));
   return e;
 }
 

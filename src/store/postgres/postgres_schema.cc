@@ -205,6 +205,10 @@ CREATE TABLE rate_windows(
   n BIGINT NOT NULL,
   PRIMARY KEY (user_id, minute));
 )sql",
+    // 11: holds without the age index, as SQLite's migration 9 (it only holds live reservations)
+    R"sql(
+DROP INDEX holds_created;
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <ctime>
 #include <condition_variable>
+#include <semaphore>
 #include <deque>
 #include <mutex>
 #include <random>
@@ -119,15 +120,21 @@ Status migrate(Connection& c, std::span<const char* const> steps, const std::str
 
 namespace {
 
-// A write waiting for its group commit, woken (under Db's mutex) either when its outcome is
-// final (done) or to take the lead together with a free writer connection.
+// A write waiting for its group commit, woken once: either when its outcome is final (done) or
+// to take the lead together with a free writer connection. Whoever wakes it sets those first (the
+// semaphore orders them before the waiter reads them), so the leader wakes its batch without
+// holding Db's mutex and a woken waiter does not block on it.
 struct Op {
   FnRef<Status(Tx&)> fn;
   Status result;
   bool done = false;
   Connection* lead = nullptr;
-  std::condition_variable cv;
+  std::binary_semaphore woken{0};
   explicit Op(FnRef<Status(Tx&)> f) : fn(f) {}
+  void finish() {
+    done = true;
+    woken.release();
+  }
 };
 
 constexpr int kAttempts = 12;
@@ -214,7 +221,7 @@ void Db::hand_over(State& s, Connection* c) {
     Op* next = s.queue.front();
     s.queue.pop_front();
     next->lead = c;
-    next->cv.notify_one();
+    next->woken.release();
   } else {
     s.idle_writers.push_back(c);
   }
@@ -230,9 +237,11 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
     s.idle_writers.pop_back();
   } else {
     s.queue.push_back(&self);
-    self.cv.wait(lk, [&] { return self.done || self.lead; });
+    lk.unlock();
+    self.woken.acquire();
     if (self.done) return std::move(self.result);
     c = self.lead;  // handed the lead and a connection
+    lk.lock();
   }
   // Lead: commit our batch, then keep committing what queued up meanwhile for a few more batches
   // (a leader that is already running is faster than waking another), then hand over.
@@ -253,24 +262,20 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
         rollback(*c);
       } catch (...) {
       }
-      lk.lock();
       for (Op* op : batch) {
         if (op == &self) continue;
         op->result = error(Code::internal, "A database operation failed; nothing was written");
-        op->done = true;
-        op->cv.notify_one();
+        op->finish();
       }
+      lk.lock();
       hand_over(s, c);
       throw;
     }
+    for (Op* op : batch)
+      if (op != &self) op->finish();
     lk.lock();
     s.counters.commits++;
     s.counters.operations += int64_t(batch.size());
-    for (Op* op : batch) {
-      if (op == &self) continue;
-      op->done = true;
-      op->cv.notify_one();
-    }
   }
   hand_over(s, c);
   return std::move(self.result);
