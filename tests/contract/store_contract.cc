@@ -371,6 +371,14 @@ TEST_P(StoreContract, RepeatedIdempotencyIdReturnsTheFirstEntryOnce) {
   ASSERT_TRUE(hold_again.ok());
   EXPECT_EQ(bal(store(), a).reserved, 30) << "a retried reserve must not hold twice";
   expect_projection_consistent(a, "repeated reserve");
+
+  ASSERT_TRUE(store().append(entry(a, EntryKind::reserve, 70, "hold-2", "job_2")).ok());
+  auto when_spent = store().append(entry(a, EntryKind::reserve, 30, "hold-1", "job_1"));
+  ASSERT_TRUE(when_spent.ok()) << "a retry is its first entry even when the balance no longer covers it: "
+                               << when_spent.status().message;
+  EXPECT_EQ(when_spent->id, hold_again->id);
+  EXPECT_EQ(bal(store(), a).reserved, 100);
+  expect_projection_consistent(a, "repeated reserve with nothing available");
 }
 
 TEST_P(StoreContract, ReusedIdempotencyIdWithDifferentContentIsConflict) {
