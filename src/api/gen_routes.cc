@@ -58,12 +58,20 @@ void wait_for_job(Jobs& jobs, int64_t user, std::string id, steady::time_point d
 
 json model_json(const ModelSpec& m) {
   json params = json::object();
-  if (m.capability == "video") {
-    params["duration"] = {{"default", m.default_duration}, {"values", m.durations}};
-    params["prompt"] = {{"required", !m.prompt_optional}};
+  const std::string& cap = m.capability;
+  if (cap == "image" || cap == "video" || cap == "music") params["prompt"] = {{"required", !m.prompt_optional}};
+  if (m.takes_duration()) {
+    params["duration"] = {{"default", m.default_duration}};
+    if (!m.durations.empty()) params["duration"]["values"] = m.durations;
+    else params["duration"].update({{"min", m.min_duration}, {"max", m.max_duration ? m.max_duration : 3600}});
   }
-  if (m.capability == "music") params["duration"] = {{"default", m.default_duration}, {"max", m.max_duration}};
-  if (m.needs_files) params["files"] = {{"required", true}};
+  if (cap == "image" || cap == "video") {
+    params["aspect_ratio"] = {{"default", m.default_aspect_ratio()}};
+    if (!m.aspect_ratios.empty()) params["aspect_ratio"]["values"] = m.aspect_ratios;
+  }
+  if (cap == "speech") params["voice"] = {{"default", "rachel"}};
+  for (auto& f : m.files) params["files"][f.media] = {{"min", f.min}, {"max", f.max}};
+  for (auto& c : m.choices) params[c.name] = {{"default", c.def}, {"values", c.values}};
   return {{"id", m.id},          {"capability", m.capability}, {"provider", m.provider},
           {"credits", m.credits}, {"unit", m.unit()},           {"parameters", params}};
 }

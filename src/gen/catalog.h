@@ -1,6 +1,7 @@
 // The model catalog: model → capability, provider, upstream id, parameter rules and price. Data,
 // not code: the default is catalog.json (embedded at build time); --catalog FILE replaces it.
 #pragma once
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -10,19 +11,51 @@
 
 namespace varg {
 
+// How many input files of each kind (image, video, audio) a model takes in `files`.
+struct FileRule {
+  std::string media;  // "image" | "video" | "audio"
+  int min = 0, max = 0;
+};
+
+// An extra enumerated parameter of a model ("resolution": "480p" | "720p").
+struct Choice {
+  std::string name;
+  std::vector<std::string> values;
+  std::string def;
+};
+
 struct ModelSpec {
   std::string id, capability, provider, upstream;
   int64_t credits = 0;
   int per_seconds = 0;             // 0: flat price per request; N: `credits` per started N seconds
-  std::vector<int> durations;      // accepted durations in seconds (video); empty: any in [1, max_duration]
+  std::vector<int> durations;      // accepted durations in seconds; empty: any in [min_duration, max_duration]
   int default_duration = 5;
-  int max_duration = 0;
+  int min_duration = 1;
+  int max_duration = 0;            // 0: no upper bound besides the request limit
   bool prompt_optional = false;    // lipsync/upscale models take "" prompts
-  bool needs_files = false;
+  std::vector<std::string> aspect_ratios;  // accepted; empty: any W:H
+  std::vector<FileRule> files;     // empty: the model takes no input files
+  std::vector<Choice> choices;
+  // The upstream endpoint when a file of a kind is given (image-to-video, video editing): video
+  // first, then image, then audio; otherwise `upstream`. A route may have its own input mapping.
+  struct Route {
+    std::string endpoint;
+    nlohmann::json input;  // null: the model's
+  };
+  std::map<std::string, Route> routes;
+  std::vector<std::string> required_options;  // provider_options fields a request must give (sora remix's video_id)
+  // The provider's input document: field → source ("prompt", "duration:string", "file:image",
+  // "files:image", "file:image:2", "choice:resolution", "aspect_ratio:image_size", or a literal
+  // JSON value). See docs/models.md.
+  nlohmann::json input = nlohmann::json::object();
 
   std::string qualified() const { return provider + ":" + id; }
   int64_t price(int duration_seconds) const;
   std::string unit() const;  // "request" or "5s"
+  bool timed = true;  // false: the output's length follows its inputs (lipsync, upscale, edit): no duration, a flat price
+  bool takes_duration() const { return timed && (capability == "video" || capability == "music"); }
+  // 1:1 for images, 16:9 for video, unless the model does not take it (then its first).
+  std::string default_aspect_ratio() const;
 };
 
 struct Voice {
@@ -31,6 +64,8 @@ struct Voice {
 
 class Catalog {
  public:
+  // {"families": {name: {shared fields}}, "models": [{"id", "family"?, fields...}], "voices": [...]}:
+  // a model's fields are its family's, overridden by its own.
   static Result<Catalog> parse(const nlohmann::json& doc);
   static Catalog builtin();
 

@@ -1,5 +1,7 @@
 #include "gen/media_type.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "common/json.h"
@@ -46,6 +48,21 @@ bool servable_inline(std::string_view media_type) {
   for (const char* t : kInline)
     if (media_type == t) return true;
   return false;
+}
+
+std::string media_type_for_extension(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  const size_t slash = url.rfind('/'), dot = url.rfind('.');
+  if (dot == std::string_view::npos || (slash != std::string_view::npos && dot < slash)) return "";
+  std::string ext(url.substr(dot + 1));
+  for (auto& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, const char*> known[] = {
+      {"png", "image/png"},   {"jpg", "image/jpeg"},  {"jpeg", "image/jpeg"}, {"webp", "image/webp"}, {"gif", "image/gif"},
+      {"mp4", "video/mp4"},   {"mov", "video/quicktime"}, {"webm", "video/webm"}, {"mkv", "video/x-matroska"},
+      {"mp3", "audio/mpeg"},  {"wav", "audio/wav"},   {"ogg", "audio/ogg"},   {"m4a", "audio/mp4"},  {"flac", "audio/flac"}};
+  for (auto& [e, type] : known)
+    if (ext == e) return type;
+  return "";
 }
 
 }  // namespace varg

@@ -14,4 +14,8 @@ std::string sniff_media_type(std::string_view bytes);
 // Whether files of this type are served inline (else as an attachment of application/octet-stream).
 bool servable_inline(std::string_view media_type);
 
+// What a URL's file extension suggests ("https://x/a.mp4?sig=1" → "video/mp4"); "" when it tells
+// nothing. A hint for early checks only: stored files are typed by their bytes.
+std::string media_type_for_extension(std::string_view url);
+
 }  // namespace varg

@@ -3,11 +3,16 @@
 #include <algorithm>
 
 #include "common/crypto.h"
+#include "gen/providers/remote.h"
 
 namespace varg {
 
 const std::vector<std::string>& byok_providers() {
-  static const std::vector<std::string> v = {"fal", "elevenlabs", "higgsfield", "replicate"};
+  static const std::vector<std::string> v = [] {
+    std::vector<std::string> names;
+    for (auto& p : remote_providers()) names.push_back(p.name);
+    return names;
+  }();
   return v;
 }
 
@@ -15,7 +20,11 @@ std::string provider_key_header(const std::string& provider) { return "x-provide
 
 Status ProviderKeys::save(int64_t user_id, const std::string& provider, const std::string& key) {
   if (std::find(byok_providers().begin(), byok_providers().end(), provider) == byok_providers().end())
-    return error(Code::not_found, "Unknown provider '" + provider + "'; expected fal, elevenlabs, higgsfield or replicate");
+  {
+    std::string list;
+    for (auto& p : byok_providers()) list += (list.empty() ? "" : ", ") + p;
+    return error(Code::not_found, "Unknown provider '" + provider + "'; expected one of " + list);
+  }
   if (key.size() < 8 || key.size() > 512 || key.find_first_of(" \t\r\n") != std::string::npos)
     return error(Code::invalid, "Field 'key' must be the provider's API key (8-512 characters, no spaces)", "key");
   const std::string ad = std::to_string(user_id) + ":" + provider;  // binds the box to its owner and provider

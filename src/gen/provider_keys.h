@@ -11,7 +11,7 @@
 
 namespace varg {
 
-const std::vector<std::string>& byok_providers();  // fal, elevenlabs, higgsfield, replicate
+const std::vector<std::string>& byok_providers();  // the names of remote_providers()
 std::string provider_key_header(const std::string& provider);  // "x-provider-key-fal"
 
 class ProviderKeys {

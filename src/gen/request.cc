@@ -1,9 +1,13 @@
 #include "gen/request.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "gen/media_type.h"
+#include "gen/upstream_input.h"
 
 namespace varg {
 
@@ -22,15 +26,55 @@ Result<std::string> text_field(const json& body, const char* field, bool allow_e
   return v;
 }
 
-Result<std::string> aspect_ratio(const json& body, const char* def) {
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+Result<std::string> aspect_ratio(const json& body, const ModelSpec& m) {
   auto v = opt_string(body, "aspect_ratio");
   if (!v.ok()) return v.status();
-  std::string ar = v->value_or(def);
+  const auto& allowed = m.aspect_ratios;
+  std::string ar = v->value_or(m.default_aspect_ratio());
   auto colon = ar.find(':');
   bool ok = colon != std::string::npos && colon > 0 && colon + 1 < ar.size() && ar.size() <= 9 &&
-            ar.find_first_not_of("0123456789:") == std::string::npos && ar.find(':', colon + 1) == std::string::npos;
+            ar.find_first_not_of("0123456789:") == std::string::npos && ar.find(':', colon + 1) == std::string::npos &&
+            ar[0] != '0' && ar[colon + 1] != '0';
   if (!ok) return bad("aspect_ratio", "Field 'aspect_ratio' must look like \"16:9\"");
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), ar) == allowed.end())
+    return bad("aspect_ratio", "Model " + m.id + " accepts aspect ratios " + joined(allowed) + ", not " + ar);
   return ar;
+}
+
+// Counts the files whose kind is known now (a media_type given, or a telling extension) against the
+// model's rules; files of unknown kind are checked when the job has fetched them.
+Status check_files(const ModelSpec& m, const std::vector<json>& files) {
+  int capacity = 0, needed = 0;
+  for (auto& r : m.files) capacity += r.max, needed += r.min;
+  if (m.files.empty() && !files.empty()) return bad("files", "Model " + m.id + " takes no input files");
+  if (int(files.size()) > capacity)
+    return bad("files", "Model " + m.id + " takes at most " + std::to_string(capacity) + " input file" + (capacity > 1 ? "s" : ""));
+  if (int(files.size()) < needed) {
+    std::string what;
+    for (auto& r : m.files)
+      if (r.min) what += (what.empty() ? "" : " and ") + std::to_string(r.min) + " " + r.media;
+    return bad("files", "Model " + m.id + " needs " + what + " file" + (needed > 1 ? "s" : "") + " in 'files'");
+  }
+  std::map<std::string, int> counted;
+  for (auto& f : files) {
+    std::string type = f.contains("media_type") && f["media_type"].is_string() ? f["media_type"].get<std::string>() : "";
+    if (type.empty()) type = media_type_for_extension(f["url"].get<std::string>());
+    if (std::string kind = media_kind(type); !kind.empty()) counted[kind]++;
+  }
+  for (auto& [kind, n] : counted) {
+    int max = 0;
+    for (auto& r : m.files)
+      if (r.media == kind) max = r.max;
+    if (n > max)
+      return bad("files", "Model " + m.id + " takes " + (max ? "at most " + std::to_string(max) : "no") + " " + kind + " files");
+  }
+  return Status::Ok();
 }
 
 Result<int> duration(const json& body, const ModelSpec& m) {
@@ -47,8 +91,9 @@ Result<int> duration(const json& body, const ModelSpec& m) {
       for (int x : m.durations) allowed += (allowed.empty() ? "" : ", ") + std::to_string(x);
       return bad("duration", "Model " + m.id + " accepts durations of " + allowed + " s, not " + it->dump());
     }
-  } else if (m.max_duration && secs > m.max_duration) {
-    return bad("duration", "Model " + m.id + " accepts at most " + std::to_string(m.max_duration) + " s");
+  } else if ((m.max_duration && secs > m.max_duration) || secs < m.min_duration) {
+    return bad("duration", "Model " + m.id + " accepts durations of " + std::to_string(m.min_duration) + " to " +
+                               (m.max_duration ? std::to_string(m.max_duration) : std::string("3600")) + " s, not " + it->dump());
   }
   return secs;
 }
@@ -101,19 +146,20 @@ Result<GenRequest> normalize_request(const std::string& cap, const json& body, c
   r.files = std::move(*files);
 
   if (cap == "image" || cap == "video") {
-    auto prompt = text_field(body, "prompt", m.prompt_optional || cap == "video", 10000);
+    const bool omitted = m.prompt_optional && (!body.contains("prompt") || body["prompt"].is_null());
+    auto prompt = omitted ? Result<std::string>(std::string()) : text_field(body, "prompt", m.prompt_optional || cap == "video", 10000);
     if (!prompt.ok()) return prompt.status();
     if (prompt->empty() && !m.prompt_optional) return bad("prompt", "Field 'prompt' must not be empty for model " + m.id);
     p["prompt"] = *prompt;
-    auto ar = aspect_ratio(body, cap == "image" ? "1:1" : "16:9");
+    auto ar = aspect_ratio(body, m);
     if (!ar.ok()) return ar.status();
     p["aspect_ratio"] = *ar;
-    if (cap == "video") {
+    if (m.takes_duration()) {
       auto d = duration(body, m);
       if (!d.ok()) return d.status();
       p["duration"] = *d;
     }
-    if (m.needs_files && r.files.empty()) return bad("files", "Model " + m.id + " needs input files");
+    VARG_TRY(check_files(m, r.files));
   } else if (cap == "speech") {
     auto text = text_field(body, "text", false, 5000);
     if (!text.ok()) return text.status();
@@ -137,6 +183,17 @@ Result<GenRequest> normalize_request(const std::string& cap, const json& body, c
     auto lang = opt_string(body, "language");
     if (!lang.ok()) return lang.status();
     p["language"] = lang->value_or("");
+  }
+  for (auto& o : m.required_options)
+    if (!p["provider_options"].contains(o))
+      return bad("provider_options", "Model " + m.id + " needs provider_options." + o);
+  for (auto& c : m.choices) {
+    auto v = opt_string(body, c.name.c_str());
+    if (!v.ok()) return v.status();
+    std::string value = v->value_or(c.def);
+    if (std::find(c.values.begin(), c.values.end(), value) == c.values.end())
+      return bad(c.name, "Model " + m.id + " accepts " + c.name + " " + joined(c.values) + ", not " + value);
+    p[c.name] = value;
   }
   r.params = std::move(p);
   return r;

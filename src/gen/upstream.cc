@@ -1,8 +1,10 @@
 #include "gen/upstream.h"
 
+#include <cctype>
 #include <chrono>
 #include <thread>
 
+#include "common/crypto.h"
 #include "common/json.h"
 
 namespace varg {
@@ -59,6 +61,27 @@ Result<nlohmann::json> Upstream::call_json(HttpCall c, const std::atomic<bool>& 
   auto j = parse_untrusted(r->body, {64, 2000000});  // a provider's answer is as untrusted as a caller's body
   if (!j.ok() || !j->is_object()) return failure("the provider answered with something that is not JSON");
   return j;
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(char(c));
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+Multipart::Multipart() : boundary("varg-" + random_base62(24)) {}
+
+void Multipart::field(const std::string& name, const std::string& value) {
+  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
 }
 
 }  // namespace varg

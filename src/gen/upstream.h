@@ -29,4 +29,17 @@ struct Upstream {
   static bool pause(long ms, const std::atomic<bool>& cancelled);
 };
 
+// Percent-encoding of a path segment or query value (RFC 3986 unreserved characters kept).
+std::string url_encode(const std::string& s);
+
+// multipart/form-data with text fields only (media goes by URL).
+struct Multipart {
+  std::string boundary;
+  std::string body;
+  Multipart();
+  void field(const std::string& name, const std::string& value);
+  std::string finish() const { return body + "--" + boundary + "--\r\n"; }
+  std::string content_type() const { return "multipart/form-data; boundary=" + boundary; }
+};
+
 }  // namespace varg

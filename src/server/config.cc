@@ -5,6 +5,8 @@
 #include <functional>
 #include <sstream>
 
+#include "gen/providers/remote.h"
+
 extern char** environ;
 
 namespace varg {
@@ -12,14 +14,14 @@ namespace varg {
 namespace {
 
 struct Setting {
-  const char* name;
-  const char* def;
-  const char* help;
+  std::string name;
+  std::string def;
+  std::string help;
   std::function<Status(Config&, const std::string&)> apply;
 };
 
-Status bad(const char* name, const std::string& why) {
-  return error(Code::invalid, std::string("invalid setting --") + name + ": " + why, name);
+Status bad(const std::string& name, const std::string& why) {
+  return error(Code::invalid, "invalid setting --" + name + ": " + why, name);
 }
 
 template <class T>
@@ -68,7 +70,8 @@ std::function<Status(Config&, const std::string&)> base_url(const char* name, st
 }
 
 const std::vector<Setting>& settings() {
-  static const std::vector<Setting> s = {
+  static const std::vector<Setting> s = [] {
+    std::vector<Setting> v = {
       {"listen", "127.0.0.1:8080", "address and port to serve on (port 0 picks a free one)",
        [](Config& c, const std::string& v) -> Status {
          auto colon = v.rfind(':');
@@ -166,14 +169,6 @@ const std::vector<Setting>& settings() {
       {"allow-private-provider-urls", "0", "1: the provider base URLs (--fal-url, ...) and the result URLs their answers "
        "name may be private or loopback addresses (providers on your own network; fakes in tests)",
        integer("allow-private-provider-urls", &Config::allow_private_provider_urls, 0, 1)},
-      {"fal-key", "", "pooled fal key (also FAL_KEY)", text(&Config::fal_key)},
-      {"elevenlabs-key", "", "pooled ElevenLabs key (also ELEVENLABS_API_KEY)", text(&Config::elevenlabs_key)},
-      {"higgsfield-key", "", "pooled Higgsfield key (also HIGGSFIELD_API_KEY)", text(&Config::higgsfield_key)},
-      {"replicate-key", "", "pooled Replicate token (also REPLICATE_API_TOKEN)", text(&Config::replicate_key)},
-      {"fal-url", "https://queue.fal.run", "fal queue API base URL", text(&Config::fal_url)},
-      {"elevenlabs-url", "https://api.elevenlabs.io", "ElevenLabs API base URL", text(&Config::elevenlabs_url)},
-      {"replicate-url", "https://api.replicate.com", "Replicate API base URL", text(&Config::replicate_url)},
-      {"higgsfield-url", "https://platform.higgsfield.ai", "Higgsfield API base URL", text(&Config::higgsfield_url)},
       {"rate-limit-rpm", "600", "state-changing requests (POST, PUT, DELETE) per minute per account, all its keys and sessions together (0: unlimited); 429 with Retry-After above",
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
       {"max-active-jobs", "20", "queued plus processing generations one account may have (0: no cap); 429 above",
@@ -193,7 +188,22 @@ const std::vector<Setting>& settings() {
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},
       {"stripe-secret-key", "", "payments secret key; empty: checkout answers 503", text(&Config::stripe_secret_key)},
       {"stripe-webhook-secret", "", "webhook signing secret for POST /api/billing/webhook", text(&Config::stripe_webhook_secret)},
-  };
+    };
+    // Each remote provider's pooled key and base URL (gen/providers/remote.h).
+    for (auto& p : remote_providers()) {
+      const std::string name = p.name;
+      v.push_back({name + "-key", "", "pooled " + p.title + " key (also " + p.key_env + ")",
+                   [name](Config& c, const std::string& value) {
+                     c.provider_keys[name] = value;
+                     return Status::Ok();
+                   }});
+      v.push_back({name + "-url", p.default_url, p.title + " API base URL", [name](Config& c, const std::string& value) {
+                     c.provider_urls[name] = value;
+                     return Status::Ok();
+                   }});
+    }
+    return v;
+  }();
   return s;
 }
 
@@ -280,9 +290,9 @@ Result<ParsedArgs> parse_args(const std::vector<std::string>& args, const std::m
   if (!config_file.empty()) VARG_TRY(read_config_file(config_file, &file));
   // The providers' own variable names (seed 001) count as environment settings too.
   std::map<std::string, std::string> env2 = env;
-  for (auto [ours, theirs] : {std::pair{"VARGD_FAL_KEY", "FAL_KEY"}, {"VARGD_ELEVENLABS_KEY", "ELEVENLABS_API_KEY"},
-                              {"VARGD_HIGGSFIELD_KEY", "HIGGSFIELD_API_KEY"}, {"VARGD_REPLICATE_KEY", "REPLICATE_API_TOKEN"}})
-    if (!env2.count(ours) && env2.count(theirs)) env2[ours] = env2.at(theirs);
+  for (auto& p : remote_providers())
+    if (const std::string ours = env_name(p.name + "-key"); !env2.count(ours) && env2.count(p.key_env))
+      env2[ours] = env2.at(p.key_env);
   for (auto& s : settings()) {
     std::string v = s.def;
     if (auto it = file.find(s.name); it != file.end()) v = it->second;

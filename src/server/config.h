@@ -39,9 +39,8 @@ struct Config {
   int64_t cache_ttl = 30 * 86400;
   std::string cache_scope = "global";
   int allow_private_urls = 0, allow_private_provider_urls = 0;
-  std::string fal_key, elevenlabs_key, higgsfield_key, replicate_key;  // pooled (metered) provider keys
-  std::string fal_url = "https://queue.fal.run", elevenlabs_url = "https://api.elevenlabs.io",
-              replicate_url = "https://api.replicate.com", higgsfield_url = "https://platform.higgsfield.ai";
+  // By provider name (gen/providers/remote.h): pooled (metered) keys and API base URLs.
+  std::map<std::string, std::string> provider_keys, provider_urls;
   int rate_limit_rpm = 600;
   int max_active_jobs = 20;
   int job_lease_ms = 10000;

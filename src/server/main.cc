@@ -106,25 +106,19 @@ int serve(const Config& cfg) {
   }
   LocalBlobStore blobs(cfg.data_dir + "/blobs");
   Files files(**store, blobs, hasher, clock, public_url, cfg.files_url);
-  ProviderKeys provider_keys(**store, clock, secret->master_key,
-                             {{"fal", cfg.fal_key}, {"elevenlabs", cfg.elevenlabs_key},
-                              {"higgsfield", cfg.higgsfield_key}, {"replicate", cfg.replicate_key}});
+  ProviderKeys provider_keys(**store, clock, secret->master_key, cfg.provider_keys);
   ProviderRegistry providers;
   providers["local"] = make_local_provider();
-  auto upstream = [&](const char* name, const std::string& url) {
+  for (auto& p : remote_providers()) {
     Upstream u;
-    u.provider = name;
-    u.base_url = url;
+    u.provider = p.name;
+    u.base_url = cfg.provider_urls.at(p.name);
     while (!u.base_url.empty() && u.base_url.back() == '/') u.base_url.pop_back();
     u.allow_private = cfg.allow_private_provider_urls == 1;
     u.timeout_ms = long(cfg.provider_timeout_ms);
     u.poll_ms = long(cfg.provider_poll_ms);
-    return u;
-  };
-  providers["fal"] = make_fal_provider(upstream("fal", cfg.fal_url));
-  providers["elevenlabs"] = make_elevenlabs_provider(upstream("elevenlabs", cfg.elevenlabs_url));
-  providers["replicate"] = make_replicate_provider(upstream("replicate", cfg.replicate_url));
-  providers["higgsfield"] = make_higgsfield_provider(upstream("higgsfield", cfg.higgsfield_url));
+    providers[p.name] = p.make(std::move(u));
+  }
   Jobs::Options jo;
   jo.workers = cfg.job_workers;
   jo.cache_ttl = cfg.cache_ttl;

@@ -26,11 +26,13 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE = os.path.join(HERE, "..", "fakes", "fake_upstream.py")
 VARGD = os.environ.get("VARGD", "")
-PROVIDERS = ("fal", "elevenlabs", "replicate", "higgsfield")
+PROVIDERS = ("fal", "elevenlabs", "replicate", "higgsfield", "groq")
 POOLED = {"fal": "pooled_fal_7Qx", "elevenlabs": "pooled_el_8Ry", "replicate": "r8_pooled_9Sz",
-          "higgsfield": "pooled_hf_id:pooled_hf_secret_0Ta"}
+          "higgsfield": "pooled_hf_id:pooled_hf_secret_0Ta", "groq": "gsk_pooled_3Vw"}
 BYOK_HEADER = {"fal": "X-Provider-Key-Fal", "elevenlabs": "X-Provider-Key-ElevenLabs",
-               "replicate": "X-Provider-Key-Replicate", "higgsfield": "X-Provider-Key-Higgsfield"}
+               "replicate": "X-Provider-Key-Replicate", "higgsfield": "X-Provider-Key-Higgsfield",
+               "groq": "X-Provider-Key-Groq"}
+EXT = {"image": "png", "video": "mp4", "audio": "wav"}
 BAD = {p: "bad_%s_key_1Ub" % p for p in PROVIDERS}
 TIMEOUT_MS = 2000
 JOB_DEADLINE = 40  # seconds a job may take in the worst scenario (hang: 4 attempts of 2 s plus backoff)
@@ -70,10 +72,10 @@ class Fixture:
         self.stderr_path = os.path.join(self.tmp, "vargd.stderr")
         self.stderr = open(self.stderr_path, "wb")
         args = [vargd, "--listen", "127.0.0.1:0", "--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
-                "--provider-timeout-ms", str(TIMEOUT_MS), "--job-workers", "48", "--rate-limit-rpm", "0", "--data-dir", data,
+                "--provider-timeout-ms", str(TIMEOUT_MS), "--job-workers", "128", "--rate-limit-rpm", "0", "--max-active-jobs", "0", "--data-dir", data,
                 "--fal-url", self.up, "--elevenlabs-url", self.up, "--replicate-url", self.up, "--higgsfield-url", self.up,
-                "--fal-key", POOLED["fal"], "--elevenlabs-key", POOLED["elevenlabs"],
-                "--replicate-key", POOLED["replicate"], "--higgsfield-key", POOLED["higgsfield"]]
+                "--groq-url", self.up, "--fal-key", POOLED["fal"], "--elevenlabs-key", POOLED["elevenlabs"],
+                "--replicate-key", POOLED["replicate"], "--higgsfield-key", POOLED["higgsfield"], "--groq-key", POOLED["groq"]]
         env = {k: v for k, v in os.environ.items() if k not in ("FAL_KEY", "ELEVENLABS_API_KEY", "HIGGSFIELD_API_KEY", "REPLICATE_API_TOKEN")}
         self.vargd = subprocess.Popen(args, cwd=self.tmp, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
         line = self.vargd.stdout.readline().decode()
@@ -131,6 +133,15 @@ class Fixture:
 FX = None
 
 
+def file_urls(doc):
+    """How many of vargd's own file URLs (the inputs it fetched and serves) a provider request carries."""
+    if isinstance(doc, dict):
+        return sum(file_urls(v) for v in doc.values())
+    if isinstance(doc, list):
+        return sum(file_urls(v) for v in doc)
+    return 1 if isinstance(doc, str) and "/files/" in doc else 0
+
+
 def provider_of(model):
     return model["provider"]
 
@@ -153,18 +164,22 @@ class AdapterTest(unittest.TestCase):
         FX.control("ok")
 
     # ---- helpers ----
-    def body_for(self, m, tag):
-        cap, words = m["capability"], "%s %s %s" % (tag, m["id"], uuid.uuid4().hex[:8])
+    def body_for(self, m, tag, extra_files=()):
+        """The smallest valid request for model m: its required files (of the kinds its rules name), plus extra_files."""
+        cap, par, words = m["capability"], m["parameters"], "%s %s %s" % (tag, m["id"], uuid.uuid4().hex[:8])
         b = {"model": "%s:%s" % (m["provider"], m["id"])}
         if cap in ("image", "video", "music"):
-            b["prompt"] = "" if m["parameters"].get("prompt", {}).get("required") is False else "a quiet lake, " + words
-        if cap == "video":
-            b["duration"] = m["parameters"]["duration"]["values"][0]
-            if m["parameters"].get("files", {}).get("required"):
-                b["files"] = [{"url": FX.up + "/media/face.mp4", "media_type": "video/mp4"},
-                              {"url": FX.up + "/media/voice.wav", "media_type": "audio/wav"}]
-        if cap == "music":
-            b["duration"] = 10
+            b["prompt"] = "" if par.get("prompt", {}).get("required") is False else "a quiet lake, " + words
+        if "duration" in par:
+            b["duration"] = (par["duration"].get("values") or [par["duration"]["default"]])[0]
+        files = []
+        for kind, rule in sorted(par.get("files", {}).items()):
+            files += [kind] * rule["min"]
+        files += list(extra_files)
+        if files:
+            b["files"] = [{"url": "%s/media/%s-%d.%s" % (FX.up, k, i, EXT[k])} for i, k in enumerate(files)]
+        if m["id"] == "sora-2-remix":
+            b["provider_options"] = {"video_id": "video_" + uuid.uuid4().hex[:12]}
         if cap == "speech":
             b["text"] = "Hello from the gateway, " + words
             b["voice"] = "rachel"
@@ -173,10 +188,10 @@ class AdapterTest(unittest.TestCase):
             b["language"] = "en"
         return b
 
-    def submit(self, m, tag, headers=None):
+    def submit(self, m, tag, headers=None, extra_files=()):
         h = {"Cache-Control": "no-store"}
         h.update(headers or {})
-        body = self.body_for(m, tag)
+        body = self.body_for(m, tag, extra_files)
         s, job = FX.api("POST", "/v1/" + m["capability"], body, h)
         self.assertEqual(s, 202, "POST /v1/%s %s -> %s %s" % (m["capability"], body, s, job))
         self.assertTrue(job["job_id"].startswith("job_"), job)
@@ -233,6 +248,28 @@ class AdapterTest(unittest.TestCase):
         self.assertEqual(FX.balance(), (before[0], 0), "a failed job must release its whole reservation")
 
     # ---- the scenarios ----
+    def test_every_v1_model_id_is_served(self):
+        """The ids of varg's v1 documentation (shared/reference/v1-catalog.md), each by the endpoint of its capability."""
+        v1 = {"image": "nano-banana-pro flux-schnell flux-dev flux-pro recraft-v3 phota grok-imagine-image soul "
+                       "nano-banana-pro/edit nano-banana-2/edit phota/edit phota/enhance grok-imagine-image/edit "
+                       "seedream-v4.5/edit qwen-angles topaz seedvr recraft-clarity clarity-upscaler ccsr aura-sr",
+              "video": "kling-v3 kling-v3-standard seedance-2-preview seedance-2-fast-preview sora-2 sora-2-pro wan-2.5 "
+                       "wan-2.5-preview minimax ltx-2-19b-distilled grok-imagine grok-imagine-edit sora-2-remix "
+                       "kling-v2.6-motion veed-fabric-1.0 sync-v2 sync-v2-pro omnihuman-v1.5 topaz-video seedvr-video "
+                       "bytedance-upscaler sima-video-upscaler kling-v2.6 kling-v2.5 kling-v2.1 kling-v2",
+              "speech": "eleven_v3 eleven_multilingual_v2 eleven_turbo_v2_5 eleven_turbo_v2 turbo eleven_flash_v2_5 eleven_flash_v2",
+              "music": "music_v1",
+              "transcription": "whisper whisper-large-v3 groq-whisper groq-whisper-large-v3 groq-whisper-large-v3-turbo"}
+        s, doc = FX.api("GET", "/v1/models")
+        have = {m["id"]: m["capability"] for m in doc["models"]}
+        for cap, ids in v1.items():
+            for i in ids.split():
+                self.assertEqual(have.get(i), cap, "v1 model %s" % i)
+        s, voices = FX.api("GET", "/v1/voices")
+        names = {v["name"] for v in voices["voices"]}
+        for alias in "rachel adam sam josh sarah bella domi antoni elli arnold alice george".split():
+            self.assertIn(alias, names)
+
     def test_catalog_covers_every_remote_provider(self):
         have = {m["provider"] for m in self.models}
         self.assertEqual(have, set(PROVIDERS))
@@ -253,6 +290,54 @@ class AdapterTest(unittest.TestCase):
             used[c["key"]] += 1
         for p in PROVIDERS:
             self.assertIn(POOLED[p], used, "no call to %s carried its pooled key: %s" % (p, used.keys()))
+
+    def test_every_optional_input_file_reaches_its_route(self):
+        """Each model that takes more files than it needs gets them all: image-to-video and reference routes, end
+        frames. The fake's schemas (tests/fakes/fal_models.py) require each route's own fields, so completion proves the
+        mapping; the recorded request shows which endpoint and fields were used."""
+        cases = []
+        for m in self.models:
+            extra = []
+            for kind, rule in sorted(m["parameters"].get("files", {}).items()):
+                extra += [kind] * (rule["max"] - rule["min"])
+            if extra and m["capability"] in ("video", "image"):
+                cases.append((m, extra[:3]))
+        self.assertGreaterEqual(len(cases), 15)
+        for m, extra in cases:
+            before = len(FX.calls())
+            job = self.wait_all([self.submit(m, "files", extra_files=extra)])
+            self.check_media(m, list(job.values())[0])
+            posts = [c for c in FX.calls()[before:] if c["method"] == "POST" and "/requests/" not in c["path"]]
+            sent = json.loads(posts[0]["body"])
+            need = sum(r["min"] for r in m["parameters"]["files"].values()) + len(extra)
+            self.assertEqual(file_urls(sent), need, "%s: every input file is sent: %s %s" % (m["id"], posts[0]["path"], sent))
+
+    def test_request_shapes_follow_the_catalog_rules(self):
+        cases = [({"model": "kling-v3", "prompt": "x", "duration": 5.5}, "duration"),
+                 ({"model": "kling-v3", "prompt": "x", "duration": 16}, "duration"),
+                 ({"model": "seedance-2-preview", "prompt": "x", "duration": 7}, "duration"),
+                 ({"model": "seedance-2-preview", "prompt": "x", "aspect_ratio": "4:5"}, "aspect_ratio"),
+                 ({"model": "sync-v2", "prompt": "", "files": [{"url": FX.up + "/media/a.mp4"}]}, "files"),
+                 ({"model": "veed-fabric-1.0", "files": [{"url": FX.up + "/media/a.png"}, {"url": FX.up + "/media/b.wav"}],
+                   "resolution": "4k"}, "resolution"),
+                 ({"model": "sora-2-remix", "prompt": "x"}, "provider_options"),
+                 ({"model": "flux-dev", "prompt": "x", "files": [{"url": FX.up + "/media/a.png"}]}, "files")]
+        for body, field in cases:
+            cap = "image" if body["model"] == "flux-dev" else "video"
+            s, err = FX.api("POST", "/v1/" + cap, body)
+            self.assertEqual(s, 400, (body, err))
+            self.assertIn(field, json.dumps(err), (body, err))
+        for cap, body in (("video", {"model": "kling-v3", "prompt": "x", "duration": 7}),
+                          ("video", {"model": "veed-fabric-1.0", "resolution": "480p",
+                                     "files": [{"url": FX.up + "/media/a.png"}, {"url": FX.up + "/media/b.wav"}]})):
+            s, job = FX.api("POST", "/v1/" + cap, body, {"Cache-Control": "no-store"})
+            self.assertEqual(s, 202, job)
+            done = list(self.wait_all([job]).values())[0]
+            self.assertEqual(done["status"], "completed", done)
+        sent = [json.loads(c["body"]) for c in FX.calls() if c["method"] == "POST" and c["path"] in
+                ("/fal-ai/kling-video/o3/pro/text-to-video", "/veed/fabric-1.0")]
+        self.assertIn({"prompt": "x", "duration": "7", "aspect_ratio": "16:9"}, sent)
+        self.assertTrue(any(b.get("resolution") == "480p" for b in sent), sent)
 
     def test_slow_upstream_still_completes(self):
         FX.control("slow", delay=0.3)
@@ -304,7 +389,7 @@ class AdapterTest(unittest.TestCase):
             s, got = FX.api("GET", "/v1/jobs/" + j["job_id"])
             self.assertEqual(got["status"], "cancelled", got)
         self.assertEqual(FX.balance(), (before[0], 0))
-        cancels = {"fal": 0, "replicate": 0, "higgsfield": 0}
+        cancels = {"fal": 0, "replicate": 0, "higgsfield": 0}  # ElevenLabs and Groq answer at once: nothing to cancel
         end = time.time() + 5
         want = {p: sum(1 for m in self.models if m["provider"] == p) for p in cancels}
         while time.time() < end and cancels != want:

@@ -62,7 +62,7 @@ class Gateway(unittest.TestCase):
         key = self.v.user("valid@example.com", 0)
         for body, cap, field in [({"model": "nope", "prompt": "x"}, "image", "model"),
                                  ({"model": "local-image"}, "image", "prompt"),
-                                 ({"model": "kling-v3", "prompt": "x", "duration": 7}, "video", "duration"),
+                                 ({"model": "kling-v3", "prompt": "x", "duration": 16}, "video", "duration"),
                                  ({"model": "local-image", "prompt": 5}, "image", "prompt"),
                                  ({"model": "local-video", "prompt": "x"}, "image", "model"),
                                  ({"model": "local-speech"}, "speech", "text")]:

@@ -9,7 +9,7 @@ real media files. Routing is by path: /v1/text-to-speech|music|speech-to-text â†
 It records every call (method, path, the key it carried) and can be told how to misbehave:
   POST /_control {"mode": "ok|slow|slow_job|slow_media|error500|fail_then_ok|rate_limit|garbage|drop|hang",
                   "delay": seconds, "fail_times": N}
-  GET  /_calls   -> {"calls": [{"method","path","key"}]}
+  GET  /_calls   -> {"calls": [{"method","path","key","body","content_type"}]}
   POST /_reset
 Started with a port of 0 it prints "PORT <n>" on its first stdout line.
 """
@@ -18,6 +18,10 @@ import urllib.request
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import os
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fal_models  # noqa: E402
 
 
 def tiny_png(r, g, b):
@@ -83,8 +87,10 @@ class Handler(BaseHTTPRequestHandler):
         return "http://%s" % self.headers.get("Host")
 
     def record(self, key):
+        body = getattr(self, "payload", b"")[:20000].decode("utf-8", "replace")
         with S.lock:
-            S.calls.append({"method": self.command, "path": self.path, "key": key})
+            S.calls.append({"method": self.command, "path": self.path, "key": key, "body": body,
+                            "content_type": self.headers.get("Content-Type", "")})
 
     def misbehave(self):
         """Applies the current mode to an upstream call; True when it already answered."""
@@ -125,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
         self.route()
 
     def route(self):
-        payload = self.body()
+        payload = self.payload = self.body()
         p = self.path.split("?")[0]
         if p == "/_control":
             cfg = json.loads(payload or b"{}")
@@ -155,6 +161,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.replicate(p, payload)
         if p.startswith(("/requests/", "/higgsfield-ai/")):
             return self.higgsfield(p, payload)
+        if p.startswith("/openai/v1/"):
+            return self.groq(p, payload)
         return self.fal(p, payload)
 
     # ---- fal queue API ----
@@ -185,13 +193,18 @@ class Handler(BaseHTTPRequestHandler):
                     req["cancelled"] = True
                 return self.send(202, {"status": "CANCELLATION_REQUESTED"})
             if not tail:
-                kind = req["kind"]
-                url = "%s/media/%s.%s" % (self.base(), rid, kind)
-                if kind == "png":
-                    return self.send(200, {"images": [{"url": url, "content_type": "image/png"}]})
-                if kind == "mp4":
+                out = req["kind"]
+                ext = {"images": "png", "image": "png", "video": "mp4", "audio": "wav"}.get(out)
+                url = "%s/media/%s.%s" % (self.base(), rid, ext)
+                if out == "images":
+                    return self.send(200, {"images": [{"url": url, "content_type": "image/png"}], "seed": 1})
+                if out == "image":
+                    return self.send(200, {"image": {"url": url, "content_type": "image/png"}})
+                if out == "video":
                     return self.send(200, {"video": {"url": url, "content_type": "video/mp4"}})
-                return self.send(200, {"audio": {"url": url, "content_type": "audio/wav"}})
+                if out == "audio":
+                    return self.send(200, {"audio": {"url": url, "content_type": "audio/wav"}})
+                return self.send(200, {"text": "hello world", "chunks": [{"timestamp": [0.0, 0.1], "text": "hello world"}]})
             return self.send(404, {"detail": "unknown path"})
         if self.command != "POST":
             return self.send(405, {"detail": "method"})
@@ -202,7 +215,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self.send(422, {"detail": "body is not JSON"})
         model = "/".join(parts)
-        kind = "mp4" if ("video" in model or "lipsync" in model) else ("wav" if "audio" in model else "png")
+        bad = fal_models.check(model, inp) if isinstance(inp, dict) else (422, "body must be an object")
+        if bad:
+            return self.send(bad[0], {"detail": bad[1]})
+        kind = fal_models.EP[model]["out"]
         rid = str(uuid.uuid4())
         with S.lock:
             ready = time.time() + (S.delay if S.mode == "slow_job" else 0.0)
@@ -268,14 +284,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, raw=data, ctype=ctype, headers=[("request-id", uuid.uuid4().hex)])
 
     def elevenlabs_stt(self, payload):
-        ctype = self.headers.get("Content-Type", "")
-        if not ctype.startswith("multipart/form-data"):
+        form = self.form(payload)
+        if form is None:
             return self.send(422, {"detail": [{"loc": ["body"], "msg": "multipart/form-data expected", "type": "value_error"}]})
-        msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + payload)
-        form = {}
-        for part in msg.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            form[name] = part.get_payload(decode=True)
         if form.get("model_id") not in (b"scribe_v1", b"scribe_v1_experimental", b"scribe_v2"):
             return self.send(422, {"detail": [{"loc": ["body", "model_id"], "msg": "unknown model_id", "type": "value_error"}]})
         if ("file" in form) == ("cloud_storage_url" in form):
@@ -441,6 +452,50 @@ class Handler(BaseHTTPRequestHandler):
         out.pop("images", None)
         out.pop("video", None)
         return self.send(200, out)
+
+    # ---- Groq's OpenAI-compatible audio API (Authorization: Bearer; multipart) ----
+    def groq(self, p, payload):
+        auth = self.headers.get("Authorization", "")
+        key = auth[7:] if auth.startswith("Bearer ") else None
+        self.record(key)
+        if not key or key.startswith("bad"):
+            return self.send(401, {"error": {"message": "Invalid API Key", "type": "invalid_request_error", "code": "invalid_api_key"}})
+        if p != "/openai/v1/audio/transcriptions" or self.command != "POST":
+            return self.send(404, {"error": {"message": "Unknown request URL", "type": "invalid_request_error"}})
+        if self.misbehave():
+            return
+        form = self.form(payload)
+        if form is None:
+            return self.send(400, {"error": {"message": "multipart/form-data expected", "type": "invalid_request_error"}})
+        if form.get("model") not in (b"whisper-large-v3", b"whisper-large-v3-turbo"):
+            return self.send(404, {"error": {"message": "The model does not exist", "type": "invalid_request_error",
+                                             "code": "model_not_found"}})
+        if ("file" in form) == ("url" in form):
+            return self.send(400, {"error": {"message": "either file or url must be provided", "type": "invalid_request_error"}})
+        audio = form.get("file")
+        if audio is None:
+            try:
+                with urllib.request.urlopen(form["url"].decode(), timeout=5) as r:
+                    audio = r.read()
+            except Exception as e:
+                return self.send(400, {"error": {"message": "could not fetch url: %s" % str(e)[:200], "type": "invalid_request_error"}})
+        if not audio:
+            return self.send(400, {"error": {"message": "file is empty", "type": "invalid_request_error"}})
+        self.job_pause()
+        doc = {"text": " hello world", "x_groq": {"id": "req_" + uuid.uuid4().hex}}
+        if form.get("response_format") == b"verbose_json":
+            doc.update({"task": "transcribe", "language": (form.get("language") or b"English").decode(), "duration": 0.1,
+                        "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": 0.1, "text": " hello world", "tokens": [],
+                                      "temperature": 0.0, "avg_logprob": -0.1, "compression_ratio": 1.0, "no_speech_prob": 0.01}]})
+        return self.send(200, doc)
+
+    def form(self, payload):
+        """The fields of a multipart/form-data body, or None when it is not one."""
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data"):
+            return None
+        msg = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + payload)
+        return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True) for part in msg.iter_parts()}
 
     # ---- Stripe checkout sessions ----
     def stripe(self, payload):

@@ -5,9 +5,6 @@
 //                 → {"text","language_code","words",…}, kept as the JSON document itself.
 // provider_options go into the JSON body as they are (voice_settings, seed, force_instrumental…);
 // `output_format` among them selects the query parameter instead.
-#include <cctype>
-
-#include "common/crypto.h"
 #include "gen/providers/remote.h"
 
 namespace varg {
@@ -24,32 +21,6 @@ std::string media_type_of(const std::string& format) {
   if (format.starts_with("ulaw") || format.starts_with("alaw")) return "audio/basic";
   return "audio/L16";  // pcm_*: raw 16-bit little-endian samples
 }
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(char(c));
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// multipart/form-data with text fields only (the audio goes by URL).
-struct Multipart {
-  std::string boundary = "varg-" + random_base62(24);
-  std::string body;
-  void field(const std::string& name, const std::string& value) {
-    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
-  }
-  std::string finish() { return body + "--" + boundary + "--\r\n"; }
-  std::string content_type() const { return "multipart/form-data; boundary=" + boundary; }
-};
 
 class ElevenLabsProvider final : public Provider {
  public:

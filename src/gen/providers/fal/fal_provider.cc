@@ -2,6 +2,7 @@
 // COMPLETED; GET {base}/{app}/requests/{id} for the result; PUT .../cancel. `Authorization: Key …`.
 // {app} is the model id without its sub-path (owner/alias), as fal's clients build it.
 #include "gen/providers/remote.h"
+#include "gen/upstream_input.h"
 
 namespace varg {
 
@@ -38,12 +39,13 @@ class FalProvider final : public Provider {
   explicit FalProvider(Upstream u) : up_(std::move(u)) {}
 
   Result<ProviderOutput> generate(ProviderCall& call) override {
-    const std::string model = call.model.upstream, app = app_of(model);
+    auto req = upstream_request(call.model, call.params, call.inputs);
+    if (!req.ok()) return req.status();
+    const std::string app = app_of(req->endpoint);
     const Headers auth = {{"Authorization", "Key " + call.api_key}, {"Content-Type", "application/json"}};
     std::string id = call.upstream_id;
     if (id.empty()) {
-      json input = build_input(call);
-      auto sub = up_.call_json({"POST", up_.base_url + "/" + model, auth, input.dump()}, call.cancelled);
+      auto sub = up_.call_json({"POST", up_.base_url + "/" + req->endpoint, auth, req->input.dump()}, call.cancelled);
       if (!sub.ok()) return sub.status();
       if (!sub->contains("request_id") || !(*sub)["request_id"].is_string())
         return up_.failure("the queue answered without a request_id");
@@ -65,6 +67,11 @@ class FalProvider final : public Provider {
     auto out = up_.call_json({"GET", base, auth, ""}, call.cancelled);
     if (!out.ok()) return out.status();
     ProviderOutput result;
+    if (call.model.capability == "transcription") {  // the transcript is the result: kept as the JSON document
+      if (!out->contains("text") || !(*out)["text"].is_string()) return up_.failure("the transcript has no text");
+      result.bytes = out->dump();
+      return result;
+    }
     if (!find_media(*out, &result.url)) return up_.failure("the result names no media file");
     return result;
   }
@@ -80,26 +87,6 @@ class FalProvider final : public Provider {
   }
 
  private:
-  static json build_input(const ProviderCall& call) {
-    const json& p = call.params;
-    json in = p.value("provider_options", json::object());
-    if (p.contains("prompt")) in["prompt"] = p["prompt"];
-    if (p.contains("aspect_ratio")) in["aspect_ratio"] = p["aspect_ratio"];
-    if (p.contains("duration")) in["duration"] = std::to_string(p["duration"].get<int>());
-    if (p.contains("text")) in["text"] = p["text"];
-    if (!call.inputs.empty()) {
-      in["image_url"] = call.inputs[0].url;
-      json urls = json::array();
-      for (auto& f : call.inputs) urls.push_back(f.url);
-      in["image_urls"] = urls;
-      for (auto& f : call.inputs) {
-        if (f.media_type.starts_with("video/")) in["video_url"] = f.url;
-        if (f.media_type.starts_with("audio/")) in["audio_url"] = f.url;
-      }
-    }
-    return in;
-  }
-
   Upstream up_;
 };
 

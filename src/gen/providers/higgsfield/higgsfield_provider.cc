@@ -6,6 +6,7 @@
 //   cancel  POST {base}/requests/{id}/cancel (only while still queued; 400 afterwards).
 // A bare catalog id such as "soul" names Higgsfield's own application higgsfield-ai/soul/standard.
 #include "gen/providers/remote.h"
+#include "gen/upstream_input.h"
 
 namespace varg {
 
@@ -37,7 +38,9 @@ class HiggsfieldProvider final : public Provider {
     const Headers auth = headers(call.api_key);
     std::string id = call.upstream_id;
     if (id.empty()) {
-      auto sub = up_.call_json({"POST", up_.base_url + "/" + application_of(call.model.upstream), auth, arguments(call).dump()},
+      auto req = upstream_request(call.model, call.params, call.inputs);
+      if (!req.ok()) return req.status();
+      auto sub = up_.call_json({"POST", up_.base_url + "/" + application_of(req->endpoint), auth, req->input.dump()},
                                call.cancelled);
       if (!sub.ok()) return sub.status();
       if (!sub->contains("request_id") || !(*sub)["request_id"].is_string() || (*sub)["request_id"].get<std::string>().empty())
@@ -74,17 +77,6 @@ class HiggsfieldProvider final : public Provider {
  private:
   static Headers headers(const std::string& key) {
     return {{"Authorization", "Key " + key}, {"Content-Type", "application/json"}};
-  }
-
-  static json arguments(const ProviderCall& call) {
-    const json& p = call.params;
-    json a = p.value("provider_options", json::object());
-    if (p.contains("prompt")) a["prompt"] = p["prompt"];
-    if (p.contains("aspect_ratio") && !a.contains("aspect_ratio")) a["aspect_ratio"] = p["aspect_ratio"];
-    if (p.contains("duration") && !a.contains("duration")) a["duration"] = p["duration"];
-    for (auto& f : call.inputs)
-      if (f.media_type.starts_with("image/") && !a.contains("image_url")) a["image_url"] = f.url;
-    return a;
   }
 
   Upstream up_;

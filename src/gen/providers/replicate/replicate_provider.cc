@@ -6,6 +6,7 @@
 //   cancel  POST {base}/v1/predictions/{id}/cancel.
 // `output` is a file URL, an array of them, or (whisper) an object kept as the JSON document.
 #include "gen/providers/remote.h"
+#include "gen/upstream_input.h"
 
 namespace varg {
 
@@ -62,8 +63,10 @@ class ReplicateProvider final : public Provider {
   }
 
   Result<json> create(ProviderCall& call) {
-    const std::string& model = call.model.upstream;
-    json body = {{"input", input_of(call)}};
+    auto req = upstream_request(call.model, call.params, call.inputs);
+    if (!req.ok()) return req.status();
+    const std::string& model = req->endpoint;
+    json body = {{"input", req->input}};
     std::string url = up_.base_url + "/v1/models/" + model + "/predictions";
     if (auto colon = model.find(':'); colon != std::string::npos) {
       body["version"] = model.substr(colon + 1);
@@ -80,24 +83,6 @@ class ReplicateProvider final : public Provider {
     if (id.find_first_of("/?#%") != std::string::npos) return up_.failure("the prediction id is not usable");
     call.on_upstream_id(id);
     return created;
-  }
-
-  static json input_of(const ProviderCall& call) {
-    const json& p = call.params;
-    const std::string& cap = call.model.capability;
-    json in = p.value("provider_options", json::object());
-    if (cap == "transcription") {
-      if (!call.inputs.empty()) in["audio"] = call.inputs[0].url;
-      if (auto lang = p.value("language", ""); !lang.empty()) in["language"] = lang;
-      return in;
-    }
-    if (p.contains("prompt")) in["prompt"] = p["prompt"];
-    if (cap == "image" && p.contains("aspect_ratio")) in["aspect_ratio"] = p["aspect_ratio"];
-    for (auto& f : call.inputs) {
-      if (!f.media_type.starts_with("image/") || in.contains("first_frame_image") || in.contains("image")) continue;
-      in[cap == "video" ? "first_frame_image" : "image"] = f.url;
-    }
-    return in;
   }
 
   Result<ProviderOutput> output_of(const json& out) const {
