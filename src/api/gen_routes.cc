@@ -1,5 +1,6 @@
 // The v1 gateway's generation API (SPEC 6): generation requests, jobs, their event streams,
 // uploads, public result files, and the model, voice and price listings.
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 
@@ -149,16 +150,21 @@ const std::vector<std::string>& generation_capabilities() {
   return caps;
 }
 
-Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) {
-  const int64_t ttl = 30 * 86400;
-  auto body = parse_object(ctx.req.body);
-  if (!body.ok()) return body.status();
-  Jobs::Submission sub{ctx.principal.user_id, c, std::move(*body), {}, cache_control(ctx.req), ctx.principal.permissions,
-                       ctx.idempotency};
+static Jobs::Submission submission(Ctx& ctx, const std::string& capability, json body) {
+  Jobs::Submission sub{ctx.principal.user_id, capability, std::move(body), {}, cache_control(ctx.req),
+                       ctx.principal.permissions, ctx.idempotency};
   for (auto& p : byok_providers()) {
     std::string_view k = ctx.req.header(provider_key_header(p));
     if (!k.empty()) sub.header_keys[p] = std::string(k);
   }
+  return sub;
+}
+
+Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) {
+  const int64_t ttl = 30 * 86400;
+  auto body = parse_object(ctx.req.body);
+  if (!body.ok()) return body.status();
+  Jobs::Submission sub = submission(ctx, c, std::move(*body));
   bool replayed = false;
   auto j = s.jobs->submit(sub, &replayed);
   if (!j.ok()) return j.status();
@@ -210,6 +216,23 @@ void add_generation_routes(Api& api, Services& s) {
              [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }})
         .own_idempotency = true;
   }
+
+  api.add({"POST", "/v1/estimate", "What a generation would cost now: {capability, body} -> {credits, billing}", Auth::api_key,
+           "generate", "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto doc = parse_object(ctx.req.body);
+             if (!doc.ok()) return doc.status();
+             auto cap = req_string(*doc, "capability");
+             if (!cap.ok()) return cap.status();
+             const auto& caps = generation_capabilities();
+             if (std::find(caps.begin(), caps.end(), *cap) == caps.end())
+               return error(Code::invalid, "Field 'capability' must be image, video, speech, music or transcription", "capability");
+             auto body = opt_object(*doc, "body");
+             if (!body.ok()) return body.status();
+             if (!*body) return error(Code::invalid, "Field 'body' is required: the generation request to estimate", "body");
+             auto e = s.jobs->estimate(submission(ctx, *cap, std::move(**body)));
+             if (!e.ok()) return e.status();
+             return json_response(200, {{"credits", e->credits}, {"billing", {{"mode", e->mode}, {"cost_cents", e->credits}}}});
+           }});
 
   api.add({"GET", "/v1/jobs/{id}", "A job's state (JobResponse)", Auth::api_key, "generate", "api.generate.jobs",
            nullptr, 0, [&s](Ctx& ctx) { return job_state(s, ctx); }});

@@ -400,6 +400,29 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   return j;
 }
 
+Result<Jobs::Estimate> Jobs::estimate(const Submission& s) {
+  auto req = normalize_request(s.capability, s.body, catalog_);
+  if (!req.ok()) return req.status();
+  const ModelSpec& m = *req->model;
+  auto provider = providers_.find(m.provider);
+  if (provider == providers_.end())
+    return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
+  auto inputs = name_inputs(req->files);
+  if (!inputs.ok()) return inputs.status();
+  if (s.cache_control.empty() && !needs_fetch(*inputs)) {
+    auto hit = store_.cache_get(key_of(s.capability, m, req->params, *inputs, s.user_id), clock_.now());
+    if (!hit.ok()) return hit.status();
+    if (*hit) return Estimate{0, "cached"};
+  }
+  if (!provider->second->needs_key()) return Estimate{0, "free"};
+  std::string header_key;
+  if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;
+  auto key = keys_.resolve(s.user_id, m.provider, header_key);
+  if (!key.ok()) return key.status();
+  if (key->source != "pooled") return Estimate{0, "byok"};
+  return Estimate{req->credits(), "metered"};
+}
+
 bool Jobs::step() {
   std::string id;
   {

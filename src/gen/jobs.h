@@ -76,6 +76,14 @@ class Jobs {
     std::optional<IdempotencyRecord> idempotency;
   };
   Result<JobRecord> submit(const Submission& s, bool* replayed = nullptr);
+  // What submit would charge now (POST /v1/estimate): a cached result or a BYOK key 0, the pooled
+  // key the price. Inputs named by a URL that is not ours are not fetched: the cache cannot know
+  // them yet, so such a request is estimated as it would run.
+  struct Estimate {
+    int64_t credits = 0;
+    std::string mode;  // metered | byok | cached | free
+  };
+  Result<Estimate> estimate(const Submission& s);
 
   // The caller's job; another account's job is not_found.
   Result<JobRecord> get(int64_t user_id, const std::string& id);

@@ -270,6 +270,30 @@ class AdapterTest(unittest.TestCase):
         for alias in "rachel adam sam josh sarah bella domi antoni elli arnold alice george".split():
             self.assertIn(alias, names)
 
+    def test_estimates_are_exact_for_metered_byok_cached_and_free(self):
+        body = {"model": "kling-v3", "prompt": "estimate me " + uuid.uuid4().hex, "duration": 10}
+        before = FX.balance()
+        s, e = FX.api("POST", "/v1/estimate", {"capability": "video", "body": body})
+        self.assertEqual((s, e), (200, {"credits": 300, "billing": {"mode": "metered", "cost_cents": 300}}))
+        s, e = FX.api("POST", "/v1/estimate", {"capability": "video", "body": body}, {"X-Provider-Key-Fal": "byok_fal_5Zq"})
+        self.assertEqual(e["billing"], {"mode": "byok", "cost_cents": 0}, e)
+        s, job = FX.api("POST", "/v1/video", body)
+        self.assertEqual(s, 202, job)
+        done = list(self.wait_all([job]).values())[0]
+        self.assertEqual(done["billing"], {"mode": "metered", "cost_cents": 300}, done)
+        s, e = FX.api("POST", "/v1/estimate", {"capability": "video", "body": body})
+        self.assertEqual(e, {"credits": 0, "billing": {"mode": "cached", "cost_cents": 0}}, "the same request is a cache hit now")
+        s, again = FX.api("POST", "/v1/video", body)
+        self.assertEqual(again["billing"]["cost_cents"], 0, again)
+        self.assertEqual(FX.balance(), (before[0] - 300, 0), "an estimate charges nothing")
+        s, e = FX.api("POST", "/v1/estimate", {"capability": "image", "body": {"model": "local-image", "prompt": "x"}})
+        self.assertEqual(e["billing"]["mode"], "free", e)
+        for bad, field in (({"capability": "poetry", "body": {}}, "capability"), ({"capability": "image"}, "body"),
+                           ({"capability": "video", "body": {"model": "kling-v3", "prompt": "x", "duration": 99}}, "duration")):
+            s, err = FX.api("POST", "/v1/estimate", bad)
+            self.assertEqual(s, 400, err)
+            self.assertEqual(err.get("field"), field, err)
+
     def test_catalog_covers_every_remote_provider(self):
         have = {m["provider"] for m in self.models}
         self.assertEqual(have, set(PROVIDERS))
