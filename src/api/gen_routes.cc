@@ -234,6 +234,43 @@ void add_generation_routes(Api& api, Services& s) {
              return json_response(200, {{"credits", e->credits}, {"billing", {{"mode", e->mode}, {"cost_cents", e->credits}}}});
            }});
 
+  api.add({"GET", "/v1/jobs", "The account's jobs, newest first: ?limit=&cursor=&capability=&status=", Auth::api_key,
+           "generate", "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             Store::JobPage q;
+             q.user_id = ctx.principal.user_id;
+             const std::string limit = ctx.req.query_param("limit").value_or("20");
+             if (limit.empty() || limit.size() > 3 || limit.find_first_not_of("0123456789") != std::string::npos ||
+                 std::stoi(limit) < 1 || std::stoi(limit) > 100)
+               return error(Code::invalid, "Query parameter 'limit' must be an integer from 1 to 100", "limit");
+             q.limit = std::stoi(limit) + 1;  // one more: is there a next page?
+             q.capability = ctx.req.query_param("capability").value_or("");
+             const auto& caps = generation_capabilities();
+             if (!q.capability.empty() && std::find(caps.begin(), caps.end(), q.capability) == caps.end())
+               return error(Code::invalid, "Query parameter 'capability' must be image, video, speech, music or transcription", "capability");
+             q.status = ctx.req.query_param("status").value_or("");
+             if (!q.status.empty() && !job_status_from(q.status))
+               return error(Code::invalid, "Query parameter 'status' must be queued, processing, completed, failed or cancelled", "status");
+             // The cursor is the last job of the previous page: "<created_at>.<job id>".
+             if (auto cursor = ctx.req.query_param("cursor"); cursor && !cursor->empty()) {
+               const size_t dot = cursor->find('.');
+               const std::string when = cursor->substr(0, dot);
+               if (dot == std::string::npos || when.empty() || when.size() > 18 ||
+                   when.find_first_not_of("0123456789") != std::string::npos || !cursor->substr(dot + 1).starts_with("job_"))
+                 return error(Code::invalid, "Query parameter 'cursor' is not a cursor this API returned", "cursor");
+               q.after_created = std::stoll(when);
+               q.after_id = cursor->substr(dot + 1);
+             }
+             auto page = s.store.jobs_page(q);
+             if (!page.ok()) return page.status();
+             json out = json::array(), next = nullptr;
+             for (size_t i = 0; i < page->size() && int(i) + 1 < q.limit; i++) out.push_back(s.jobs->to_json((*page)[i]));
+             if (int(page->size()) == q.limit) {
+               const JobRecord& last = (*page)[page->size() - 2];
+               next = std::to_string(last.created_at) + "." + last.id;
+             }
+             return json_response(200, {{"jobs", out}, {"next_cursor", next}});
+           }});
+
   api.add({"GET", "/v1/jobs/{id}", "A job's state (JobResponse)", Auth::api_key, "generate", "api.generate.jobs",
            nullptr, 0, [&s](Ctx& ctx) { return job_state(s, ctx); }});
 

@@ -330,6 +330,17 @@ Result<std::vector<JobRecord>> SqlStore::jobs_of(int64_t user_id, int64_t from, 
                   {user_id, from, to, model, model, model, int64_t(limit)}, read_job);
 }
 
+Result<std::vector<JobRecord>> SqlStore::jobs_page(const JobPage& q) {
+  const bool after = !q.after_id.empty();
+  return read_all(db(),
+                  std::string(kJobCols) +
+                      "WHERE user_id = ? AND (CAST(? AS TEXT) = '' OR capability = ?) AND (CAST(? AS TEXT) = '' OR status = ?) "
+                      "AND (? = 0 OR created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?",
+                  {q.user_id, q.capability, q.capability, q.status, q.status, int64_t(after), q.after_created,
+                   q.after_created, q.after_id, int64_t(q.limit)},
+                  read_job);
+}
+
 // ---- render jobs ----
 
 Status SqlStore::insert_render_job(const RenderJobRecord& j) {

@@ -76,6 +76,7 @@ class SqlStore : public Store {
   Status insert_render_job(const RenderJobRecord& job) override;
   Result<bool> update_render_job(const RenderJobRecord& job, const std::string& expected_status) override;
   Result<RenderJobRecord> render_job(const std::string& id) override;
+  Result<std::vector<JobRecord>> jobs_page(const JobPage& q) override;
   Result<std::vector<RenderJobRecord>> render_jobs_of(int64_t user_id, int limit) override;
   Result<std::vector<RenderJobRecord>> unfinished_render_jobs() override;
 

@@ -300,6 +300,16 @@ class Store {
   // The user's jobs created in [from, to), newest first, optionally for one model.
   virtual Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                                 int limit) = 0;
+  // One page of the user's jobs, newest first (by created_at, then id, both descending), after the
+  // last row of the previous page when `after_id` is set; capability and status filter when set.
+  struct JobPage {
+    int64_t user_id = 0;
+    std::string capability, status;
+    int64_t after_created = 0;
+    std::string after_id;
+    int limit = 20;
+  };
+  virtual Result<std::vector<JobRecord>> jobs_page(const JobPage& q) = 0;
 
   // Files, content-addressed: inserting known content returns the existing record and sets *existed.
   virtual Result<FileRecord> insert_file(const FileRecord& f, bool* existed) = 0;

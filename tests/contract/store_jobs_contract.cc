@@ -44,6 +44,40 @@ Result<bool> move(Store& s, const JobRecord& j, JobStatus from, const std::optio
 
 }  // namespace
 
+TEST_P(StoreContract, JobPagesAreNewestFirstWithoutGapsOrRepeats) {
+  int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
+  for (int i = 0; i < 5; i++) {  // three in one second: the id orders them
+    JobRecord j = job_record(a, "job_" + std::to_string(i));
+    j.created_at = kNow + (i < 3 ? 0 : i);
+    if (i == 4) j.capability = "speech";
+    ASSERT_TRUE(store().insert_job(j).ok());
+  }
+  ASSERT_TRUE(store().insert_job(job_record(b, "job_b")).ok());
+  std::vector<std::string> seen;
+  Store::JobPage q;
+  q.user_id = a;
+  q.limit = 2;
+  for (int pages = 0; pages < 5; pages++) {
+    auto page = store().jobs_page(q);
+    ASSERT_TRUE(page.ok()) << page.status().message;
+    for (auto& j : *page) seen.push_back(j.id);
+    if (page->size() < 2) break;
+    q.after_created = page->back().created_at;
+    q.after_id = page->back().id;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"job_4", "job_3", "job_2", "job_1", "job_0"}));
+  Store::JobPage speech;
+  speech.user_id = a;
+  speech.capability = "speech";
+  speech.status = "queued";
+  auto only = store().jobs_page(speech);
+  ASSERT_TRUE(only.ok());
+  ASSERT_EQ(only->size(), 1u);
+  EXPECT_EQ((*only)[0].id, "job_4");
+  speech.status = "completed";
+  EXPECT_TRUE(store().jobs_page(speech)->empty());
+}
+
 TEST_P(StoreContract, AJobIsClaimedByOneInstanceUntilItsLeaseEnds) {
   int64_t a = new_user("a@example.com");
   ASSERT_TRUE(store().insert_job(job_record(a, "job_1", "i1", kNowMs + 10'000)).ok());

@@ -35,6 +35,42 @@ class Gateway(unittest.TestCase):
     def gen(self, key, body, cap="image", headers=None):
         return call("POST", "%s/v1/%s" % (self.u, cap), key, body, headers)
 
+    # ---- job listing ----
+    def test_job_listing_pages_newest_first_with_filters(self):
+        key, other = self.v.user("lister@example.com", 0), self.v.user("lister2@example.com", 0)
+        ids = []
+        for i in range(5):
+            s, _, j = self.gen(key, {"model": "local-image", "prompt": "list %d %f" % (i, time.time())})
+            self.assertEqual(s, 202, j)
+            ids.append(j["job_id"])
+            time.sleep(1.05)  # created_at has whole seconds: two pages must also order jobs of one second by id
+        s, _, j = self.gen(key, {"model": "local-speech", "text": "listed %f" % time.time()}, cap="speech")
+        ids.append(j["job_id"])
+        for jid in ids:
+            wait_job(self.u, key, jid)
+        seen, cursor, pages = [], None, 0
+        while True:
+            s, _, page = call("GET", "%s/v1/jobs?limit=2%s" % (self.u, "&cursor=" + cursor if cursor else ""), key)
+            self.assertEqual(s, 200, page)
+            self.assertLessEqual(len(page["jobs"]), 2)
+            seen += [j["job_id"] for j in page["jobs"]]
+            pages += 1
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        self.assertEqual(seen, list(reversed(ids)), "every job once, newest first")
+        self.assertEqual(pages, 3)
+        s, _, speech = call("GET", self.u + "/v1/jobs?capability=speech&status=completed", key)
+        self.assertEqual([j["job_id"] for j in speech["jobs"]], [ids[-1]])
+        self.assertIsNone(speech["next_cursor"])
+        self.assertEqual(call("GET", self.u + "/v1/jobs?status=failed", key)[2]["jobs"], [])
+        self.assertEqual(call("GET", self.u + "/v1/jobs", other)[2]["jobs"], [], "another account sees none of them")
+        for q, field in (("limit=0", "limit"), ("limit=abc", "limit"), ("limit=101", "limit"), ("status=done", "status"),
+                         ("capability=poetry", "capability"), ("cursor=nonsense", "cursor")):
+            s, _, err = call("GET", self.u + "/v1/jobs?" + q, key)
+            self.assertEqual(s, 400, (q, err))
+            self.assertEqual(err.get("field"), field, (q, err))
+
     # ---- local provider, cache ----
     def test_local_image_then_cache_hit_then_no_cache_and_no_store(self):
         key = self.v.user("cache@example.com", 0)
