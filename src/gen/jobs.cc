@@ -326,51 +326,59 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
   return job.leader.empty();  // a follower waits for its leader
 }
 
-Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
+// Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
+// A cached result needs no key at all, so a missing key only fails a request that must run.
+Result<Jobs::Plan> Jobs::plan(const Submission& s, bool check_rights) {
   auto req = normalize_request(s.capability, s.body, catalog_);
   if (!req.ok()) return req.status();
-  const ModelSpec& m = *req->model;
-  const int64_t price = req->credits();
-  VARG_TRY(check_generate_right(s.permissions, s.capability, m, price));
+  Plan p{std::move(*req)};
+  const ModelSpec& m = *p.req.model;
+  if (check_rights) VARG_TRY(check_generate_right(s.permissions, s.capability, m, p.req.credits()));
   auto provider = providers_.find(m.provider);
   if (provider == providers_.end())
     return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
-  auto inputs = name_inputs(req->files);
+  auto inputs = name_inputs(p.req.files);
   if (!inputs.ok()) return inputs.status();
-  const bool fetch = needs_fetch(*inputs);
+  p.inputs = std::move(*inputs);
+  p.fetch = needs_fetch(p.inputs);
+  if (!p.fetch)  // else the job learns its cache key once it has fetched its inputs
+    p.cache_key = key_of(s.capability, m, p.req.params, p.inputs, s.user_id);
+  if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) p.header_key = it->second;
+  if (!provider->second->needs_key()) {
+    p.billing_mode = "free";
+    return p;
+  }
+  auto key = keys_.resolve(s.user_id, m.provider, p.header_key);
+  if (key.ok()) {
+    p.key_source = key->source;
+    p.billing_mode = key->source == "pooled" ? "metered" : "byok";
+  } else {
+    p.no_key = key.status();
+  }
+  return p;
+}
+
+Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
+  auto p = plan(s, true);
+  if (!p.ok()) return p.status();
+  const ModelSpec& m = *p->req.model;
 
   JobRecord j;
   j.id = "job_" + random_base62(24);
   j.user_id = s.user_id;
   j.capability = s.capability;
   j.model = m.qualified();
-  j.params = json{{"params", req->params}, {"inputs", *inputs}}.dump();
+  j.params = json{{"params", p->req.params}, {"inputs", p->inputs}}.dump();
   j.created_at = clock_.now();
   j.cache_mode = s.cache_control;
-  if (!fetch)  // else the job learns its cache key once it has fetched its inputs
-    j.cache_key = key_of(s.capability, m, req->params, *inputs, s.user_id);
+  j.cache_key = p->cache_key;
   j.lease_owner = instance_;  // this instance runs it, unless it dies first
   j.lease_until = clock_.now_ms() + opts_.lease_ms;
-
-  // Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
-  // A cached result needs no key at all, so a missing key only fails a request that must run.
-  std::string header_key;
-  if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;
+  j.key_source = p->key_source;
+  j.billing_mode = p->billing_mode;
+  j.cost_cents = j.billing_mode == "metered" ? p->req.credits() : 0;
   Store::Admission a;
-  if (provider->second->needs_key()) {
-    auto key = keys_.resolve(s.user_id, m.provider, header_key);
-    if (key.ok()) {
-      j.key_source = key->source;
-      j.billing_mode = key->source == "pooled" ? "metered" : "byok";
-    } else {
-      j.key_source = "none";
-      a.unless_hit = key.status();
-    }
-  } else {
-    j.key_source = "none";
-    j.billing_mode = "free";
-  }
-  j.cost_cents = j.billing_mode == "metered" ? price : 0;
+  if (!p->no_key.ok()) a.unless_hit = p->no_key;
   if (j.cost_cents > 0) {
     j.reservation = billing::Ledger::hold_id(j.id);
     a.hold = ledger_.hold(j);
@@ -380,8 +388,8 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   // active-jobs cap, the reservation and the job row (402 or 429: nothing written, no provider call).
   a.job = j;
   a.max_active = opts_.max_active_per_account;
-  a.lookup_cache = s.cache_control.empty() && !fetch;
-  a.join_flight = s.cache_control != "no-store" && !fetch;
+  a.lookup_cache = s.cache_control.empty() && !p->fetch;
+  a.join_flight = s.cache_control != "no-store" && !p->fetch;
   a.now = clock_.now();
   a.idempotency = s.idempotency;
   a.idempotency_since = clock_.now() - kIdempotencyTtl;
@@ -391,9 +399,9 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   if (admitted->replayed) return std::move(admitted->job);
   j = std::move(admitted->job);
   if (j.status == JobStatus::queued && j.leader.empty()) {
-    if (!header_key.empty()) {
+    if (!p->header_key.empty()) {
       std::lock_guard lk(mu_);
-      header_keys_[j.id] = header_key;
+      header_keys_[j.id] = p->header_key;
     }
     enqueue(j.id);
   }
@@ -401,26 +409,15 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
 }
 
 Result<Jobs::Estimate> Jobs::estimate(const Submission& s) {
-  auto req = normalize_request(s.capability, s.body, catalog_);
-  if (!req.ok()) return req.status();
-  const ModelSpec& m = *req->model;
-  auto provider = providers_.find(m.provider);
-  if (provider == providers_.end())
-    return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
-  auto inputs = name_inputs(req->files);
-  if (!inputs.ok()) return inputs.status();
-  if (s.cache_control.empty() && !needs_fetch(*inputs)) {
-    auto hit = store_.cache_get(key_of(s.capability, m, req->params, *inputs, s.user_id), clock_.now());
+  auto p = plan(s, false);
+  if (!p.ok()) return p.status();
+  if (s.cache_control.empty() && !p->fetch) {
+    auto hit = store_.cache_get(p->cache_key, clock_.now());
     if (!hit.ok()) return hit.status();
     if (*hit) return Estimate{0, "cached"};
   }
-  if (!provider->second->needs_key()) return Estimate{0, "free"};
-  std::string header_key;
-  if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) header_key = it->second;
-  auto key = keys_.resolve(s.user_id, m.provider, header_key);
-  if (!key.ok()) return key.status();
-  if (key->source != "pooled") return Estimate{0, "byok"};
-  return Estimate{req->credits(), "metered"};
+  if (!p->no_key.ok()) return p->no_key;
+  return Estimate{p->billing_mode == "metered" ? p->req.credits() : 0, p->billing_mode};
 }
 
 bool Jobs::step() {

@@ -115,6 +115,17 @@ class Jobs {
   void sweep();
   void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
+  // What submit and estimate decide alike from a request: the normalized request (its rights
+  // checked when asked), its inputs, its cache key (empty while inputs named by URL are unfetched)
+  // and who pays (billing_mode "" with no_key set: no key, which only a cached result forgives).
+  struct Plan {
+    GenRequest req;
+    nlohmann::json inputs;
+    bool fetch = false;
+    std::string cache_key, header_key, key_source = "none", billing_mode;
+    Status no_key;
+  };
+  Result<Plan> plan(const Submission& s, bool check_rights);
   Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
   // The cache key of a request whose inputs all carry their content hash.
   std::string key_of(const std::string& capability, const ModelSpec& m, const nlohmann::json& params,
