@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/text.h"
+
 namespace varg {
 
 using json = nlohmann::json;
@@ -20,12 +22,6 @@ const std::vector<std::string>& inert_categories() {
 namespace {
 
 bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 const std::vector<std::string> kOps = {"eq", "lte", "gte", "in"};
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/crypto.h"
+#include "common/text.h"
 #include "gen/providers/remote.h"
 
 namespace varg {
@@ -20,11 +21,7 @@ std::string provider_key_header(const std::string& provider) { return "x-provide
 
 Status ProviderKeys::save(int64_t user_id, const std::string& provider, const std::string& key) {
   if (std::find(byok_providers().begin(), byok_providers().end(), provider) == byok_providers().end())
-  {
-    std::string list;
-    for (auto& p : byok_providers()) list += (list.empty() ? "" : ", ") + p;
-    return error(Code::not_found, "Unknown provider '" + provider + "'; expected one of " + list);
-  }
+    return error(Code::not_found, "Unknown provider '" + provider + "'; expected one of " + join(byok_providers()));
   if (key.size() < 8 || key.size() > 512 || key.find_first_of(" \t\r\n") != std::string::npos)
     return error(Code::invalid, "Field 'key' must be the provider's API key (8-512 characters, no spaces)", "key");
   const std::string ad = std::to_string(user_id) + ":" + provider;  // binds the box to its owner and provider

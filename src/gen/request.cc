@@ -6,6 +6,7 @@
 
 #include "common/crypto.h"
 #include "common/json.h"
+#include "common/text.h"
 #include "gen/media_type.h"
 #include "gen/upstream_input.h"
 
@@ -26,12 +27,6 @@ Result<std::string> text_field(const json& body, const char* field, bool allow_e
   return v;
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (auto& x : v) out += (out.empty() ? "" : ", ") + x;
-  return out;
-}
-
 Result<std::string> aspect_ratio(const json& body, const ModelSpec& m) {
   auto v = opt_string(body, "aspect_ratio");
   if (!v.ok()) return v.status();
@@ -43,7 +38,7 @@ Result<std::string> aspect_ratio(const json& body, const ModelSpec& m) {
             ar[0] != '0' && ar[colon + 1] != '0';
   if (!ok) return bad("aspect_ratio", "Field 'aspect_ratio' must look like \"16:9\"");
   if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), ar) == allowed.end())
-    return bad("aspect_ratio", "Model " + m.id + " accepts aspect ratios " + joined(allowed) + ", not " + ar);
+    return bad("aspect_ratio", "Model " + m.id + " accepts aspect ratios " + join(allowed) + ", not " + ar);
   return ar;
 }
 
@@ -67,14 +62,7 @@ Status check_files(const ModelSpec& m, const std::vector<json>& files) {
     if (type.empty()) type = media_type_for_extension(f["url"].get<std::string>());
     if (std::string kind = media_kind(type); !kind.empty()) counted[kind]++;
   }
-  for (auto& [kind, n] : counted) {
-    int max = 0;
-    for (auto& r : m.files)
-      if (r.media == kind) max = r.max;
-    if (n > max)
-      return bad("files", "Model " + m.id + " takes " + (max ? "at most " + std::to_string(max) : "no") + " " + kind + " files");
-  }
-  return Status::Ok();
+  return check_file_kinds(m, counted, false);
 }
 
 Result<int> duration(const json& body, const ModelSpec& m) {
@@ -192,7 +180,7 @@ Result<GenRequest> normalize_request(const std::string& cap, const json& body, c
     if (!v.ok()) return v.status();
     std::string value = v->value_or(c.def);
     if (std::find(c.values.begin(), c.values.end(), value) == c.values.end())
-      return bad(c.name, "Model " + m.id + " accepts " + c.name + " " + joined(c.values) + ", not " + value);
+      return bad(c.name, "Model " + m.id + " accepts " + c.name + " " + join(c.values) + ", not " + value);
     p[c.name] = value;
   }
   r.params = std::move(p);
