@@ -15,6 +15,12 @@ int64_t ModelSpec::price(int duration) const {
   return credits * units;
 }
 
+const FileRule* ModelSpec::file_rule(const std::string& media) const {
+  for (auto& r : files)
+    if (r.media == media) return &r;
+  return nullptr;
+}
+
 std::string ModelSpec::default_aspect_ratio() const {
   const std::string def = capability == "image" ? "1:1" : "16:9";
   if (aspect_ratios.empty() || std::find(aspect_ratios.begin(), aspect_ratios.end(), def) != aspect_ratios.end()) return def;

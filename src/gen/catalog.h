@@ -54,6 +54,7 @@ struct ModelSpec {
   std::string unit() const;  // "request" or "5s"
   bool timed = true;  // false: the output's length follows its inputs (lipsync, upscale, edit): no duration, a flat price
   bool takes_duration() const { return timed && (capability == "video" || capability == "music"); }
+  const FileRule* file_rule(const std::string& media) const;  // nullptr: the model takes no such files
   // 1:1 for images, 16:9 for video, unless the model does not take it (then its first).
   std::string default_aspect_ratio() const;
 };

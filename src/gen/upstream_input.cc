@@ -29,23 +29,32 @@ json image_size(const std::string& ratio) {
 
 }  // namespace
 
-Result<UpstreamRequest> upstream_request(const ModelSpec& m, const json& params, const std::vector<InputFile>& inputs) {
-  std::map<std::string, std::vector<std::string>> by_kind;
-  for (auto& f : inputs) by_kind[media_kind(f.media_type)].push_back(f.url);
-  if (m.capability != "transcription") {
-    for (auto& [kind, urls] : by_kind) {
-      const FileRule* rule = nullptr;
-      for (auto& r : m.files)
-        if (r.media == kind) rule = &r;
-      if (!rule || int(urls.size()) > rule->max)
-        return error(Code::invalid, "Model " + m.id + " takes " + (rule ? "at most " + std::to_string(rule->max) : "no") + " " +
-                                        (kind.empty() ? "files of this type" : kind + " files"), "files");
-    }
+Status check_file_kinds(const ModelSpec& m, const std::map<std::string, int>& counts, bool complete) {
+  for (auto& [kind, n] : counts) {
+    const FileRule* rule = m.file_rule(kind);
+    if (!rule || n > rule->max)
+      return error(Code::invalid, "Model " + m.id + " takes " + (rule && rule->max ? "at most " + std::to_string(rule->max) : "no") +
+                                      " " + (kind.empty() ? "files of this type" : kind + " files"), "files");
+  }
+  if (complete)
     for (auto& r : m.files)
-      if (int(by_kind[r.media].size()) < r.min)
+      if (auto it = counts.find(r.media); (it == counts.end() ? 0 : it->second) < r.min)
         return error(Code::invalid, "Model " + m.id + " needs " + std::to_string(r.min) + " " + r.media + " file" +
                                         (r.min > 1 ? "s" : "") + " in 'files'", "files");
+  return Status::Ok();
+}
+
+Result<UpstreamRequest> upstream_request(const ModelSpec& m, const json& params, const std::vector<InputFile>& inputs) {
+  std::map<std::string, std::vector<std::string>> by_kind;
+  std::map<std::string, int> counts;
+  std::vector<std::string> all;
+  for (auto& f : inputs) {
+    const std::string kind = media_kind(f.media_type);
+    by_kind[kind].push_back(f.url);
+    counts[kind]++;
+    all.push_back(f.url);
   }
+  if (m.capability != "transcription") VARG_TRY(check_file_kinds(m, counts, true));
   UpstreamRequest out{m.upstream, params.value("provider_options", json::object())};
   const json* mapping = &m.input;
   for (const char* kind : {"video", "image", "audio"})
@@ -86,8 +95,6 @@ Result<UpstreamRequest> upstream_request(const ModelSpec& m, const json& params,
         nth = std::stoul(kind.substr(colon + 1));
         kind = kind.substr(0, colon);
       }
-      std::vector<std::string> all;
-      for (auto& f : inputs) all.push_back(f.url);
       const auto& urls = kind == "any" ? all : by_kind[kind];
       if (many && !urls.empty()) v = urls;
       if (!many && urls.size() >= nth) v = urls[nth - 1];

@@ -1,6 +1,7 @@
 // A provider call's endpoint and input document, built from the model's catalog entry (its
 // `input` mapping, `routes` and `files` rules) so that a new model of a known family is data only.
 #pragma once
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ struct UpstreamRequest {
 // model does not take, or a missing required one, is Code::invalid naming `files`.
 Result<UpstreamRequest> upstream_request(const ModelSpec& m, const nlohmann::json& params,
                                          const std::vector<InputFile>& inputs);
+
+// Counts of input files by kind ("" for a kind the model cannot know) against the model's `files`
+// rules: more than a rule allows, or a kind it does not take, is Code::invalid naming `files`; so is
+// fewer than a rule needs when `complete` (every file's kind is known).
+Status check_file_kinds(const ModelSpec& m, const std::map<std::string, int>& counts, bool complete);
 
 // "image", "video", "audio" from a media type; "" for anything else.
 std::string media_kind(const std::string& media_type);
