@@ -150,6 +150,13 @@ const std::vector<std::string>& generation_capabilities() {
   return caps;
 }
 
+// `what` names where the value came from: "Field" or "Query parameter".
+static Status check_capability(const std::string& capability, const std::string& what) {
+  const auto& caps = generation_capabilities();
+  if (std::find(caps.begin(), caps.end(), capability) != caps.end()) return Status::Ok();
+  return error(Code::invalid, what + " 'capability' must be image, video, speech, music or transcription", "capability");
+}
+
 static Jobs::Submission submission(Ctx& ctx, const std::string& capability, json body) {
   Jobs::Submission sub{ctx.principal.user_id, capability, std::move(body), {}, cache_control(ctx.req),
                        ctx.principal.permissions, ctx.idempotency};
@@ -223,9 +230,7 @@ void add_generation_routes(Api& api, Services& s) {
              if (!doc.ok()) return doc.status();
              auto cap = req_string(*doc, "capability");
              if (!cap.ok()) return cap.status();
-             const auto& caps = generation_capabilities();
-             if (std::find(caps.begin(), caps.end(), *cap) == caps.end())
-               return error(Code::invalid, "Field 'capability' must be image, video, speech, music or transcription", "capability");
+             VARG_TRY(check_capability(*cap, "Field"));
              auto body = opt_object(*doc, "body");
              if (!body.ok()) return body.status();
              if (!*body) return error(Code::invalid, "Field 'body' is required: the generation request to estimate", "body");
@@ -244,9 +249,7 @@ void add_generation_routes(Api& api, Services& s) {
                return error(Code::invalid, "Query parameter 'limit' must be an integer from 1 to 100", "limit");
              q.limit = std::stoi(limit) + 1;  // one more: is there a next page?
              q.capability = ctx.req.query_param("capability").value_or("");
-             const auto& caps = generation_capabilities();
-             if (!q.capability.empty() && std::find(caps.begin(), caps.end(), q.capability) == caps.end())
-               return error(Code::invalid, "Query parameter 'capability' must be image, video, speech, music or transcription", "capability");
+             if (!q.capability.empty()) VARG_TRY(check_capability(q.capability, "Query parameter"));
              q.status = ctx.req.query_param("status").value_or("");
              if (!q.status.empty() && !job_status_from(q.status))
                return error(Code::invalid, "Query parameter 'status' must be queued, processing, completed, failed or cancelled", "status");

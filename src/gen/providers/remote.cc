@@ -2,6 +2,11 @@
 
 namespace varg {
 
+Result<ProviderOutput> transcript_output(const Upstream& up, const nlohmann::json& answer) {
+  if (!answer.contains("text") || !answer["text"].is_string()) return up.failure("the transcript has no text");
+  return ProviderOutput{answer.dump(), ""};
+}
+
 const std::vector<RemoteProvider>& remote_providers() {
   static const std::vector<RemoteProvider> v = {
       {"fal", "fal", "FAL_KEY", "https://queue.fal.run", make_fal_provider},

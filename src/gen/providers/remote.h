@@ -22,6 +22,9 @@ struct RemoteProvider {
 
 const std::vector<RemoteProvider>& remote_providers();
 
+// A transcription answer kept as the result: its JSON document, which must carry the `text`.
+Result<ProviderOutput> transcript_output(const Upstream& up, const nlohmann::json& answer);
+
 // The adapters, each speaking its provider's public API.
 std::unique_ptr<Provider> make_fal_provider(Upstream u);
 std::unique_ptr<Provider> make_elevenlabs_provider(Upstream u);

@@ -77,8 +77,7 @@ class ElevenLabsProvider final : public Provider {
                             {{"xi-api-key", call.api_key}, {"Content-Type", form.content_type()}}, form.finish()},
                            call.cancelled);
     if (!j.ok()) return j.status();
-    if (!j->contains("text") || !(*j)["text"].is_string()) return up_.failure("the transcript has no text");
-    return ProviderOutput{j->dump(), ""};
+    return transcript_output(up_, *j);
   }
 
   Upstream up_;

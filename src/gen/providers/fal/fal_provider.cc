@@ -66,12 +66,8 @@ class FalProvider final : public Provider {
     }
     auto out = up_.call_json({"GET", base, auth, ""}, call.cancelled);
     if (!out.ok()) return out.status();
+    if (call.model.capability == "transcription") return transcript_output(up_, *out);
     ProviderOutput result;
-    if (call.model.capability == "transcription") {  // the transcript is the result: kept as the JSON document
-      if (!out->contains("text") || !(*out)["text"].is_string()) return up_.failure("the transcript has no text");
-      result.bytes = out->dump();
-      return result;
-    }
     if (!find_media(*out, &result.url)) return up_.failure("the result names no media file");
     return result;
   }

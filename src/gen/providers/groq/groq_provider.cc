@@ -31,8 +31,7 @@ class GroqProvider final : public Provider {
                             form.finish()},
                            call.cancelled);
     if (!j.ok()) return j.status();
-    if (!j->contains("text") || !(*j)["text"].is_string()) return up_.failure("the transcript has no text");
-    return ProviderOutput{j->dump(), ""};
+    return transcript_output(up_, *j);
   }
 
  private:
