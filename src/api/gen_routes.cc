@@ -44,16 +44,16 @@ Response job_response(Jobs& jobs, const JobRecord& j, int status, int64_t cache_
   return r;
 }
 
-// Holds a generation's answer until the job ends or the deadline passes (Prefer: wait).
-void wait_for_job(Jobs& jobs, int64_t user, std::string id, steady::time_point deadline, int64_t ttl,
-                  std::function<void(Response)> deliver) {
+// Holds a job's answer until it ends or the deadline passes (Prefer: wait, probe): then `answer`
+// makes the response from the job as it is.
+void wait_for_job(Jobs& jobs, int64_t user, std::string id, steady::time_point deadline,
+                  std::function<Response(const JobRecord&)> answer, std::function<void(Response)> deliver) {
   uint64_t seen = jobs.version(id);
   auto j = jobs.get(user, id);
-  if (j.ok() && (!is_live(j->status) || steady::now() >= deadline))
-    return deliver(job_response(jobs, *j, !is_live(j->status) ? 200 : 202, ttl));
+  if (j.ok() && (!is_live(j->status) || steady::now() >= deadline)) return deliver(answer(*j));
   if (!j.ok()) return deliver(error_response(Family::gateway, j.status()));
-  jobs.watch(id, seen, deadline, [&jobs, user, id, deadline, ttl, deliver](bool) {
-    wait_for_job(jobs, user, id, deadline, ttl, deliver);
+  jobs.watch(id, seen, deadline, [&jobs, user, id, deadline, answer, deliver](bool) {
+    wait_for_job(jobs, user, id, deadline, answer, deliver);
   });
 }
 
@@ -146,7 +146,11 @@ Result<Response> serve_file(Services& s, Ctx& ctx) {
 }  // namespace
 
 const std::vector<std::string>& generation_capabilities() {
-  static const std::vector<std::string> caps(std::begin(kCapabilities), std::end(kCapabilities));
+  static const std::vector<std::string> caps = [] {
+    std::vector<std::string> c(std::begin(kCapabilities), std::end(kCapabilities));
+    c.push_back("ffmpeg");  // media processing: its own routes (/v1/ffmpeg...), the same jobs
+    return c;
+  }();
   return caps;
 }
 
@@ -154,7 +158,7 @@ const std::vector<std::string>& generation_capabilities() {
 static Status check_capability(const std::string& capability, const std::string& what) {
   const auto& caps = generation_capabilities();
   if (std::find(caps.begin(), caps.end(), capability) != caps.end()) return Status::Ok();
-  return error(Code::invalid, what + " 'capability' must be image, video, speech, music or transcription", "capability");
+  return error(Code::invalid, what + " 'capability' must be image, video, speech, music, transcription or ffmpeg", "capability");
 }
 
 static Jobs::Submission submission(Ctx& ctx, const std::string& capability, json body) {
@@ -167,25 +171,47 @@ static Jobs::Submission submission(Ctx& ctx, const std::string& capability, json
   return sub;
 }
 
-Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c) {
-  const int64_t ttl = 30 * 86400;
+static Result<JobRecord> submit_job(Services& s, Ctx& ctx, const std::string& c, const std::string& model, bool* replayed) {
   auto body = parse_object(ctx.req.body);
   if (!body.ok()) return body.status();
-  Jobs::Submission sub = submission(ctx, c, std::move(*body));
+  if (!model.empty()) (*body)["model"] = model;
+  return s.jobs->submit(submission(ctx, c, std::move(*body)), replayed);
+}
+
+Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c, const std::string& model) {
+  const int64_t ttl = 30 * 86400;
   bool replayed = false;
-  auto j = s.jobs->submit(sub, &replayed);
+  auto j = submit_job(s, ctx, c, model, &replayed);
   if (!j.ok()) return j.status();
   Response r = job_response(*s.jobs, *j, replayed ? 200 : 202, ttl);
   if (replayed) r.set_header("Idempotent-Replayed", "true");
   if (int wait = prefer_wait(ctx.req); wait > 0 && is_live(j->status)) {
     Jobs* jobs = s.jobs;
-    int64_t user = ctx.principal.user_id;
-    std::string id = j->id;
-    r.deferred = [jobs, user, id, wait, ttl](std::function<void(Response)> deliver) {
-      wait_for_job(*jobs, user, id, steady::now() + std::chrono::seconds(wait), ttl, std::move(deliver));
+    r.deferred = [jobs, user = ctx.principal.user_id, id = j->id, wait, ttl](std::function<void(Response)> deliver) {
+      wait_for_job(*jobs, user, id, steady::now() + std::chrono::seconds(wait),
+                   [jobs, ttl](const JobRecord& j) { return job_response(*jobs, j, is_live(j.status) ? 202 : 200, ttl); },
+                   std::move(deliver));
     };
   }
   return r;
+}
+
+// POST /v1/ffmpeg/probe answers with the probe itself once its job ends (within 60 s; a job still
+// running then answers 202 with its JobResponse, to poll).
+static Response probe_answer(Services& s, const JobRecord& j) {
+  if (j.status == JobStatus::completed) {
+    auto f = s.files->by_name(j.output_file_id + ".json");
+    auto bytes = f.ok() ? s.files->bytes(*f) : Result<std::string>(f.status());
+    if (bytes.ok()) {
+      Response r;
+      r.content_type = "application/json";
+      r.body = std::move(*bytes);
+      r.set_header("X-Cache", j.cache_hit ? "HIT" : "MISS");
+      return r;
+    }
+  }
+  if (is_live(j.status)) return job_response(*s.jobs, j, 202, 30 * 86400);
+  return error_response(Family::gateway, error(Code::invalid, j.error.empty() ? "The probe was cancelled" : j.error, "url"));
 }
 
 Result<Response> job_state(Services& s, Ctx& ctx) {
@@ -221,6 +247,25 @@ void add_generation_routes(Api& api, Services& s) {
     api.add({"POST", "/v1/" + c, "Generate " + c + " (202 with a JobResponse)", Auth::api_key, "generate",
              "api.generate." + c, generation_attrs(s, c), 0,
              [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }})
+        .own_idempotency = true;
+  }
+
+  // Media processing (SPEC 12): metered jobs on the local ffmpeg, each operation a catalog model.
+  for (const char* op : {"command", "trim", "resize", "slice", "probe"}) {
+    const std::string o = op, path = o == "command" ? "/v1/ffmpeg" : "/v1/ffmpeg/" + o;
+    api.add({"POST", path, o == "probe" ? "Probe a media file (200 with its duration, size, codecs)" : "Media processing: " + o + " (202 with a JobResponse)",
+             Auth::api_key, "generate", "api.generate.ffmpeg", nullptr, 0, [&s, o](Ctx& ctx) -> Result<Response> {
+               if (o != "probe") return submit_generation(s, ctx, "ffmpeg", o);
+               auto j = submit_job(s, ctx, "ffmpeg", o, nullptr);
+               if (!j.ok()) return j.status();
+               if (!is_live(j->status)) return probe_answer(s, *j);
+               Response held;
+               held.deferred = [&s, user = ctx.principal.user_id, id = j->id](std::function<void(Response)> deliver) {
+                 wait_for_job(*s.jobs, user, id, steady::now() + std::chrono::seconds(60),
+                              [&s](const JobRecord& j) { return probe_answer(s, j); }, std::move(deliver));
+               };
+               return held;
+             }})
         .own_idempotency = true;
   }
 

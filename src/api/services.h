@@ -44,7 +44,8 @@ void add_dashboard_routes(Api& api, Services& s);   // the web dashboard and its
 // Generation steps shared by /v1 and the dashboard's playground, so validation, billing and the
 // cache are one code path.
 const std::vector<std::string>& generation_capabilities();
-Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& capability);
+// `model` non-empty: the route decides the model (media processing's operations).
+Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& capability, const std::string& model = "");
 Result<Response> job_state(Services& s, Ctx& ctx);   // {id} → JobResponse
 Result<Response> job_events(Services& s, Ctx& ctx);  // {id} → text/event-stream
 

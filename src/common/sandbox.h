@@ -17,4 +17,14 @@ char* const* minimal_environ();
 // installed (the caller decides whether that is fatal).
 int confine();
 
+// In the child after fork, before confine(): with Landlock, the process and everything it starts
+// may only read and execute the system's programs and libraries (/usr, /lib, /bin, the loader's
+// cache, /dev/null and /dev/urandom) and read, write, create and remove inside `dir`; every other
+// path (/etc/passwd, /proc/1, another job's directory) is refused. Returns 0, or an errno where
+// the kernel has no Landlock (see landlock_abi).
+int confine_files(const char* dir);
+
+// The kernel's Landlock ABI version; 0 when it has none (confine_files then confines nothing).
+int landlock_abi();
+
 }  // namespace varg::sandbox

@@ -88,7 +88,7 @@ Result<ModelSpec> parse_model(const json& m) {
   }
   s.required_options = m.value("required_options", std::vector<std::string>{});
   s.input = m.value("input", json::object());
-  static const std::vector<std::string> caps = {"image", "video", "speech", "music", "transcription"};
+  static const std::vector<std::string> caps = {"image", "video", "speech", "music", "transcription", "ffmpeg"};
   if (!known(caps, s.capability))
     return error(Code::invalid, "catalog: model " + s.id + " has unknown capability " + s.capability);
   if (s.credits < 0) return error(Code::invalid, "catalog: model " + s.id + " has a negative price");

@@ -215,10 +215,49 @@ json Jobs::to_json(const JobRecord& j) const {
               {"cache", {{"hit", j.cache_hit}, {"key", j.cache_key}}},
               {"billing", {{"mode", j.billing_mode}, {"cost_cents", j.cost_cents}}}};
   if (j.completed_at) out["completed_at"] = iso8601(*j.completed_at);
-  if (!j.output_file_id.empty())
+  if (j.output_media_type == kListingType)
+    out["output"] = listing(j.output_file_id);
+  else if (!j.output_file_id.empty())
     out["output"] = {{"url", files_.url(j.output_file_id, j.output_media_type)}, {"media_type", j.output_media_type}};
   if (!j.error.empty()) out["error"] = j.error;
   return out;
+}
+
+namespace {
+
+// A copy of a listing in which each object's member `key` is replaced by what `swap` adds to it.
+json rewrite_refs(const json& v, const char* key, const std::function<void(const json&, json&)>& swap) {
+  if (v.is_array()) {
+    json a = json::array();
+    for (auto& x : v) a.push_back(rewrite_refs(x, key, swap));
+    return a;
+  }
+  if (!v.is_object()) return v;
+  json o = json::object();
+  for (auto& [k, x] : v.items())
+    if (k != key) o[k] = rewrite_refs(x, key, swap);
+  if (auto ref = v.find(key); ref != v.end()) swap(*ref, o);
+  return o;
+}
+
+}  // namespace
+
+json Jobs::listing(const std::string& file_id) const {
+  {
+    std::lock_guard lk(listings_mu_);
+    if (auto it = listings_.find(file_id); it != listings_.end()) return it->second;
+  }
+  auto f = files_.by_name(file_id + ".json");
+  auto bytes = f.ok() ? files_.bytes(*f) : Result<std::string>(f.status());
+  json doc = bytes.ok() ? json::parse(*bytes, nullptr, false) : json();
+  if (!doc.is_object()) return {{"url", nullptr}, {"error", "the list of this job's results cannot be read"}};
+  json out = rewrite_refs(doc, "file_id", [&](const json& id, json& o) {
+    if (id.is_string() && o.value("media_type", json()).is_string())
+      o["url"] = files_.url(id.get<std::string>(), o["media_type"].get<std::string>());
+  });
+  std::lock_guard lk(listings_mu_);
+  if (listings_.size() >= 4096) listings_.clear();
+  return listings_[file_id] = out;
 }
 
 namespace {
@@ -344,8 +383,8 @@ Result<Jobs::Plan> Jobs::plan(const Submission& s, bool check_rights) {
   if (!p.fetch)  // else the job learns its cache key once it has fetched its inputs
     p.cache_key = key_of(s.capability, m, p.req.params, p.inputs, s.user_id);
   if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) p.header_key = it->second;
-  if (!provider->second->needs_key()) {
-    p.billing_mode = "free";
+  if (!provider->second->needs_key()) {  // local code: free, or metered at the catalog's price (media processing)
+    p.billing_mode = p.req.credits() > 0 ? "metered" : "free";
     return p;
   }
   auto key = keys_.resolve(s.user_id, m.provider, p.header_key);
@@ -568,13 +607,22 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
   job.completed_at = clock_.now();
   job.output_file_id = f->id;
   job.output_media_type = f->media_type;
+  if (!out.listing.is_null()) {
+    auto l = store_listing(*f, out);
+    if (!l.ok()) {
+      fail(job, "could not store the results: " + l.status().message);
+      return;
+    }
+    job.output_file_id = l->id;
+    job.output_media_type = kListingType;
+  }
   Store::Transition t{job, JobStatus::processing, std::nullopt, std::nullopt};
   if (!job.reservation.empty())
     t.entry = ledger_.capture(job);
   // Charged and cached in the one transaction that completes the job: a cancel that came first
   // (even while the result downloaded) leaves nothing cached and nothing charged.
   if (job.cache_mode != "no-store")
-    t.publish = CacheEntry{job.cache_key, f->id, f->media_type, clock_.now(), clock_.now() + opts_.cache_ttl};
+    t.publish = CacheEntry{job.cache_key, job.output_file_id, job.output_media_type, clock_.now(), clock_.now() + opts_.cache_ttl};
   auto done = store_.transition_job(t);
   if (!done.ok()) {
     spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
@@ -582,6 +630,27 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
   }
   if (!done->applied) return;  // cancel() settled it, notified and resolved its followers
   finished(job.id, done->followers);
+}
+
+// Stores the further results and the listing that names them all (kListingType).
+Result<FileRecord> Jobs::store_listing(const FileRecord& first, const ProviderOutput& out) {
+  std::vector<FileRecord> stored = {first};
+  for (auto& bytes : out.more) {
+    bool existed = false;
+    auto f = files_.put(bytes, &existed);
+    if (!f.ok()) return f.status();
+    stored.push_back(*f);
+  }
+  json doc = rewrite_refs(out.listing, "file", [&](const json& i, json& o) {
+    if (i.is_number_unsigned() && i.get<size_t>() < stored.size()) {
+      o["file_id"] = stored[i.get<size_t>()].id;
+      o["media_type"] = stored[i.get<size_t>()].media_type;
+    }
+  });
+  doc["file_id"] = first.id;
+  doc["media_type"] = first.media_type;
+  bool existed = false;
+  return files_.put(doc.dump(), &existed);
 }
 
 void Jobs::fail(JobRecord job, const std::string& why) {

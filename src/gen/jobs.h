@@ -98,6 +98,10 @@ class Jobs {
 
   nlohmann::json to_json(const JobRecord& j) const;
   const Catalog& catalog() const { return catalog_; }
+  // A job with several results (media processing) has as its output a stored listing of them,
+  // named by this media type: {"file_id", "media_type", ...} with each further file referenced
+  // as {"file_id", "media_type"}; to_json turns each reference into {"url", "media_type"}.
+  static constexpr const char* kListingType = "application/vnd.varg.listing+json";
 
  private:
   struct Watcher {
@@ -133,6 +137,8 @@ class Jobs {
   bool fetch_inputs(JobRecord& job, nlohmann::json& stored);
   Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
   void complete(JobRecord job, const ProviderOutput& out);
+  Result<FileRecord> store_listing(const FileRecord& first, const ProviderOutput& out);
+  nlohmann::json listing(const std::string& file_id) const;
   void fail(JobRecord job, const std::string& why);
   void finished(const std::string& id, const std::vector<std::string>& followers);
 
@@ -159,6 +165,8 @@ class Jobs {
   std::map<std::string, std::vector<Watcher>> watchers_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;
   std::vector<std::thread> threads_;
+  mutable std::mutex listings_mu_;
+  mutable std::map<std::string, nlohmann::json> listings_;  // listing file → its rendered output (immutable, so kept)
 };
 
 }  // namespace varg

@@ -38,6 +38,12 @@ struct ProviderCall {
 struct ProviderOutput {
   std::string bytes;
   std::string url;
+  // Several results (media processing): `bytes` is the first (output.url), `more` the others.
+  // `listing` is merged into the JobResponse's output (output.segments, output.files); in it each
+  // object with a "file": i member (0 the first result, i the i-th of `more`) gets that file's url
+  // and media_type instead.
+  std::vector<std::string> more;
+  nlohmann::json listing;  // null: one result
 };
 
 class Provider {
@@ -53,5 +59,18 @@ using ProviderRegistry = std::map<std::string, std::unique_ptr<Provider>>;
 
 // The built-in offline provider.
 std::unique_ptr<Provider> make_local_provider();
+
+// Media processing on the local ffmpeg (SPEC 12; media/media.h): each job in a directory of its
+// own, its inputs read from the blob store, ffmpeg under these limits and confined to that directory.
+struct FfmpegSettings {
+  std::string ffmpeg = "ffmpeg", ffprobe = "ffprobe";
+  std::string work_dir;            // where job directories are made; "": the system's temp directory
+  int timeout_s = 300;             // wall clock of one job, all its ffmpeg runs together
+  int64_t memory_mb = 2048;        // per ffmpeg process (RLIMIT_DATA)
+  int64_t max_output_mb = 512;     // all results of one job together (each file: RLIMIT_FSIZE)
+  bool require_confinement = true;  // --render-sandbox strict: no run without the seccomp filter
+};
+class BlobStore;
+std::unique_ptr<Provider> make_ffmpeg_provider(BlobStore& blobs, FfmpegSettings settings);
 
 }  // namespace varg

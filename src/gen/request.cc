@@ -9,6 +9,7 @@
 #include "common/text.h"
 #include "gen/media_type.h"
 #include "gen/upstream_input.h"
+#include "media/media.h"
 
 namespace varg {
 
@@ -124,6 +125,13 @@ Result<GenRequest> normalize_request(const std::string& cap, const json& body, c
   if (m.capability != cap)
     return bad("model", "Model " + m.id + " is a " + m.capability + " model; use POST /v1/" + m.capability);
 
+  if (cap == "ffmpeg") {  // media processing: its own fields (media/media.h)
+    auto n = media::normalize(m.id, body);
+    if (!n.ok()) return n.status();
+    r.params = std::move(n->params);
+    for (auto& url : n->inputs) r.files.push_back(json{{"url", url}});
+    return r;
+  }
   json p = json::object();
   auto opts = opt_object(body, "provider_options");
   if (!opts.ok()) return opts.status();

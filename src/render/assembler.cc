@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "render/captions.h"
-#include "render/child_process.h"
+#include "common/child_process.h"
 
 namespace varg::render {
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "render/child_process.h"
+#include "common/child_process.h"
 #include "render/limits.h"
 
 namespace varg::render {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/json.h"
-#include "render/child_process.h"
+#include "common/child_process.h"
 #include "render/sandbox_js.h"
 
 namespace varg::render {

@@ -10,7 +10,7 @@
 #include "common/crypto.h"
 #include "gen/providers/local/temp_dir.h"
 #include "render/assembler.h"
-#include "render/child_process.h"
+#include "common/child_process.h"
 
 namespace varg::render {
 

@@ -21,7 +21,7 @@
 #include "gen/files.h"
 #include "gen/jobs.h"
 #include "gen/provider_keys.h"
-#include "render/child_process.h"
+#include "common/child_process.h"
 #include "render/evaluator.h"
 #include "render/limits.h"
 #include "store/store.h"

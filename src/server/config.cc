@@ -183,6 +183,12 @@ const std::vector<Setting>& settings() {
       {"render-sandbox", "strict", "strict: refuse to run compositions, esbuild and ffmpeg where the seccomp sandbox cannot be set up; "
        "permissive: run them unconfined there (never in production)",
        one_of("render-sandbox", &Config::render_sandbox, {"strict", "permissive"})},
+      {"media-timeout", "300", "seconds one media-processing job (/v1/ffmpeg...) may run, all its ffmpeg runs together",
+       integer("media-timeout", &Config::media_timeout, 1, 86400)},
+      {"media-memory-mb", "2048", "memory of one ffmpeg process of a media-processing job",
+       integer("media-memory-mb", &Config::media_memory_mb, 64, 65536)},
+      {"media-output-mb", "512", "the results of one media-processing job together, in MiB (each file is cut off there too)",
+       integer("media-output-mb", &Config::media_output_mb, 1, 65536)},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},

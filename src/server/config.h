@@ -47,6 +47,7 @@ struct Config {
   int trust_forwarded_for = 0;
   int render_workers = 2;
   std::string render_sandbox = "strict";
+  int64_t media_timeout = 300, media_memory_mb = 2048, media_output_mb = 512;
   int64_t provider_timeout_ms = 60000, provider_poll_ms = 1000;
   std::string stripe_url = "https://api.stripe.com", stripe_secret_key, stripe_webhook_secret;
 

@@ -10,6 +10,7 @@
 #include "api/render_routes.h"
 #include "api/services.h"
 #include "common/crypto.h"
+#include "common/sandbox.h"
 #include "http/server.h"
 #include "gen/providers/remote.h"
 #include "mail/mailer.h"
@@ -109,6 +110,14 @@ int serve(const Config& cfg) {
   ProviderKeys provider_keys(**store, clock, secret->master_key, cfg.provider_keys);
   ProviderRegistry providers;
   providers["local"] = make_local_provider();
+  FfmpegSettings media;
+  media.timeout_s = int(cfg.media_timeout);
+  media.memory_mb = cfg.media_memory_mb;
+  media.max_output_mb = cfg.media_output_mb;
+  media.require_confinement = cfg.render_sandbox == "strict";
+  providers["ffmpeg"] = make_ffmpeg_provider(blobs, media);
+  if (sandbox::landlock_abi() == 0)
+    spdlog::warn(json{{"msg", "no Landlock in this kernel: media jobs' ffmpeg is held to its own files by the command checks only"}}.dump());
   for (auto& p : remote_providers()) {
     Upstream u;
     u.provider = p.name;

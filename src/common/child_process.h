@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 
-namespace varg::render {
+namespace varg {
 
 // Every child runs with sandbox::minimal_environ() and, unless confinement is optional and fails,
 // under sandbox::confine().
@@ -23,6 +23,9 @@ struct ChildLimits {
   int64_t max_file_mb = -1;     // RLIMIT_FSIZE; 0: writes no file; -1: inherit
   bool isolate_network = false;   // unshare(CLONE_NEWUSER | CLONE_NEWNET) as well, best effort
   bool require_confinement = true;  // false: run unconfined where seccomp is unavailable
+  // Non-empty: the child's files are confined to this directory plus the system's read-only
+  // programs and libraries (sandbox::confine_files), where the kernel has Landlock.
+  std::string files_dir;
 };
 
 // The exit status of a child that could not be confined (and was required to be).
@@ -75,4 +78,4 @@ Result<Captured> run_captured(const std::vector<std::string>& argv, const std::s
 // Writes all of `data` to fd (blocking); false when the reader went away.
 bool write_all(int fd, const std::string& data);
 
-}  // namespace varg::render
+}  // namespace varg

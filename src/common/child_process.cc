@@ -1,4 +1,4 @@
-#include "render/child_process.h"
+#include "common/child_process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 
 #include "common/sandbox.h"
 
-namespace varg::render {
+namespace varg {
 
 std::optional<std::string> find_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? std::optional(name) : std::nullopt;
@@ -75,6 +75,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv, c
     if (limits.max_files > 0) limit(RLIMIT_NOFILE, limits.max_files);
     if (limits.max_file_mb >= 0) limit(RLIMIT_FSIZE, limits.max_file_mb << 20);
     limit(RLIMIT_CORE, 0);
+    if (!limits.files_dir.empty()) sandbox::confine_files(limits.files_dir.c_str());
     if (const int e = sandbox::confine(); e != 0 && limits.require_confinement) {
       static const char kMsg[] = "varg-sandbox: cannot confine this process\n";
       (void)!::write(2, kMsg, sizeof kMsg - 1);
@@ -224,4 +225,4 @@ Result<Captured> run_captured(const std::vector<std::string>& argv, const std::s
   return cap;
 }
 
-}  // namespace varg::render
+}  // namespace varg
