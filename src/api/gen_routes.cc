@@ -331,6 +331,17 @@ void add_generation_routes(Api& api, Services& s) {
              return r;
            }});
 
+  api.add({"POST", "/v1/jobs/{id}/retry", "Run a failed or cancelled job again: a new job, charged anew (202 JobResponse)",
+           Auth::api_key, "generate", "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             bool replayed = false;
+             auto j = s.jobs->retry(submission(ctx, "", json::object()), ctx.param("id"), &replayed);
+             if (!j.ok()) return j.status();
+             Response r = job_response(*s.jobs, *j, replayed ? 200 : 202, 30 * 86400);
+             if (replayed) r.set_header("Idempotent-Replayed", "true");
+             return r;
+           }})
+      .own_idempotency = true;
+
   api.add({"GET", "/v1/jobs/{id}/stream", "Server-sent events of a job's state", Auth::api_key, "generate",
            "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) { return job_events(s, ctx); }});
 
@@ -366,19 +377,44 @@ void add_generation_routes(Api& api, Services& s) {
              return json_response(200, {{"models", list}});
            }});
 
-  api.add({"GET", "/v1/voices", "Voice aliases and their provider voice ids", Auth::key_or_session, "", "", nullptr, 0,
-           [&s](Ctx&) -> Result<Response> {
+  api.add({"GET", "/v1/voices", "Voices: ?search= (name and labels) and filters gender, accent, age, use_case, category, provider",
+           Auth::key_or_session, "", "", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto lower = [](std::string v) {
+               for (auto& c : v) c = char(std::tolower(static_cast<unsigned char>(c)));
+               return v;
+             };
+             std::map<std::string, std::string> filters;
+             for (const char* f : {"search", "gender", "accent", "age", "use_case", "category", "provider"})
+               if (auto v = ctx.req.query_param(f); v && !v->empty()) {
+                 if (v->size() > 100) return error(Code::invalid, std::string("Query parameter '") + f + "' is longer than 100 characters", f);
+                 filters[f] = lower(*v);
+               }
              json list = json::array();
-             for (auto& v : s.jobs->catalog().voices()) list.push_back({{"voice_id", v.voice_id}, {"name", v.name}});
-             return json_response(200, {{"voices", list}});
+             for (auto& v : s.jobs->catalog().voices()) {
+               std::string text = v.name;
+               bool match = true;
+               for (auto& [k, x] : v.labels) text += " " + x;
+               for (auto& [f, want] : filters) {
+                 if (f == "search") match = match && lower(text).find(want) != std::string::npos;
+                 else match = match && v.labels.count(f) && lower(v.labels.at(f)) == want;
+               }
+               if (!match) continue;
+               json entry = {{"voice_id", v.voice_id}, {"name", v.name}};
+               for (auto& [k, x] : v.labels) entry[k] = x;
+               list.push_back(std::move(entry));
+             }
+             return json_response(200, {{"voices", list}, {"total", list.size()}});
            }});
 
   api.add({"GET", "/v1/pricing", "The price table (1 credit = 1 cent)", Auth::key_or_session, "", "", nullptr, 0,
            [&s](Ctx&) -> Result<Response> {
              json list = json::array();
-             for (auto& m : s.jobs->catalog().models())
-               list.push_back({{"model", m.id}, {"provider", m.provider}, {"capability", m.capability},
-                               {"credits", m.credits}, {"unit", m.unit()}});
+             for (auto& m : s.jobs->catalog().models()) {
+               json entry = {{"model", m.id}, {"provider", m.provider}, {"capability", m.capability},
+                             {"credits", m.credits}, {"unit", m.unit()}};
+               if (m.takes_duration() && m.per_seconds > 0) entry["per_seconds"] = m.per_seconds;
+               list.push_back(std::move(entry));
+             }
              return json_response(200, {{"currency", "usd"}, {"credit_cents", 1}, {"cache_hits", 0}, {"byok", 0},
                                         {"pricing", list}});
            }});

@@ -41,6 +41,16 @@ void add_render_routes(Api& api, RenderService& rs, Services&) {
                                                         {"estimated_duration_ms", a->estimated_ms},
                                                         {"queue", {{"active", a->active}, {"waiting", a->waiting}}}}));
            }});
+  api.add({"POST", "/api/render/estimate", "What a render would cost now: {code, mode?, providerKeys?} -> {credits, generations}",
+           Auth::api_key, "render", "api.render.create", nullptr, 512 * 1024, [&rs](Ctx& ctx) -> Result<Response> {
+             auto req = render::RenderRequest::parse(ctx.req.body);
+             if (!req.ok()) return answer(rs, ctx, req.status());
+             req->user_id = ctx.principal.user_id;
+             req->permissions = ctx.principal.permissions;
+             auto e = rs.estimate(*req);
+             if (!e.ok()) return answer(rs, ctx, e.status());
+             return answer(rs, ctx, json_response(200, {{"credits", e->credits}, {"generations", e->generations}}));
+           }});
   api.add({"GET", "/api/render/jobs/{id}", "A render job's state", Auth::api_key, "render", "api.render.read", nullptr, 0,
            [&rs](Ctx& ctx) -> Result<Response> {
              auto j = rs.get(ctx.principal.user_id, ctx.param("id"));

@@ -126,8 +126,12 @@ Result<Catalog> Catalog::parse(const json& doc) {
       return error(Code::invalid, "catalog: malformed model entry " + (m.is_object() ? m.value("id", "?") : "?") + ": " + e.what());
     }
   }
-  for (auto& v : doc.value("voices", json::array()))
-    c.voices_.push_back({v.value("voice_id", ""), v.value("name", "")});
+  for (auto& v : doc.value("voices", json::array())) {
+    Voice voice{v.value("voice_id", ""), v.value("name", ""), {}};
+    for (auto& [k, x] : v.items())
+      if (k != "voice_id" && k != "name" && x.is_string()) voice.labels[k] = x.get<std::string>();
+    c.voices_.push_back(std::move(voice));
+  }
   return c;
 }
 

@@ -61,6 +61,8 @@ struct ModelSpec {
 
 struct Voice {
   std::string voice_id, name;
+  // What GET /v1/voices filters on: gender, accent, age, use_case, description, provider, category.
+  std::map<std::string, std::string> labels;
 };
 
 class Catalog {

@@ -365,27 +365,32 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
   return job.leader.empty();  // a follower waits for its leader
 }
 
-// Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
-// A cached result needs no key at all, so a missing key only fails a request that must run.
 Result<Jobs::Plan> Jobs::plan(const Submission& s, bool check_rights) {
   auto req = normalize_request(s.capability, s.body, catalog_);
   if (!req.ok()) return req.status();
   Plan p{std::move(*req)};
+  if (check_rights) VARG_TRY(check_generate_right(s.permissions, s.capability, *p.req.model, p.req.credits()));
+  auto inputs = name_inputs(p.req.files);
+  if (!inputs.ok()) return inputs.status();
+  VARG_TRY(settle(p, s, std::move(*inputs)));
+  return p;
+}
+
+// Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
+// A cached result needs no key at all, so a missing key only fails a request that must run.
+Status Jobs::settle(Plan& p, const Submission& s, json inputs) {
   const ModelSpec& m = *p.req.model;
-  if (check_rights) VARG_TRY(check_generate_right(s.permissions, s.capability, m, p.req.credits()));
   auto provider = providers_.find(m.provider);
   if (provider == providers_.end())
     return error(Code::unavailable, "Provider '" + m.provider + "' is not enabled on this gateway");
-  auto inputs = name_inputs(p.req.files);
-  if (!inputs.ok()) return inputs.status();
-  p.inputs = std::move(*inputs);
+  p.inputs = std::move(inputs);
   p.fetch = needs_fetch(p.inputs);
   if (!p.fetch)  // else the job learns its cache key once it has fetched its inputs
     p.cache_key = key_of(s.capability, m, p.req.params, p.inputs, s.user_id);
   if (auto it = s.header_keys.find(m.provider); it != s.header_keys.end()) p.header_key = it->second;
   if (!provider->second->needs_key()) {  // local code: free, or metered at the catalog's price (media processing)
     p.billing_mode = p.req.credits() > 0 ? "metered" : "free";
-    return p;
+    return Status::Ok();
   }
   auto key = keys_.resolve(s.user_id, m.provider, p.header_key);
   if (key.ok()) {
@@ -394,30 +399,51 @@ Result<Jobs::Plan> Jobs::plan(const Submission& s, bool check_rights) {
   } else {
     p.no_key = key.status();
   }
-  return p;
+  return Status::Ok();
 }
 
 Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   auto p = plan(s, true);
   if (!p.ok()) return p.status();
-  const ModelSpec& m = *p->req.model;
+  return admit(s, *p, replayed);
+}
+
+Result<JobRecord> Jobs::retry(const Submission& s, const std::string& id, bool* replayed) {
+  auto old = get(s.user_id, id);
+  if (!old.ok()) return old.status();
+  if (old->status != JobStatus::failed && old->status != JobStatus::cancelled)
+    return error(Code::conflict, std::string("Only a failed or cancelled job can be retried; this one is ") + job_status_name(old->status));
+  const ModelSpec* m = catalog_.find(old->model);
+  if (!m) return error(Code::conflict, "Model " + old->model + " is no longer in the catalog");
+  json stored = json::parse(old->params);
+  Plan p{GenRequest{m, stored["params"], {}}};
+  VARG_TRY(check_generate_right(s.permissions, old->capability, *m, p.req.credits()));
+  Submission again = s;
+  again.capability = old->capability;
+  VARG_TRY(settle(p, again, stored["inputs"]));
+  return admit(again, p, replayed);
+}
+
+// Admission (submit and retry): the job row, its reservation and its place in the queue.
+Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed) {
+  const ModelSpec& m = *p.req.model;
 
   JobRecord j;
   j.id = "job_" + random_base62(24);
   j.user_id = s.user_id;
   j.capability = s.capability;
   j.model = m.qualified();
-  j.params = json{{"params", p->req.params}, {"inputs", p->inputs}}.dump();
+  j.params = json{{"params", p.req.params}, {"inputs", p.inputs}}.dump();
   j.created_at = clock_.now();
   j.cache_mode = s.cache_control;
-  j.cache_key = p->cache_key;
+  j.cache_key = p.cache_key;
   j.lease_owner = instance_;  // this instance runs it, unless it dies first
   j.lease_until = clock_.now_ms() + opts_.lease_ms;
-  j.key_source = p->key_source;
-  j.billing_mode = p->billing_mode;
-  j.cost_cents = j.billing_mode == "metered" ? p->req.credits() : 0;
+  j.key_source = p.key_source;
+  j.billing_mode = p.billing_mode;
+  j.cost_cents = j.billing_mode == "metered" ? p.req.credits() : 0;
   Store::Admission a;
-  if (!p->no_key.ok()) a.unless_hit = p->no_key;
+  if (!p.no_key.ok()) a.unless_hit = p.no_key;
   if (j.cost_cents > 0) {
     j.reservation = billing::Ledger::hold_id(j.id);
     a.hold = ledger_.hold(j);
@@ -427,8 +453,8 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   // active-jobs cap, the reservation and the job row (402 or 429: nothing written, no provider call).
   a.job = j;
   a.max_active = opts_.max_active_per_account;
-  a.lookup_cache = s.cache_control.empty() && !p->fetch;
-  a.join_flight = s.cache_control != "no-store" && !p->fetch;
+  a.lookup_cache = s.cache_control.empty() && !p.fetch;
+  a.join_flight = s.cache_control != "no-store" && !p.fetch;
   a.now = clock_.now();
   a.idempotency = s.idempotency;
   a.idempotency_since = clock_.now() - kIdempotencyTtl;
@@ -438,9 +464,9 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   if (admitted->replayed) return std::move(admitted->job);
   j = std::move(admitted->job);
   if (j.status == JobStatus::queued && j.leader.empty()) {
-    if (!p->header_key.empty()) {
+    if (!p.header_key.empty()) {
       std::lock_guard lk(mu_);
-      header_keys_[j.id] = p->header_key;
+      header_keys_[j.id] = p.header_key;
     }
     enqueue(j.id);
   }

@@ -76,6 +76,10 @@ class Jobs {
     std::optional<IdempotencyRecord> idempotency;
   };
   Result<JobRecord> submit(const Submission& s, bool* replayed = nullptr);
+  // POST /v1/jobs/{id}/retry: the caller's failed or cancelled job run again as a new job — its
+  // stored request and inputs, with the rights, keys and balance of now (`s` minus its body);
+  // 409 for a job that is live or completed.
+  Result<JobRecord> retry(const Submission& s, const std::string& id, bool* replayed = nullptr);
   // What submit would charge now (POST /v1/estimate): a cached result or a BYOK key 0, the pooled
   // key the price. Inputs named by a URL that is not ours are not fetched: the cache cannot know
   // them yet, so such a request is estimated as it would run.
@@ -130,6 +134,8 @@ class Jobs {
     Status no_key;
   };
   Result<Plan> plan(const Submission& s, bool check_rights);
+  Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays
+  Result<JobRecord> admit(const Submission& s, const Plan& p, bool* replayed);
   Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
   // The cache key of a request whose inputs all carry their content hash.
   std::string key_of(const std::string& capability, const ModelSpec& m, const nlohmann::json& params,

@@ -33,6 +33,8 @@ struct RenderService::Running {
 namespace {
 
 const std::set<std::string> kMedia = {"image", "video", "speech", "music", "talking-head"};
+// The stand-in URL of a generation in the dry run (the .invalid domain: never resolvable).
+constexpr const char* kPending = "https://pending.invalid/generation-";
 
 // A Status's `field` carries the render error category across the evaluator.
 Status failure(Code c, const std::string& message, const std::string& category) {
@@ -207,6 +209,68 @@ Status RenderService::admit(const RenderRequest& req, const std::vector<json>& n
   return Status::Ok();
 }
 
+// A dry run with stand-in generations: the root must be a <Render>, and the account must be able
+// to pay for what the composition generates before anything is spent — unless `estimating`, when
+// any failure of the composition is the answer instead (a render would fail with it). The
+// generations it saw; *module_js the transpiled composition.
+Result<std::vector<json>> RenderService::dry_run(const RenderRequest& req, std::string* module_js, bool estimating) {
+  EvalOptions eo = eval_options();
+  auto js = transpile(req.code, eo);
+  if (!js.ok()) return js.status();
+  std::mutex seen_mu;
+  std::vector<json> seen;
+  eo.cpu_seconds = 3;
+  eo.sync_timeout_ms = 2000;
+  eo.deadline = steady::now() + std::chrono::seconds(4);
+  std::atomic<bool> never{false};
+  auto dry = evaluate(*js, [&](const json& node) -> Result<json> {
+    std::lock_guard lk(seen_mu);
+    seen.push_back(node);
+    const std::string type = node.value("type", "");
+    const int secs = requested_seconds(node);
+    // A URL that is never fetched, with the extension of what the generation makes: the estimate
+    // of a generation that takes it counts its kind.
+    json meta = {{"url", std::string(kPending) + std::to_string(seen.size()) +
+                             (type == "image" ? ".png" : type == "speech" || type == "music" ? ".mp3" : ".mp4")},
+                 {"duration", type == "image" ? 0 : (secs ? secs : 3)}};
+    if (auto segs = segments_for(node, 3.0); !segs.is_null()) meta["segments"] = segs;
+    return meta;
+  }, eo, never);
+  if (!dry.ok && dry.err.category == "not_render") return error(Code::invalid, "Invalid render code: " + dry.err.message, "code");
+  if (!dry.ok && dry.err.category == "internal") return error(Code::unavailable, dry.err.message);
+  if (!dry.ok && estimating) return error(Code::invalid, "The composition fails: " + dry.err.message, "code");
+  if (dry.ok) {
+    VARG_TRY(check_tree(dry.tree, s_.limits));
+    if (!estimating) VARG_TRY(admit(req, seen));
+  }
+  if (module_js) *module_js = std::move(*js);
+  return seen;
+}
+
+Result<RenderEstimate> RenderService::estimate(const RenderRequest& req) {
+  auto seen = dry_run(req, nullptr, true);
+  if (!seen.ok()) return seen.status();
+  RenderEstimate e;
+  for (auto& node : *seen) {
+    const std::string type = node.value("type", "");
+    json item = {{"type", type}};
+    const json props = node.value("props", json::object());
+    if (props.contains("src") || (req.mode == "preview" && (type == "image" || type == "video")) || type == "talking-head") {
+      item.update({{"credits", 0}, {"billing", {{"mode", "free"}}}});
+    } else {
+      auto [cap, body] = generation_request(node);
+      item["model"] = body["model"];
+      Jobs::Submission sub{req.user_id, cap, body, req.provider_keys, "", req.permissions};
+      auto est = jobs_.estimate(sub);
+      if (!est.ok()) return est.status();
+      item.update({{"credits", est->credits}, {"billing", {{"mode", est->mode}}}});
+      e.credits += est->credits;
+    }
+    e.generations.push_back(std::move(item));
+  }
+  return e;
+}
+
 Result<Accepted> RenderService::submit(const RenderRequest& req) {
   {
     std::lock_guard lk(mu_);
@@ -228,36 +292,13 @@ Result<Accepted> RenderService::submit(const RenderRequest& req) {
     }
     q.push_back(now);
   }
-  EvalOptions eo = eval_options();
-  auto js = transpile(req.code, eo);
-  if (!js.ok()) return js.status();
-
-  // A dry run with stand-in generations: the root must be a <Render>, and the account must be
-  // able to pay for what the composition generates before anything is spent.
-  std::mutex seen_mu;
-  std::vector<json> seen;
-  eo.cpu_seconds = 3;
-  eo.sync_timeout_ms = 2000;
-  eo.deadline = steady::now() + std::chrono::seconds(4);
-  std::atomic<bool> never{false};
-  auto dry = evaluate(*js, [&](const json& node) -> Result<json> {
-    std::lock_guard lk(seen_mu);
-    seen.push_back(node);
-    const int secs = requested_seconds(node);
-    json meta = {{"url", ""}, {"duration", node.value("type", "") == "image" ? 0 : (secs ? secs : 3)}};
-    if (auto segs = segments_for(node, 3.0); !segs.is_null()) meta["segments"] = segs;
-    return meta;
-  }, eo, never);
-  if (!dry.ok && dry.err.category == "not_render") return error(Code::invalid, "Invalid render code: " + dry.err.message, "code");
-  if (!dry.ok && dry.err.category == "internal") return error(Code::unavailable, dry.err.message);
-  if (dry.ok) {
-    VARG_TRY(check_tree(dry.tree, s_.limits));
-    VARG_TRY(admit(req, seen));
-  }
+  std::string js;
+  auto seen = dry_run(req, &js, false);
+  if (!seen.ok()) return seen.status();
 
   auto r = std::make_shared<Running>();
   r->req = req;
-  r->module_js = std::move(*js);
+  r->module_js = std::move(js);
   r->rec.id = "render_" + random_base62(20);
   r->rec.user_id = req.user_id;
   r->rec.mode = req.mode;
@@ -266,7 +307,7 @@ Result<Accepted> RenderService::submit(const RenderRequest& req) {
   VARG_TRY(store_.insert_render_job(r->rec));
   Accepted a;
   a.job = r->rec;
-  a.estimated_ms = 8000 + 4000 * int64_t(seen.size());
+  a.estimated_ms = 8000 + 4000 * int64_t(seen->size());
   {
     std::lock_guard lk(mu_);
     live_[r->rec.id] = r;
@@ -443,6 +484,34 @@ void RenderService::finish(Running& r, RenderJobRecord rec) {
   notify(rec.id);
 }
 
+std::pair<std::string, json> RenderService::generation_request(const json& node) const {
+  const std::string type = node.value("type", "");
+  const json props = node.value("props", json::object());
+  json body = {{"model", model_name(node, jobs_.catalog())}};
+  const std::string cap = capability(type);
+  if (cap == "speech") {
+    body["text"] = text_of(node);
+    if (props.contains("voice") && props["voice"].is_string()) body["voice"] = props["voice"];
+  } else {
+    body["prompt"] = prompt_text(props);
+    if (props.contains("aspectRatio") && props["aspectRatio"].is_string()) body["aspect_ratio"] = props["aspectRatio"];
+    if (int secs = requested_seconds(node); secs && (cap == "video" || cap == "music")) body["duration"] = secs;
+    json inputs = json::array();
+    const json pr = props.value("prompt", json());
+    if (pr.is_object())
+      for (const char* k : {"images", "audio", "video"}) {
+        json v = pr.value(k, json());
+        for (auto& x : v.is_array() ? v : json::array({v})) {
+          if (x.is_string()) inputs.push_back({{"url", x}});
+          else if (x.is_object() && x.contains("meta") && x["meta"].contains("url")) inputs.push_back({{"url", x["meta"]["url"]}});
+        }
+      }
+    if (!inputs.empty()) body["files"] = inputs;
+  }
+  if (props.contains("providerOptions") && props["providerOptions"].is_object()) body["provider_options"] = props["providerOptions"];
+  return {cap, body};
+}
+
 Result<json> RenderService::generate(Running& r, const json& node) {
   const std::string type = node.value("type", "");
   const json props = node.value("props", json::object());
@@ -516,29 +585,8 @@ Result<json> RenderService::generate(Running& r, const json& node) {
     return describe(*f, "placeholder");
   }
 
-  const std::string model = model_name(node, jobs_.catalog());
-  json body = {{"model", model}};
-  const std::string cap = capability(type);
-  if (cap == "speech") {
-    body["text"] = text_of(node);
-    if (props.contains("voice") && props["voice"].is_string()) body["voice"] = props["voice"];
-  } else {
-    body["prompt"] = prompt_text(props);
-    if (props.contains("aspectRatio") && props["aspectRatio"].is_string()) body["aspect_ratio"] = props["aspectRatio"];
-    if (int secs = requested_seconds(node); secs && (cap == "video" || cap == "music")) body["duration"] = secs;
-    json inputs = json::array();
-    const json pr = props.value("prompt", json());
-    if (pr.is_object())
-      for (const char* k : {"images", "audio", "video"}) {
-        json v = pr.value(k, json());
-        for (auto& x : v.is_array() ? v : json::array({v})) {
-          if (x.is_string()) inputs.push_back({{"url", x}});
-          else if (x.is_object() && x.contains("meta") && x["meta"].contains("url")) inputs.push_back({{"url", x["meta"]["url"]}});
-        }
-      }
-    if (!inputs.empty()) body["files"] = inputs;
-  }
-  if (props.contains("providerOptions") && props["providerOptions"].is_object()) body["provider_options"] = props["providerOptions"];
+  auto [cap, body] = generation_request(node);
+  const std::string model = body["model"];
   Jobs::Submission sub{r.req.user_id, cap, body, r.req.provider_keys, "", r.req.permissions};
   auto job = jobs_.submit(sub);
   if (!job.ok()) return failure(job.status().code, job.status().message, category_of(job.status()));

@@ -63,6 +63,13 @@ struct Accepted {
   int active = 0, waiting = 0;
 };
 
+// POST /api/render/estimate: what the render's generations would cost now, each as
+// POST /v1/estimate would say (cached and BYOK 0; preview placeholders and src files free).
+struct RenderEstimate {
+  int64_t credits = 0;
+  nlohmann::json generations = nlohmann::json::array();  // [{type, model?, credits, billing: {mode}}]
+};
+
 class RenderService {
  public:
   RenderService(Store& store, Jobs& jobs, Files& files, ProviderKeys& keys, const Clock& clock, RenderSettings s);
@@ -71,6 +78,7 @@ class RenderService {
   void stop();
 
   Result<Accepted> submit(const RenderRequest& req);
+  Result<RenderEstimate> estimate(const RenderRequest& req);
   Result<RenderJobRecord> get(int64_t user_id, const std::string& id);
   Result<RenderJobRecord> cancel(int64_t user_id, const std::string& id);
   Result<std::vector<RenderJobRecord>> list(int64_t user_id, int limit);
@@ -90,6 +98,9 @@ class RenderService {
   void finish(Running& r, RenderJobRecord rec);
   void notify(const std::string& id);
   Result<nlohmann::json> generate(Running& r, const nlohmann::json& node);
+  // A generation node → its capability and gateway request body (model, prompt or text, duration, files).
+  std::pair<std::string, nlohmann::json> generation_request(const nlohmann::json& node) const;
+  Result<std::vector<nlohmann::json>> dry_run(const RenderRequest& req, std::string* module_js, bool estimating);
   // Every generation the dry run saw: permitted to the caller's key, and affordable.
   Status admit(const RenderRequest& req, const std::vector<nlohmann::json>& nodes);
   EvalOptions eval_options() const;

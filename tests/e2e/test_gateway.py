@@ -147,6 +147,53 @@ class Gateway(unittest.TestCase):
         self.assertEqual(wait_job(self.u, key, j["job_id"])["status"], "completed")
         self.assertEqual(balance(self.u, key)["balance_cents"], 90)
 
+    def test_a_failed_job_retried_runs_again_as_a_new_charged_job(self):
+        key, other = self.v.user("rerun@example.com", 100), self.v.user("rerun2@example.com", 100)
+        self.control(mode="error500")
+        s, _, j = self.gen(key, {"model": "flux-pro", "prompt": "rerun %f" % time.time()})
+        failed = wait_job(self.u, key, j["job_id"])
+        self.assertEqual(failed["status"], "failed")
+        self.assertEqual(balance(self.u, key)["balance_cents"], 100)
+        self.assertEqual(call("POST", "%s/v1/jobs/%s/retry" % (self.u, j["job_id"]), other)[0], 404, "another account's job")
+        call("POST", self.fake_url + "/_reset")
+        s, _, again = call("POST", "%s/v1/jobs/%s/retry" % (self.u, j["job_id"]), key, headers={"Idempotency-Key": "rerun-1"})
+        self.assertEqual(s, 202, again)
+        self.assertNotEqual(again["job_id"], j["job_id"])
+        self.assertEqual(again["model"], failed["model"])
+        done = wait_job(self.u, key, again["job_id"])
+        self.assertEqual(done["status"], "completed", done)
+        self.assertEqual(done["billing"], {"mode": "metered", "cost_cents": 10})
+        self.assertEqual(balance(self.u, key)["balance_cents"], 90, "charged anew")
+        self.assertEqual(call("GET", "%s/v1/jobs/%s" % (self.u, j["job_id"]), key)[2]["status"], "failed", "the old job stays as it was")
+        s, _, replay = call("POST", "%s/v1/jobs/%s/retry" % (self.u, j["job_id"]), key, headers={"Idempotency-Key": "rerun-1"})
+        self.assertEqual((s, replay["job_id"]), (200, again["job_id"]), "an idempotent retry runs once")
+        s, _, e = call("POST", "%s/v1/jobs/%s/retry" % (self.u, again["job_id"]), key)
+        self.assertEqual(s, 409, e)
+        self.assertIn("completed", e["message"])
+        s, _, e = call("POST", self.u + "/v1/jobs/job_nonexistent/retry", key)
+        self.assertEqual(s, 404, e)
+
+    def test_voices_search_and_filters_and_the_complete_price_table(self):
+        key = self.v.user("voices@example.com", 0)
+        s, _, all_voices = call("GET", self.u + "/v1/voices", key)
+        self.assertEqual(s, 200)
+        self.assertEqual(all_voices["total"], len(all_voices["voices"]))
+        rachel = [v for v in all_voices["voices"] if v["name"] == "rachel"][0]
+        self.assertEqual((rachel["voice_id"], rachel["gender"], rachel["accent"]), ("21m00Tcm4TlvDq8ikWAM", "female", "american"))
+        s, _, british = call("GET", self.u + "/v1/voices?accent=British&gender=male", key)
+        self.assertEqual([v["name"] for v in british["voices"]], ["george"])
+        s, _, found = call("GET", self.u + "/v1/voices?search=RASPY", key)
+        self.assertEqual([v["name"] for v in found["voices"]], ["sam"])
+        self.assertEqual(call("GET", self.u + "/v1/voices?search=nobody-like-this", key)[2], {"voices": [], "total": 0})
+        self.assertEqual(call("GET", self.u + "/v1/voices?search=" + "x" * 101, key)[0], 400)
+        s, _, prices = call("GET", self.u + "/v1/pricing", key)
+        by_model = {p["model"]: p for p in prices["pricing"]}
+        models = call("GET", self.u + "/v1/models", key)[2]["models"]
+        self.assertEqual(set(by_model), {m["id"] for m in models}, "every model is priced")
+        for op in ("command", "trim", "resize", "slice", "probe"):
+            self.assertEqual((by_model[op]["capability"], by_model[op]["credits"]), ("ffmpeg", 5))
+        self.assertEqual((by_model["kling-v3"]["credits"], by_model["kling-v3"]["per_seconds"]), (150, 5))
+
     def test_garbage_from_upstream_fails_cleanly(self):
         key = self.v.user("garbage@example.com", 100)
         self.control(mode="garbage")

@@ -157,6 +157,34 @@ class Render(unittest.TestCase):
         self.assertEqual(self.fal_calls(), [])
         self.assertEqual(balance(self.u, key)["balance_cents"], 2)
 
+    def test_estimate_is_exact_for_metered_byok_cached_and_preview(self):
+        key = self.v.user("estimate@example.com", 2)
+        call("POST", self.fake_url + "/_reset")
+        code = SEED.replace('"mountains"', '"estimated mountains"')  # its own cache entry
+        est = lambda **extra: call("POST", self.u + "/api/render/estimate", key, dict({"code": code}, **extra))
+        s, _, e = est()
+        self.assertEqual(s, 200, e)
+        self.assertEqual(e["credits"], 5, "nano-banana-pro on the pooled key, though the balance is short")
+        self.assertEqual(e["generations"], [{"type": "image", "model": "nano-banana-pro", "credits": 5, "billing": {"mode": "metered"}}])
+        s, _, byok = est(providerKeys={"fal": "fal_byok_key"})
+        self.assertEqual((byok["credits"], byok["generations"][0]["billing"]["mode"]), (0, "byok"))
+        s, _, preview = est(mode="preview")
+        self.assertEqual((preview["credits"], preview["generations"][0]["billing"]["mode"]), (0, "free"))
+        s, _, offline = est(code=OFFLINE)
+        self.assertEqual(offline["credits"], 0)
+        self.assertEqual(sorted(g["type"] for g in offline["generations"]), ["image", "image", "music", "speech"])
+        self.assertEqual(self.fal_calls(), [], "an estimate calls no provider")
+        rich = self.v.user("estimate2@example.com", 100)
+        j = self.render(rich, code)  # now the image is in the cache: the same render costs nothing
+        self.assertEqual(j["status"], "completed", j)
+        s, _, cached = call("POST", self.u + "/api/render/estimate", rich, {"code": code})
+        self.assertEqual((cached["credits"], cached["generations"][0]["billing"]["mode"]), (0, "cached"))
+        self.assertEqual(balance(self.u, key)["balance_cents"], 2, "an estimate spends nothing")
+        for bad_code in ("export default <Clip duration={1} />;", "const x = <Render />;",
+                         "export default (() => { throw new Error('boom'); })();"):
+            s, _, bad = call("POST", self.u + "/api/render/estimate", key, {"code": bad_code})
+            self.assertEqual(s, 400, (bad_code, bad))
+
     def test_cancel_mid_render(self):
         key = self.v.user("cancel@example.com", 0)
         code = OFFLINE.replace("calm piano", "slow strings %f" % time.time())
