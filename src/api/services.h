@@ -13,6 +13,7 @@
 #include "gen/files.h"
 #include "gen/jobs.h"
 #include "gen/provider_keys.h"
+#include "gen/webhooks.h"
 #include "store/store.h"
 
 namespace varg {
@@ -30,6 +31,7 @@ struct Services {
   Files* files = nullptr;
   ProviderKeys* provider_keys = nullptr;
   billing::Payments* payments = nullptr;
+  Webhooks* webhooks = nullptr;
 };
 
 // Route families, each in its own file.
@@ -40,6 +42,7 @@ void add_vast_routes(Api& api, Services& s);
 void add_generation_routes(Api& api, Services& s);  // needs jobs, files
 void add_billing_routes(Api& api, Services& s);     // needs payments, provider_keys, jobs
 void add_dashboard_routes(Api& api, Services& s);   // the web dashboard and its own routes
+void add_webhook_routes(Api& api, Services& s);     // needs webhooks
 
 // Generation steps shared by /v1 and the dashboard's playground, so validation, billing and the
 // cache are one code path.

@@ -1,4 +1,4 @@
-// Cryptographic and encoding primitives over libsodium: CSPRNG, base62, CRC32, SHA-256, HMAC,
+// Cryptographic and encoding primitives over libsodium: CSPRNG, base62, base64, CRC32, SHA-256, HMAC,
 // constant-time comparison and AEAD sealing. Everything secret-bearing in varg goes through here.
 #pragma once
 #include <cstdint>
@@ -24,6 +24,8 @@ std::string sha256(std::string_view data);                              // 32 ra
 std::string hmac_sha256(std::string_view key, std::string_view data);  // 32 raw bytes
 std::string to_hex(std::string_view raw);
 std::optional<std::string> from_hex(std::string_view hex);
+std::string to_base64(std::string_view raw);  // standard alphabet, padded (RFC 4648 section 4)
+std::optional<std::string> from_base64(std::string_view text);
 
 bool constant_time_equal(std::string_view a, std::string_view b);
 

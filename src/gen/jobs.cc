@@ -1,4 +1,5 @@
 #include "gen/jobs.h"
+#include "gen/webhooks.h"
 
 #include <spdlog/spdlog.h>
 
@@ -376,6 +377,17 @@ Result<Jobs::Plan> Jobs::plan(const Submission& s, bool check_rights) {
   return p;
 }
 
+// What a request asks besides the generation itself: its webhook (its address checked again,
+// resolved, on every attempt).
+Status Jobs::extras(Plan& p, const Submission& s) const {
+  auto hook = webhook_url_of(s.body);
+  if (!hook.ok()) return hook.status();
+  if (!opts_.allow_private_urls && names_private_host(*hook))
+    return error(Code::invalid, "Field 'webhook_url' must name a public address", "webhook_url");
+  p.webhook_url = std::move(*hook);
+  return Status::Ok();
+}
+
 // Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
 // A cached result needs no key at all, so a missing key only fails a request that must run.
 Status Jobs::settle(Plan& p, const Submission& s, json inputs) {
@@ -405,6 +417,7 @@ Status Jobs::settle(Plan& p, const Submission& s, json inputs) {
 Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   auto p = plan(s, true);
   if (!p.ok()) return p.status();
+  VARG_TRY(extras(*p, s));
   return admit(s, *p, replayed);
 }
 
@@ -421,6 +434,7 @@ Result<JobRecord> Jobs::retry(const Submission& s, const std::string& id, bool* 
   Submission again = s;
   again.capability = old->capability;
   VARG_TRY(settle(p, again, stored["inputs"]));
+  VARG_TRY(extras(p, s));
   return admit(again, p, replayed);
 }
 
@@ -458,6 +472,14 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
   a.now = clock_.now();
   a.idempotency = s.idempotency;
   a.idempotency_since = clock_.now() - kIdempotencyTtl;
+  if (!p.webhook_url.empty()) {
+    a.webhook = WebhookDelivery{};
+    a.webhook->id = "msg_" + random_base62(24);
+    a.webhook->user_id = s.user_id;
+    a.webhook->url = p.webhook_url;
+    a.webhook->next_attempt_at = clock_.now_ms();
+    a.webhook->created_at = clock_.now();
+  }
   auto admitted = store_.admit_job(a);
   if (!admitted.ok()) return admitted.status();
   if (replayed) *replayed = admitted->replayed;

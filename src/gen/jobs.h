@@ -132,10 +132,12 @@ class Jobs {
     bool fetch = false;
     std::string cache_key, header_key, key_source = "none", billing_mode;
     Status no_key;
+    std::string webhook_url;  // "": none
   };
   Result<Plan> plan(const Submission& s, bool check_rights);
   Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays
   Result<JobRecord> admit(const Submission& s, const Plan& p, bool* replayed);
+  Status extras(Plan& p, const Submission& s) const;
   Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
   // The cache key of a request whose inputs all carry their content hash.
   std::string key_of(const std::string& capability, const ModelSpec& m, const nlohmann::json& params,

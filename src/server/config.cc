@@ -189,6 +189,23 @@ const std::vector<Setting>& settings() {
        integer("media-memory-mb", &Config::media_memory_mb, 64, 65536)},
       {"media-output-mb", "512", "the results of one media-processing job together, in MiB (each file is cut off there too)",
        integer("media-output-mb", &Config::media_output_mb, 1, 65536)},
+      {"webhook-retries", "5,300,1800,7200,18000,36000", "seconds between a webhook's attempts, comma-separated (the last "
+       "repeats); no attempt starts more than 24 h after its job was admitted",
+       [](Config& c, const std::string& v) -> Status {
+         std::vector<int64_t> out;
+         size_t at = 0;
+         while (at <= v.size()) {
+           const size_t comma = std::min(v.find(',', at), v.size());
+           const std::string n = v.substr(at, comma - at);
+           if (n.empty() || n.size() > 6 || n.find_first_not_of("0123456789") != std::string::npos || std::stoll(n) < 1)
+             return error(Code::invalid, "invalid setting --webhook-retries: expected seconds like 5,300,1800", "webhook-retries");
+           out.push_back(std::stoll(n));
+           at = comma + 1;
+         }
+         c.webhook_retries = out;
+         return Status::Ok();
+       }},
+      {"webhook-timeout-ms", "10000", "deadline of one webhook attempt", integer("webhook-timeout-ms", &Config::webhook_timeout_ms, 100, 120000)},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},
       {"stripe-url", "https://api.stripe.com", "Stripe-compatible payments API base URL", text(&Config::stripe_url)},

@@ -139,9 +139,15 @@ int serve(const Config& cfg) {
   jo.shared_store = opened->shared;
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
 
+  Webhooks::Options wo;
+  wo.backoff_s = cfg.webhook_retries;
+  wo.timeout_ms = long(cfg.webhook_timeout_ms);
+  wo.allow_private_urls = cfg.allow_private_urls == 1;
+  Webhooks webhooks(**store, jobs, clock, secret->master_key, wo);
+
   billing::Payments payments(**store, clock, {cfg.stripe_url, cfg.stripe_secret_key, cfg.stripe_webhook_secret,
                                               public_url + "/dashboard?tab=billing"});
-  Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys, &payments};
+  Services services{**store, clock, hasher, auth, metrics, login, public_url, &jobs, &files, &provider_keys, &payments, &webhooks};
   api.enable_idempotency(**store, clock);
   api.enable_rate_limit(std::make_unique<RateLimiter>(clock, cfg.rate_limit_rpm, opened->shared ? store->get() : nullptr));
   add_system_routes(api, services);
@@ -151,6 +157,7 @@ int serve(const Config& cfg) {
   add_generation_routes(api, services);
   add_billing_routes(api, services);
   add_dashboard_routes(api, services);
+  add_webhook_routes(api, services);
   api.set_public_origin(public_url);
   render::RenderSettings render_settings;
   render_settings.workers = cfg.render_workers;
@@ -159,6 +166,7 @@ int serve(const Config& cfg) {
   add_render_routes(api, renders, services);
   jobs.start();
   renders.start();
+  webhooks.start();
 
   std::cout << "vargd listening on " << base << " (database " << redacted_database(cfg.database_path()) << ")\n"
             << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"
@@ -167,6 +175,7 @@ int serve(const Config& cfg) {
             << std::flush;
   spdlog::info(json{{"msg", "listening"}, {"address", base}, {"public_url", services.public_url}}.dump());
   server.run();
+  webhooks.stop();
   renders.stop();
   jobs.stop();
   spdlog::info(json{{"msg", "stopped"}}.dump());

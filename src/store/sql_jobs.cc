@@ -226,6 +226,11 @@ Result<Store::Admitted> SqlStore::admit_job(const Admission& a) {
     }
     if (a.hold && *flight == Flight::run) VARG_TRY(append_in(t, *a.hold));
     VARG_TRY(insert_job_in(t, j));
+    if (a.webhook) {
+      WebhookDelivery d = *a.webhook;
+      d.job_id = j.id;
+      VARG_TRY(insert_webhook_in(t, d));
+    }
     if (!a.idempotency) return Status::Ok();
     const IdempotencyRecord& r = *a.idempotency;
     return t.run("INSERT INTO idempotency(user_id, api_key_id, route, key, body_hash, done, status, response, withheld, "

@@ -73,6 +73,13 @@ class SqlStore : public Store {
   Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) override;
   Status delete_provider_key(int64_t user_id, const std::string& provider) override;
 
+  Result<std::vector<WebhookDelivery>> due_webhooks(int64_t now_ms, int limit) override;
+  Result<bool> claim_webhook(const std::string& id, int64_t seen_next_ms, int64_t next_ms) override;
+  Status record_webhook(const WebhookDelivery& d) override;
+  Result<std::vector<WebhookDelivery>> webhooks_of(int64_t user_id, int limit) override;
+  Result<std::string> put_webhook_secret(int64_t user_id, const std::string& sealed, bool replace, int64_t now) override;
+  Result<std::optional<std::string>> webhook_secret(int64_t user_id) override;
+
   Status insert_render_job(const RenderJobRecord& job) override;
   Result<bool> update_render_job(const RenderJobRecord& job, const std::string& expected_status) override;
   Result<RenderJobRecord> render_job(const std::string& id) override;

@@ -68,6 +68,9 @@ inline constexpr const char* kIdemScope = "user_id = ? AND api_key_id = ? AND ro
 inline constexpr const char* kEntryCols = "SELECT id, user_id, kind, amount, idempotency_id, ref, created_at FROM ledger ";
 LedgerEntry read_entry(const Rows& r, int i);
 
+// A job's webhook, inside the admission's write (sql_webhooks.cc).
+Status insert_webhook_in(Tx& t, const WebhookDelivery& d);
+
 // The ledger rule, inside the caller's write (sql_ledger.cc).
 Result<LedgerEntry> append_in(Tx& t, const LedgerEntry& in);
 

@@ -104,6 +104,20 @@ struct JobRecord {
   std::string lease_owner;
 };
 
+// One webhook of a job (SPEC 13), written with the job at admission and delivered once the job is
+// terminal: at least once, retried with backoff, the same id (Webhook-Id) on every attempt.
+struct WebhookDelivery {
+  std::string id;  // "msg_..."
+  int64_t user_id = 0;
+  std::string job_id, url;
+  std::string status = "pending";  // pending | delivered | failed
+  int attempts = 0;
+  int64_t next_attempt_at = 0;  // ms
+  int last_status = 0;          // the receiver's last HTTP status; 0: no answer
+  std::string last_error;
+  int64_t created_at = 0, delivered_at = 0;  // s
+};
+
 struct FileRecord {
   std::string id;  // unguessable, derived from the content hash with a server secret
   std::string hash;  // sha256 hex of the content
@@ -240,6 +254,7 @@ class Store {
     // job. `response` holds the job id.
     std::optional<IdempotencyRecord> idempotency;
     int64_t idempotency_since = 0;
+    std::optional<WebhookDelivery> webhook;  // written with the job (its job_id set from it)
   };
   struct Admitted {
     JobRecord job;
@@ -337,6 +352,19 @@ class Store {
   virtual Status put_provider_key(const ProviderKeyRecord& k) = 0;
   virtual Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) = 0;
   virtual Status delete_provider_key(int64_t user_id, const std::string& provider) = 0;
+
+  // Webhooks. due_webhooks: pending deliveries whose next attempt is due and whose job is
+  // terminal, soonest first. claim_webhook takes one attempt (attempts + 1, the next attempt moved
+  // to `next_ms`) if its next attempt is still `seen_next_ms` — one instance sends it; false if
+  // another took it. record_webhook writes an attempt's outcome (status, last_*, next, delivered_at).
+  virtual Result<std::vector<WebhookDelivery>> due_webhooks(int64_t now_ms, int limit) = 0;
+  virtual Result<bool> claim_webhook(const std::string& id, int64_t seen_next_ms, int64_t next_ms) = 0;
+  virtual Status record_webhook(const WebhookDelivery& d) = 0;
+  virtual Result<std::vector<WebhookDelivery>> webhooks_of(int64_t user_id, int limit) = 0;  // newest first
+  // The account's webhook signing secret, sealed. put with replace=false keeps one already there
+  // (the first of two racing instances wins); the answer is the secret now stored.
+  virtual Result<std::string> put_webhook_secret(int64_t user_id, const std::string& sealed, bool replace, int64_t now) = 0;
+  virtual Result<std::optional<std::string>> webhook_secret(int64_t user_id) = 0;
 
   // Cloud Render jobs. update_render_job writes every mutable field only if the stored status is
   // `expected_status`; render_jobs_of lists newest first.

@@ -120,6 +120,57 @@ TEST_P(StoreContract, ActiveJobsCountsOnlyTheUsersQueuedAndProcessingJobs) {
   EXPECT_EQ(*store().active_jobs(b), 1);
 }
 
+TEST_P(StoreContract, AWebhookIsWrittenWithItsJobAndDueOnceTheJobIsTerminal) {
+  int64_t a = new_user("a@example.com");
+  Store::Admission ad;
+  ad.job = job_record(a, "job_1");
+  ad.now = kNow;
+  ad.webhook = WebhookDelivery{"msg_1", a, "", "https://hooks.example/x", "pending", 0, kNowMs, 0, "", kNow, 0};
+  ASSERT_TRUE(store().admit_job(ad).ok());
+  EXPECT_TRUE(store().due_webhooks(kNowMs + 1000, 10)->empty()) << "the job is still queued";
+  JobRecord j = ad.job;
+  j.status = JobStatus::failed;
+  ASSERT_TRUE(*move(store(), j, JobStatus::queued));
+  auto due = store().due_webhooks(kNowMs + 1000, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].job_id, "job_1");
+  EXPECT_TRUE(store().due_webhooks(kNowMs - 1, 10)->empty()) << "not before its time";
+  // Two senders see it due; one claims the attempt.
+  std::atomic<int> won{0};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < 4; i++)
+    senders.emplace_back([&] { won += *store().claim_webhook("msg_1", kNowMs, kNowMs + 15'000) ? 1 : 0; });
+  for (auto& t : senders) t.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_TRUE(store().due_webhooks(kNowMs + 1000, 10)->empty()) << "claimed: leased past the attempt";
+  WebhookDelivery d = (*due)[0];
+  d.attempts = 1;
+  d.last_status = 500;
+  d.last_error = "HTTP 500";
+  d.next_attempt_at = kNowMs + 5000;
+  ASSERT_TRUE(store().record_webhook(d).ok());
+  EXPECT_EQ(store().due_webhooks(kNowMs + 5000, 10)->size(), 1u);
+  d.status = "delivered";
+  d.delivered_at = kNow + 5;
+  ASSERT_TRUE(store().record_webhook(d).ok());
+  EXPECT_TRUE(store().due_webhooks(kNowMs + 99'000, 10)->empty()) << "delivered: never again";
+  auto listed = store().webhooks_of(a, 10);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].status, "delivered");
+  EXPECT_EQ((*listed)[0].attempts, 1);
+  EXPECT_EQ((*listed)[0].last_status, 500);
+  EXPECT_TRUE(store().webhooks_of(new_user("b@example.com"), 10)->empty());
+}
+
+TEST_P(StoreContract, TheFirstWebhookSecretStaysUntilReplaced) {
+  int64_t a = new_user("a@example.com");
+  EXPECT_FALSE(store().webhook_secret(a)->has_value());
+  EXPECT_EQ(*store().put_webhook_secret(a, "sealed-1", false, kNow), "sealed-1");
+  EXPECT_EQ(*store().put_webhook_secret(a, "sealed-2", false, kNow), "sealed-1") << "a racing first use keeps the first";
+  EXPECT_EQ(*store().put_webhook_secret(a, "sealed-3", true, kNow), "sealed-3");
+  EXPECT_EQ(store().webhook_secret(a)->value_or(""), "sealed-3");
+}
+
 TEST_P(StoreContract, FinishedJobsAreNeverClaimed) {
   int64_t a = new_user("a@example.com");
   JobRecord j = job_record(a, "job_1");

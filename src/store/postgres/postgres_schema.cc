@@ -209,6 +209,27 @@ CREATE TABLE rate_windows(
     R"sql(
 DROP INDEX holds_created;
 )sql",
+    // 12: job webhooks and signing secrets, as SQLite's migration 10
+    R"sql(
+CREATE TABLE webhook_deliveries(
+  id TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  job_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts BIGINT NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  last_status BIGINT NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  delivered_at BIGINT NOT NULL);
+CREATE INDEX webhook_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_by_user ON webhook_deliveries(user_id, created_at);
+CREATE TABLE webhook_secrets(
+  user_id BIGINT PRIMARY KEY REFERENCES users(id),
+  sealed TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -222,6 +222,27 @@ INSERT INTO holds_v9 SELECT reservation, user_id, job_id, amount, created_at FRO
 DROP TABLE holds;
 ALTER TABLE holds_v9 RENAME TO holds;
 )sql",
+    // 10: job webhooks (written with their job, delivered once it is terminal) and signing secrets
+    R"sql(
+CREATE TABLE webhook_deliveries(
+  id TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  job_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  delivered_at INTEGER NOT NULL);
+CREATE INDEX webhook_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_by_user ON webhook_deliveries(user_id, created_at);
+CREATE TABLE webhook_secrets(
+  user_id INTEGER PRIMARY KEY REFERENCES users(id),
+  sealed TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
