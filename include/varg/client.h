@@ -39,6 +39,12 @@ const char* capability_name(Capability c);  // "image", ..., "transcription": th
 struct GenerateOptions {
   bool no_cache = false;                              // Cache-Control: no-cache
   std::map<std::string, std::string> provider_keys;  // provider name -> key, sent as X-Provider-Key-*
+  std::string webhook_url;                            // non-empty: sent as the request's webhook_url (SPEC 13)
+};
+
+struct JobQuery {
+  int limit = 20;
+  std::string cursor, capability, status;  // empty: not sent
 };
 
 struct UsageQuery {
@@ -89,6 +95,19 @@ class Client {
   // Generation (SPEC 6).
   Result<Job> generate(Capability capability, const json& request, const GenerateOptions& options = {});
   Result<Job> job(const std::string& job_id);
+  // The account's jobs, newest first (GET /v1/jobs): {"jobs": [...], "next_cursor"}.
+  Result<json> jobs(const JobQuery& query);
+  // A failed or cancelled job run again as a new job, charged anew (POST /v1/jobs/{id}/retry).
+  Result<Job> retry(const std::string& job_id, const GenerateOptions& options = {});
+  // What a request would cost now (POST /v1/estimate): {"credits", "billing": {"mode", ...}}.
+  Result<json> estimate(const std::string& capability, const json& request);
+  // The model catalog (GET /v1/models): {"models": [{"id","capability","provider","credits","unit","parameters"}]}.
+  Result<json> models();
+
+  // Media processing (SPEC 12): op "command" (POST /v1/ffmpeg), "trim", "resize" or "slice";
+  // probe answers at once with the file's duration, size, codecs.
+  Result<Job> media(const std::string& op, const json& request, const GenerateOptions& options = {});
+  Result<json> probe(const std::string& url);
   // Polls every interval until the job is terminal or max_wait passes.
   Result<Job> wait(Job job, std::chrono::seconds max_wait, const Progress& progress = {},
                    std::chrono::milliseconds interval = std::chrono::seconds(1));
@@ -107,6 +126,7 @@ class Client {
   Result<size_t> download(const std::string& url, const std::string& path);
 
  private:
+  Result<Job> submit(const std::string& path, json request, const GenerateOptions& options);
   Result<json> call(const std::string& method, const std::string& url, const json* body,
                     const std::vector<std::string>& headers = {});
   Result<json> exchange(const std::string& method, const std::string& url, const std::string* body,

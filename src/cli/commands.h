@@ -13,5 +13,7 @@ void add_key_commands(CLI::App& app, Context& ctx);         // set/show/create/d
 void add_provider_key_commands(CLI::App& app, Context& ctx);  // provider-keys set|list|delete
 void add_generation_commands(CLI::App& app, Context& ctx);  // image, video, speech, music, transcribe
 void add_render_command(CLI::App& app, Context& ctx);       // render FILE.tsx
+void add_job_commands(CLI::App& app, Context& ctx);         // models, jobs, retry, estimate
+void add_ffmpeg_commands(CLI::App& app, Context& ctx);      // ffmpeg trim|resize|slice|probe|run
 
 }  // namespace varg::cli

@@ -36,7 +36,7 @@ const GenerationCommand kCommands[] = {
 };
 
 struct GenerationOptions {
-  std::string model, input, aspect_ratio, duration, voice, language, provider_options, output;
+  std::string model, input, aspect_ratio, duration, voice, language, provider_options, output, webhook;
   std::vector<std::string> files, provider_keys;
   bool no_cache = false, no_download = false;
   int timeout = 900;
@@ -80,6 +80,7 @@ Result<json> request_of(const GenerationCommand& spec, const GenerationOptions& 
 Result<client::GenerateOptions> call_options_of(const GenerationOptions& o) {
   client::GenerateOptions call;
   call.no_cache = o.no_cache;
+  call.webhook_url = o.webhook;
   for (const auto& pk : o.provider_keys) {
     const auto eq = pk.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == pk.size())
@@ -128,6 +129,7 @@ void add(CLI::App& app, Context& ctx, const GenerationCommand& spec) {
   cmd->add_option("--provider-options", o->provider_options, "JSON object passed to the provider as is");
   cmd->add_option("--provider-key", o->provider_keys,
                   "PROVIDER=KEY: use your own provider key for this request only (0 credits)");
+  cmd->add_option("--webhook", o->webhook, "POST the finished job to this URL (signed, docs/webhooks.md)");
   cmd->add_flag("--no-cache", o->no_cache, "Generate anew even if a cached result exists (Cache-Control: no-cache)");
   cmd->add_option("-o,--output", o->output, "Where to save the result (default: <job id>.<ext> here)");
   cmd->add_flag("--no-download", o->no_download, "Do not download the result; print its URL");

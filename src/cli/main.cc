@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   add_provider_key_commands(app, ctx);
   add_generation_commands(app, ctx);
   add_render_command(app, ctx);
+  add_job_commands(app, ctx);
+  add_ffmpeg_commands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -186,14 +186,45 @@ Result<json> Client::checkout(const std::string& package_id) {
   return call("POST", app("/api/billing/checkout"), &body);
 }
 
-Result<Job> Client::generate(Capability capability, const json& request, const GenerateOptions& options) {
+Result<Job> Client::submit(const std::string& path, json request, const GenerateOptions& options) {
   std::vector<std::string> headers;
   if (options.no_cache) headers.push_back("Cache-Control: no-cache");
   for (const auto& [provider, key] : options.provider_keys) headers.push_back(provider_header(provider) + ": " + key);
-  auto res = call("POST", gateway(std::string("/v1/") + capability_name(capability)), &request, headers);
+  if (!options.webhook_url.empty()) request["webhook_url"] = options.webhook_url;
+  auto res = call("POST", gateway(path), &request, headers);
   if (!res.ok()) return res.error();
   return job_from_response(*res);
 }
+
+Result<Job> Client::generate(Capability capability, const json& request, const GenerateOptions& options) {
+  return submit(std::string("/v1/") + capability_name(capability), request, options);
+}
+
+Result<Job> Client::media(const std::string& op, const json& request, const GenerateOptions& options) {
+  return submit(op == "command" ? "/v1/ffmpeg" : "/v1/ffmpeg/" + escape(op), request, options);
+}
+
+Result<json> Client::probe(const std::string& url) {
+  const json body = {{"url", url}};
+  return call("POST", gateway("/v1/ffmpeg/probe"), &body);
+}
+
+Result<json> Client::jobs(const JobQuery& q) {
+  return call("GET", gateway("/v1/jobs" + query({{"limit", std::to_string(q.limit)}, {"cursor", q.cursor},
+                                                 {"capability", q.capability}, {"status", q.status}})),
+              nullptr);
+}
+
+Result<Job> Client::retry(const std::string& job_id, const GenerateOptions& options) {
+  return submit("/v1/jobs/" + escape(job_id) + "/retry", json::object(), options);
+}
+
+Result<json> Client::estimate(const std::string& capability, const json& request) {
+  const json body = {{"capability", capability}, {"body", request}};
+  return call("POST", gateway("/v1/estimate"), &body);
+}
+
+Result<json> Client::models() { return call("GET", gateway("/v1/models"), nullptr); }
 
 Result<Job> Client::job(const std::string& job_id) {
   auto res = call("GET", gateway("/v1/jobs/" + escape(job_id)), nullptr);

@@ -129,7 +129,8 @@ TEST_F(CommandsTest, HelpOnEveryCommand) {
       {}, {"login"}, {"logout"}, {"balance"}, {"topup"}, {"usage"}, {"set", "api-key"}, {"show", "user"},
       {"show", "api-keys"}, {"show", "api-key"}, {"create", "api-key"}, {"delete", "api-key"}, {"reset", "api-key"},
       {"provider-keys", "set"}, {"provider-keys", "list"}, {"provider-keys", "delete"}, {"image"}, {"video"},
-      {"speech"}, {"music"}, {"transcribe"}, {"render"}};
+      {"speech"}, {"music"}, {"transcribe"}, {"render"}, {"models"}, {"jobs"}, {"retry"}, {"estimate"},
+      {"ffmpeg", "trim"}, {"ffmpeg", "resize"}, {"ffmpeg", "slice"}, {"ffmpeg", "probe"}, {"ffmpeg", "run"}};
   for (auto args : commands) {
     args.push_back("--help");
     Outcome r = varg_(args);

@@ -46,6 +46,58 @@ TEST_F(FeaturesTest, SpeechIsAWav) {
   EXPECT_EQ(read(varg_.cwd / "hello.wav").substr(0, 4), "RIFF");
 }
 
+TEST_F(FeaturesTest, ModelsTableFiltersByCapabilityAndProvider) {
+  Outcome r = varg_({"models", "--capability", "ffmpeg"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  for (const char* op : {"trim", "resize", "slice", "probe", "command"}) EXPECT_NE(r.out.find(op), std::string::npos) << op;
+  EXPECT_EQ(r.out.find("flux-pro"), std::string::npos) << r.describe();
+  r = varg_({"models", "--provider", "fal", "--capability", "video"});
+  EXPECT_NE(r.out.find("kling-v3"), std::string::npos) << r.describe();
+  EXPECT_NE(r.out.find("150 / 5s"), std::string::npos) << r.describe();
+  EXPECT_EQ(r.out.find("elevenlabs"), std::string::npos) << r.describe();
+  EXPECT_NE(varg_({"models", "--capability", "poetry"}).out.find("No model matches"), std::string::npos);
+}
+
+TEST_F(FeaturesTest, FfmpegProbeTrimAndEstimateOnALocalFile) {
+  ASSERT_EQ(system(("ffmpeg -nostdin -loglevel error -f lavfi -i color=red:s=320x240:r=25:d=3 -c:v libx264 -pix_fmt yuv420p " +
+                    (varg_.cwd / "clip.mp4").string()).c_str()), 0);
+  Outcome p = varg_({"ffmpeg", "probe", "clip.mp4"});
+  ASSERT_EQ(p.exit_code, 0) << p.describe();
+  EXPECT_NE(p.out.find("width: 320"), std::string::npos) << p.describe();
+  EXPECT_NE(p.out.find("codec: h264"), std::string::npos) << p.describe();
+  Outcome t = varg_({"ffmpeg", "trim", "clip.mp4", "--start", "1", "--duration", "1", "--precise", "-o", "cut.mp4"});
+  ASSERT_EQ(t.exit_code, 0) << t.describe();
+  EXPECT_EQ(read(varg_.cwd / "cut.mp4").substr(4, 4), "ftyp") << t.describe();
+  Outcome e = varg_({"estimate", "ffmpeg", R"({"model":"resize","url":"https://example.com/a.mp4","width":100})"});
+  ASSERT_EQ(e.exit_code, 0) << e.describe();
+  EXPECT_NE(e.out.find("5 credits ($0.05) (metered)"), std::string::npos) << e.describe();
+  Outcome bad = varg_({"ffmpeg", "run", "--command", "-i /etc/passwd {{out_1}}"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("is not allowed"), std::string::npos) << bad.describe();
+}
+
+TEST_F(FeaturesTest, JobsListAndAFailedJobIsRetried) {
+  ASSERT_EQ(system(("ffmpeg -nostdin -loglevel error -f lavfi -i color=red:s=64x64 -frames:v 1 " + (varg_.cwd / "still.png").string()).c_str()), 0);
+  Outcome f = varg_({"ffmpeg", "trim", "still.png", "--start", "0", "--end", "1", "--json"});  // trim takes no image
+  EXPECT_EQ(f.exit_code, 1) << f.describe();
+  Outcome listed = varg_({"jobs", "--capability", "ffmpeg", "--status", "failed", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.describe();
+  const json failed = json::parse(listed.out)["jobs"];
+  ASSERT_EQ(failed.size(), 1u) << listed.describe();
+  const std::string id = failed[0]["job_id"];
+  Outcome again = varg_({"retry", id, "--json"});
+  EXPECT_EQ(again.exit_code, 1) << again.describe();  // it fails again, as a new job
+  EXPECT_EQ(json::parse(varg_({"jobs", "--capability", "ffmpeg", "--json"}).out)["jobs"].size(), 2u);
+  Outcome table = varg_({"jobs"});
+  EXPECT_NE(table.out.find(id), std::string::npos) << table.describe();
+  EXPECT_NE(table.out.find("ffmpeg:trim"), std::string::npos) << table.describe();
+  ASSERT_EQ(varg_({"image", "--model", "local-image", "--prompt", "retry me not", "--no-download"}).exit_code, 0);
+  const std::string done = json::parse(varg_({"jobs", "--limit", "1", "--json"}).out)["jobs"][0]["job_id"];
+  Outcome refused = varg_({"retry", done});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("completed"), std::string::npos) << refused.describe();
+}
+
 TEST_F(FeaturesTest, UnknownModelShowsTheServersMessage) {
   Outcome r = varg_({"image", "--model", "no-such-model", "--prompt", "x"});
   EXPECT_EQ(r.exit_code, 1);
