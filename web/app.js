@@ -330,6 +330,21 @@ async function loadKeys() {
   show($('keys-empty'), keys.length === 0);
 }
 
+function wireWebhookSecret() {
+  const showSecret = (secret) => { $('webhook-secret').textContent = secret; $('webhook-secret').hidden = false; };
+  $('webhook-show').addEventListener('click', async () => {
+    try { showSecret((await api('GET', '/api/webhooks/secret')).secret); } catch (err) { banner(err.message, true); }
+  });
+  $('webhook-rotate').addEventListener('click', async () => {
+    const ok = await confirmDialog('Rotate the webhook secret?', 'Deliveries from now on are signed with a new secret; receivers checking the old one will refuse them.', 'Rotate');
+    if (!ok) return;
+    try {
+      showSecret((await api('POST', '/api/webhooks/secret')).secret);
+      banner('Webhook secret rotated.');
+    } catch (err) { banner(err.message, true); }
+  });
+}
+
 function wireKeys() {
   const box = $('scope-categories');
   for (const [id, label] of CATEGORIES) {
@@ -528,13 +543,14 @@ async function loadPlayground() {
   state.models = models;
   state.voices = voices;
   const sel = $('gen-model');
-  const caps = ['image', 'video', 'speech', 'music', 'transcription'];
+  const caps = ['image', 'video', 'speech', 'music', 'transcription', 'ffmpeg'];
+  const titles = { ffmpeg: 'Media processing' };
   // Free local models first, so a new account can try something at once.
   const sorted = [...models].sort((a, b) => (a.provider === 'local' ? 0 : 1) - (b.provider === 'local' ? 0 : 1));
   sel.replaceChildren(...caps.map((cap) => {
     const list = sorted.filter((m) => m.capability === cap);
     if (!list.length) return null;
-    return h('optgroup', { label: cap[0].toUpperCase() + cap.slice(1) },
+    return h('optgroup', { label: titles[cap] || cap[0].toUpperCase() + cap.slice(1) },
       list.map((m) => h('option', { value: m.id }, `${m.id} — ${m.credits ? `${m.credits} credits/${m.unit}` : 'free'}`)));
   }).filter(Boolean));
   $('gen-voice').replaceChildren(...voices.map((v) => h('option', { value: v.name }, v.name)));
@@ -545,15 +561,53 @@ async function loadPlayground() {
 
 function selectedModel() { return state.models.find((m) => m.id === $('gen-model').value); }
 
+// Media processing: the input field each operation names and an example of its other fields.
+const MEDIA = {
+  trim: ['url', { start: 0, end: 2 }],
+  resize: ['url', { width: 640, fit: 'cover' }],
+  slice: ['video_url', { every: 2 }],
+  probe: ['url', {}],
+  command: ['url', { command: '-vf eq=brightness=0.1 -c:a copy' }],
+};
+
+// What a model's parameters say, in a line: "duration 3-15 s (5); aspect_ratio 16:9/9:16; files: image 0-2".
+function paramsText(m) {
+  const parts = [];
+  for (const [name, rule] of Object.entries(m.parameters || {})) {
+    if (name === 'files') {
+      parts.push('files: ' + Object.entries(rule).map(([kind, r]) => `${kind} ${r.min === r.max ? r.min : `${r.min}-${r.max}`}`).join(', '));
+    } else if (rule.values) parts.push(`${name} ${rule.values.join('/')}`);
+    else if (rule.min !== undefined) parts.push(`${name} ${rule.min}-${rule.max}`);
+    else if (rule.required === false) parts.push(`${name} (optional)`);
+    else parts.push(name);
+  }
+  return parts.length ? `Parameters: ${parts.join('; ')}` : '';
+}
+
 function syncPlaygroundFields() {
   const m = selectedModel();
   if (!m) return;
   const cap = m.capability;
+  const p = m.parameters || {};
+  const media = cap === 'ffmpeg';
+  show($('gen-media-wrap'), media);
+  if (media) $('gen-options').value = JSON.stringify((MEDIA[m.id] || ['url', {}])[1]);
+  show($('gen-files-wrap'), !!p.files);
+  if (p.files) $('gen-files-label').textContent = `Input files: ${Object.keys(p.files).join(', ')} (URLs, one per line)`;
+  const ratios = p.aspect_ratio && p.aspect_ratio.values ? p.aspect_ratio.values : ['1:1', '16:9', '9:16', '4:3', '3:4'];
+  $('gen-aspect').replaceChildren(...ratios.map((r) => h('option', { value: r }, r)));
+  if (p.aspect_ratio) $('gen-aspect').value = p.aspect_ratio.default;
+  // Enumerated parameters besides those above (veed's resolution, ...): one select each.
+  const skip = ['duration', 'aspect_ratio', 'voice', 'prompt', 'files'];
+  $('gen-choices').replaceChildren(...Object.entries(p).filter(([n, r]) => r.values && !skip.includes(n)).map(([n, r]) =>
+    h('div', { class: 'stack' }, h('label', { for: `gen-choice-${n}` }, n),
+      h('select', { id: `gen-choice-${n}`, 'data-choice': n }, r.values.map((v) => h('option', { value: v, selected: v === r.default }, v))))));
+  $('gen-params').textContent = paramsText(m);
   show($('gen-aspect-wrap'), cap === 'image' || cap === 'video');
   show($('gen-voice-wrap'), cap === 'speech');
   show($('gen-audio-wrap'), cap === 'transcription');
-  show($('gen-prompt'), cap !== 'transcription');
-  show($('gen-prompt-label'), cap !== 'transcription');
+  show($('gen-prompt'), cap !== 'transcription' && !media);
+  show($('gen-prompt-label'), cap !== 'transcription' && !media);
   $('gen-prompt-label').textContent = cap === 'speech' ? 'Text to speak' : 'Prompt';
   const dur = m.parameters && m.parameters.duration;
   show($('gen-duration-wrap'), !!dur);
@@ -594,6 +648,12 @@ function showJob(job) {
     else if (mt.startsWith('video/')) media = h('video', { src, controls: true, playsinline: true });
     else if (mt.startsWith('audio/')) media = h('audio', { src, controls: true });
     else media = h('pre', { class: 'snippet' }, 'Result ready.');
+    const segments = job.output.segments || [];
+    if (segments.length) {
+      media = h('div', { class: 'segments' }, segments.map((sg) => h('a', { href: localUrl(sg.url), target: '_blank', rel: 'noopener' },
+        sg.thumbnail ? h('img', { src: localUrl(sg.thumbnail.url), alt: `Segment ${sg.index}` }) : `Segment ${sg.index}`,
+        h('span', { class: 'small' }, ` ${sg.start}-${sg.end} s`))));
+    }
     $('gen-preview').replaceChildren(media, h('p', {}, h('a', { href: src, download: '', target: '_blank', rel: 'noopener' }, 'Download')));
   }
   return terminal;
@@ -636,7 +696,17 @@ function wirePlayground() {
     if (!$('gen-duration-wrap').hidden) body.duration = Number($('gen-duration').value);
     if (cap === 'speech') body.voice = $('gen-voice').value;
     if (cap === 'transcription') body.audio_url = $('gen-audio').value.trim();
-    if (!text && cap !== 'transcription' && !(m.parameters && m.parameters.prompt && m.parameters.prompt.required === false)) {
+    for (const sel of document.querySelectorAll('#gen-choices select')) body[sel.dataset.choice] = sel.value;
+    const files = $('gen-files').value.split('\n').map((u) => u.trim()).filter(Boolean);
+    if (!$('gen-files-wrap').hidden && files.length) body.files = files.map((url) => ({ url }));
+    if (cap === 'ffmpeg') {
+      delete body.prompt;
+      let extra;
+      try { extra = JSON.parse($('gen-options').value || '{}'); } catch (err) { extra = null; }
+      if (!extra || typeof extra !== 'object' || Array.isArray(extra)) { $('gen-status').textContent = 'Options must be a JSON object.'; return; }
+      Object.assign(body, extra, { model: m.id });
+      body[(MEDIA[m.id] || ['url'])[0]] = $('gen-url').value.trim();
+    } else if (!text && cap !== 'transcription' && !(m.parameters && m.parameters.prompt && m.parameters.prompt.required === false)) {
       $('gen-status').textContent = cap === 'speech' ? 'Write the text to speak.' : 'Write a prompt first.';
       return;
     }
@@ -669,6 +739,7 @@ function wireUsage() {
 wireSignIn();
 wireShell();
 wireKeys();
+wireWebhookSecret();
 wirePlayground();
 wireUsage();
 start();

@@ -297,6 +297,43 @@ try {
     expect(bearer.status === 401, `playground route with a bearer token: ${bearer.status}`);
   });
 
+  await step('playground: the whole catalog grouped by capability with prices and parameters; a media job shows its result', async () => {
+    const models = (await call('GET', `${v.url}/v1/models`, { key: firstKey })).json.models;
+    const offered = await page.locator('#gen-model option').evaluateAll((os) => os.map((o) => o.value));
+    expect(offered.length === models.length && models.every((m) => offered.includes(m.id)), `offered ${offered.length} of ${models.length}`);
+    const groups = await page.locator('#gen-model optgroup').evaluateAll((gs) => gs.map((g) => g.label));
+    expect(JSON.stringify(groups) === JSON.stringify(['Image', 'Video', 'Speech', 'Music', 'Transcription', 'Media processing']), `groups ${groups}`);
+    await page.locator('#gen-model').selectOption('kling-v3');
+    expect(/150 credits/.test(await page.locator('#gen-price').textContent()), 'kling-v3 price');
+    expect(/duration 3-15/.test(await page.locator('#gen-params').textContent()), await page.locator('#gen-params').textContent());
+    expect(await page.locator('#gen-files-wrap').isVisible(), 'kling-v3 takes image files');
+    await page.locator('#gen-model').selectOption('veed-fabric-1.0');
+    expect(await page.locator('#gen-choice-resolution').isVisible(), 'veed resolution choice');
+    const source = await page.locator('#gen-preview a').getAttribute('href');  // the image generated above
+    await page.locator('#gen-model').selectOption('resize');
+    expect(!(await page.locator('#gen-prompt').isVisible()) && await page.locator('#gen-media-wrap').isVisible(), 'media fields');
+    await page.locator('#gen-url').fill(new URL(source, v.url).href);
+    await page.locator('#gen-options').fill('{"width": 64, "height": 64, "fit": "contain"}');
+    await page.locator('#generate').click();
+    await page.waitForFunction(() => /ffmpeg:resize/.test(document.querySelector('#gen-meta').textContent) &&
+      document.querySelector('#gen-preview img') && document.querySelector('#gen-preview img').naturalWidth === 64, null, { timeout: 60000 });
+    expect(/5 credits/.test(await page.locator('#gen-badge').textContent()), await page.locator('#gen-badge').textContent());
+  });
+
+  await step('keys tab: the webhook signing secret is shown on request and rotated after a confirmation', async () => {
+    await page.locator('.tabs a[data-tab="keys"]').click();
+    await page.locator('#webhook-show').click();
+    await page.waitForFunction(() => /^whsec_/.test(document.querySelector('#webhook-secret').textContent));
+    const first = await page.locator('#webhook-secret').textContent();
+    const api = await call('GET', `${v.url}/api/webhooks/secret`, { key: firstKey });
+    expect(api.json.secret === first, 'the API shows the same secret');
+    await page.locator('#webhook-rotate').click();
+    await page.locator('#confirm-ok').click();
+    await page.waitForFunction((old) => { const t = document.querySelector('#webhook-secret').textContent; return /^whsec_/.test(t) && t !== old; }, first);
+    const now = await call('GET', `${v.url}/api/webhooks/secret`, { key: firstKey });
+    expect(now.json.secret !== first && now.json.secret === await page.locator('#webhook-secret').textContent(), 'rotated');
+  });
+
   await step('usage: chart per day and table per model show the generations', async () => {
     await page.locator('.tabs a[data-tab="usage"]').click();
     await page.waitForSelector('#usage-chart svg g[data-count]', { state: 'attached' });
