@@ -333,8 +333,11 @@ void add_generation_routes(Api& api, Services& s) {
 
   api.add({"POST", "/v1/jobs/{id}/retry", "Run a failed or cancelled job again: a new job, charged anew (202 JobResponse)",
            Auth::api_key, "generate", "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             // The body is optional: {"webhook_url"} for the new job.
+             auto body = ctx.req.body.empty() ? Result<json>(json::object()) : parse_object(ctx.req.body);
+             if (!body.ok()) return body.status();
              bool replayed = false;
-             auto j = s.jobs->retry(submission(ctx, "", json::object()), ctx.param("id"), &replayed);
+             auto j = s.jobs->retry(submission(ctx, "", std::move(*body)), ctx.param("id"), &replayed);
              if (!j.ok()) return j.status();
              Response r = job_response(*s.jobs, *j, replayed ? 200 : 202, 30 * 86400);
              if (replayed) r.set_header("Idempotent-Replayed", "true");

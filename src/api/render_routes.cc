@@ -26,15 +26,22 @@ Result<Response> answer(RenderService& rs, const Ctx& ctx, Result<Response> r) {
   return out;
 }
 
+// POST /api/render's body with the caller's account and rights.
+Result<render::RenderRequest> caller_request(const Ctx& ctx) {
+  auto req = render::RenderRequest::parse(ctx.req.body);
+  if (!req.ok()) return req;
+  req->user_id = ctx.principal.user_id;
+  req->permissions = ctx.principal.permissions;
+  return req;
+}
+
 }  // namespace
 
 void add_render_routes(Api& api, RenderService& rs, Services&) {
   api.add({"POST", "/api/render", "Render a varg TSX composition (202 with the render job)", Auth::api_key, "render",
            "api.render.create", nullptr, 512 * 1024, [&rs](Ctx& ctx) -> Result<Response> {
-             auto req = render::RenderRequest::parse(ctx.req.body);
+             auto req = caller_request(ctx);
              if (!req.ok()) return answer(rs, ctx, req.status());
-             req->user_id = ctx.principal.user_id;
-             req->permissions = ctx.principal.permissions;
              auto a = rs.submit(*req);
              if (!a.ok()) return answer(rs, ctx, a.status());
              return answer(rs, ctx, json_response(202, {{"job_id", a->job.id}, {"status", "rendering"},
@@ -43,10 +50,8 @@ void add_render_routes(Api& api, RenderService& rs, Services&) {
            }});
   api.add({"POST", "/api/render/estimate", "What a render would cost now: {code, mode?, providerKeys?} -> {credits, generations}",
            Auth::api_key, "render", "api.render.create", nullptr, 512 * 1024, [&rs](Ctx& ctx) -> Result<Response> {
-             auto req = render::RenderRequest::parse(ctx.req.body);
+             auto req = caller_request(ctx);
              if (!req.ok()) return answer(rs, ctx, req.status());
-             req->user_id = ctx.principal.user_id;
-             req->permissions = ctx.principal.permissions;
              auto e = rs.estimate(*req);
              if (!e.ok()) return answer(rs, ctx, e.status());
              return answer(rs, ctx, json_response(200, {{"credits", e->credits}, {"generations", e->generations}}));

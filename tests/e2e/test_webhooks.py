@@ -130,6 +130,17 @@ class WebhookTests(unittest.TestCase):
         self.assertTrue(verify(new["secret"], h, body))
         self.assertFalse(verify(old, h, body))
 
+    def test_a_retried_job_reports_to_the_retrys_webhook(self):
+        key = self.v.user("retryhook@example.com", 100)
+        s, _, j = call("POST", self.v.url + "/v1/ffmpeg/trim", key, {"url": "https://example.invalid/a.mp4", "start": 0, "end": 1})
+        self.assertEqual(wait_job(self.v.url, key, j["job_id"])["status"], "failed")
+        s, _, again = call("POST", "%s/v1/jobs/%s/retry" % (self.v.url, j["job_id"]), key, {"webhook_url": self.rx.url})
+        self.assertEqual(s, 202, again)
+        payload = json.loads(self.rx.wait_accepted(again["job_id"])[1])
+        self.assertEqual((payload["job_id"], payload["status"]), (again["job_id"], "failed"))
+        s, _, e = call("POST", "%s/v1/jobs/%s/retry" % (self.v.url, j["job_id"]), key, {"webhook_url": "ftp://x"})
+        self.assertEqual((s, e.get("field")), (400, "webhook_url"))
+
     def test_bad_webhook_urls_are_400s(self):
         key = self.v.user("badhooks@example.com", 0)
         for bad in ("ftp://x/y", "not a url", 42, "http://" + "x" * 2100):
