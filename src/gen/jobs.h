@@ -73,7 +73,7 @@ class Jobs {
     std::shared_ptr<const Permissions> permissions;
     // The Idempotency-Key's scope (Ctx::idempotency): written with the job in its admission, and a
     // retry replays that job (*replayed set).
-    std::optional<IdempotencyRecord> idempotency;
+    std::optional<IdempotencyRecord> idempotency{};
   };
   Result<JobRecord> submit(const Submission& s, bool* replayed = nullptr);
   // POST /v1/jobs/{id}/retry: the caller's failed or cancelled job run again as a new job — its
@@ -128,11 +128,11 @@ class Jobs {
   // and who pays (billing_mode "" with no_key set: no key, which only a cached result forgives).
   struct Plan {
     GenRequest req;
-    nlohmann::json inputs;
+    nlohmann::json inputs{};
     bool fetch = false;
-    std::string cache_key, header_key, key_source = "none", billing_mode;
-    Status no_key;
-    std::string webhook_url;  // "": none
+    std::string cache_key{}, header_key{}, key_source = "none", billing_mode{};
+    Status no_key{};
+    std::string webhook_url{};  // "": none
   };
   Result<Plan> plan(const Submission& s, bool check_rights);
   Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays

@@ -42,8 +42,8 @@ struct ProviderOutput {
   // `listing` is merged into the JobResponse's output (output.segments, output.files); in it each
   // object with a "file": i member (0 the first result, i the i-th of `more`) gets that file's url
   // and media_type instead.
-  std::vector<std::string> more;
-  nlohmann::json listing;  // null: one result
+  std::vector<std::string> more{};
+  nlohmann::json listing{};  // null: one result
 };
 
 class Provider {
