@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <mutex>
 
 #include "http/address.h"
 
@@ -96,10 +98,63 @@ bool credential_free(const std::string& name) {
   return n == "content-type" || n == "accept" || n == "prefer" || n == "user-agent";
 }
 
+std::string g_ca_file;  // set once at start (set_http_ca_file), before any call
+
+// A connection pool: a libcurl share handle holding connections (keep-alive), DNS answers and TLS
+// sessions for every thread. Two of them: connections opened for calls that may reach private
+// addresses (the operator's provider URLs, fakes in tests) are never reused by a call that may
+// not — the SSRF check runs when a connection opens, so a reused one must have passed the same rule.
+class Pool {
+ public:
+  Pool() : share_(curl_share_init()) {
+    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, lock);
+    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, unlock);
+    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+    for (auto data : {CURL_LOCK_DATA_CONNECT, CURL_LOCK_DATA_DNS, CURL_LOCK_DATA_SSL_SESSION})
+      curl_share_setopt(share_, CURLSHOPT_SHARE, data);
+  }
+  CURLSH* share() const { return share_; }
+
+ private:
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
+    static_cast<Pool*>(self)->mu_[size_t(data) % kLocks].lock();
+  }
+  static void unlock(CURL*, curl_lock_data data, void* self) { static_cast<Pool*>(self)->mu_[size_t(data) % kLocks].unlock(); }
+  static constexpr size_t kLocks = CURL_LOCK_DATA_LAST;
+  CURLSH* share_;
+  std::array<std::mutex, kLocks> mu_;
+};
+
+Pool& pool(bool allow_private) {
+  static Pool strict, permissive;  // live as long as the process (connections close at exit)
+  return allow_private ? permissive : strict;
+}
+
+// Each thread keeps one easy handle per pool, reset between calls: its CA store is loaded once
+// and cached (CURLOPT_CA_CACHE_TIMEOUT), its connections live in the pool.
+struct Handles {
+  CURL* easy[2] = {nullptr, nullptr};
+  ~Handles() {
+    for (CURL* c : easy)
+      if (c) curl_easy_cleanup(c);
+  }
+};
+
+CURL* handle_for(bool allow_private) {
+  thread_local Handles h;
+  CURL*& c = h.easy[allow_private ? 1 : 0];
+  if (c) curl_easy_reset(c);
+  else c = curl_easy_init();
+  return c;
+}
+
 // One request, no redirects followed; `location` is the absolute target of a 3xx.
 Result<HttpReply> perform(const HttpCall& call, std::string& location) {
-  CURL* curl = curl_easy_init();
+  CURL* curl = handle_for(call.allow_private);
   if (!curl) return error(Code::internal, "cannot create an HTTP client");
+  curl_easy_setopt(curl, CURLOPT_SHARE, pool(call.allow_private).share());
+  if (!g_ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, g_ca_file.c_str());
+  curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 3600L);
   State st;
   st.max_bytes = call.max_bytes;
   st.allow_private = call.allow_private;
@@ -130,8 +185,8 @@ Result<HttpReply> perform(const HttpCall& call, std::string& location) {
   char* redirect = nullptr;
   curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &redirect);
   location = redirect ? redirect : "";
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   curl_slist_free_all(hdrs);
-  curl_easy_cleanup(curl);
   if (st.refused) return error(Code::forbidden, "URLs on private, loopback or link-local addresses are not allowed");
   if (st.too_big) return error(Code::payload_too_large, "The response is larger than " + std::to_string(call.max_bytes) + " bytes");
   if (rc == CURLE_OPERATION_TIMEDOUT) return error(Code::timeout, "The request timed out");
@@ -140,6 +195,8 @@ Result<HttpReply> perform(const HttpCall& call, std::string& location) {
 }
 
 }  // namespace
+
+void set_http_ca_file(const std::string& path) { g_ca_file = path; }
 
 bool names_private_host(const std::string& url) {
   std::string host = parts_of(url).host;

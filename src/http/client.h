@@ -1,6 +1,8 @@
 // Outgoing HTTP (libcurl) for provider adapters and input-file fetches: a deadline on every call,
 // a cap on the response size, and SSRF protection (no private, loopback or link-local targets,
-// checked on the resolved address of every connection, redirects included).
+// checked on the resolved address of every connection, redirects included). Connections are
+// pooled per host (keep-alive, DNS cache, TLS session reuse), in two pools kept apart by the
+// call's allow_private rule.
 #pragma once
 #include <string>
 
@@ -29,6 +31,10 @@ struct HttpReply {
 // Transport failures: Code::timeout on a deadline, Code::forbidden for a refused private target,
 // Code::payload_too_large past max_bytes, Code::provider_error for anything else.
 Result<HttpReply> http_call(const HttpCall& call);
+
+// Outgoing calls trust this PEM bundle instead of the system's CA store (--ca-file: a
+// provider behind a corporate CA; the HTTPS fakes in tests). Call once at start, before any call.
+void set_http_ca_file(const std::string& path);
 
 // Whether a URL's host is, as written, a non-public address ("localhost", or an IP literal in any
 // notation the resolver accepts): refused at once, without a lookup or a connection.

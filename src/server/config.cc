@@ -205,6 +205,8 @@ const std::vector<Setting>& settings() {
          c.webhook_retries = out;
          return Status::Ok();
        }},
+      {"ca-file", "", "PEM bundle that outgoing HTTPS calls trust instead of the system's CA store (a provider behind "
+       "your own CA)", text(&Config::ca_file)},
       {"webhook-timeout-ms", "10000", "deadline of one webhook attempt", integer("webhook-timeout-ms", &Config::webhook_timeout_ms, 100, 120000)},
       {"provider-timeout-ms", "60000", "deadline of one call to a provider", integer("provider-timeout-ms", &Config::provider_timeout_ms, 100, 600000)},
       {"provider-poll-ms", "1000", "interval between status polls of a queued generation", integer("provider-poll-ms", &Config::provider_poll_ms, 10, 60000)},

@@ -50,6 +50,7 @@ struct Config {
   int64_t media_timeout = 300, media_memory_mb = 2048, media_output_mb = 512;
   std::vector<int64_t> webhook_retries = {5, 300, 1800, 7200, 18000, 36000};
   int64_t webhook_timeout_ms = 10000;
+  std::string ca_file;
   int64_t provider_timeout_ms = 60000, provider_poll_ms = 1000;
   std::string stripe_url = "https://api.stripe.com", stripe_secret_key, stripe_webhook_secret;
 

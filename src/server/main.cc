@@ -11,6 +11,7 @@
 #include "api/services.h"
 #include "common/crypto.h"
 #include "common/sandbox.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "gen/providers/remote.h"
 #include "mail/mailer.h"
@@ -108,6 +109,7 @@ int serve(const Config& cfg) {
   LocalBlobStore blobs(cfg.data_dir + "/blobs");
   Files files(**store, blobs, hasher, clock, public_url, cfg.files_url);
   ProviderKeys provider_keys(**store, clock, secret->master_key, cfg.provider_keys);
+  if (!cfg.ca_file.empty()) set_http_ca_file(cfg.ca_file);
   ProviderRegistry providers;
   providers["local"] = make_local_provider();
   FfmpegSettings media;

@@ -7,8 +7,8 @@ VARGD = os.environ.get("VARGD") or (sys.argv[1] if len(sys.argv) > 1 and not sys
 KEY_RE = re.compile(r"varg_[0-9A-Za-z]{38}")
 
 
-def start_fake():
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "fakes", "fake_upstream.py"), "0"],
+def start_fake(args=()):
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "..", "fakes", "fake_upstream.py"), "0", *args],
                          stdout=subprocess.PIPE, text=True)
     port = int(p.stdout.readline().split()[1])
     p.stdout.close()

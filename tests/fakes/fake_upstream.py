@@ -60,6 +60,7 @@ class State:
 
 
 S = State()
+TLS = False  # main(): --tls
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -84,13 +85,16 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def base(self):
-        return "http://%s" % self.headers.get("Host")
+        return "%s://%s" % ("https" if TLS else "http", self.headers.get("Host"))
 
     def record(self, key):
         body = getattr(self, "payload", b"")[:20000].decode("utf-8", "replace")
+        # Which TCP connection carried the call, and (over TLS) whether its handshake resumed a session.
+        tls = getattr(self.connection, "session_reused", None)
         with S.lock:
             S.calls.append({"method": self.command, "path": self.path, "key": key, "body": body,
-                            "content_type": self.headers.get("Content-Type", "")})
+                            "content_type": self.headers.get("Content-Type", ""),
+                            "conn": "%s:%d" % self.client_address[:2], "tls_resumed": tls})
 
     def misbehave(self):
         """Applies the current mode to an upstream call; True when it already answered."""
@@ -509,9 +513,18 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    """fake_upstream.py PORT [--tls CERT KEY]: with --tls it speaks HTTPS with that certificate."""
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
+    if "--tls" in sys.argv:
+        import ssl
+        i = sys.argv.index("--tls")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[i + 1], sys.argv[i + 2])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        global TLS
+        TLS = True
     print("PORT %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 
