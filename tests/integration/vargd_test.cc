@@ -383,7 +383,7 @@ TEST_F(VargdTest, AccessLogIsJsonPerRequestAndNeverContainsAKey) {
   get("/api/v0/users/current/?api_key=" + new_key);
   get("/v1/balance", key.substr(0, 42) + "Z");  // a bad key is still a secret-looking string
   http(port_, "GET", "/healthz", {{"X-Request-Id", "log-probe-1"}});
-  std::this_thread::sleep_for(100ms);
+  std::this_thread::sleep_for(1300ms);  // the log is flushed every second
   const std::string log = server_->err();
   EXPECT_EQ(find_key(log), "") << "a key appears in the access log:\n" << log;
   EXPECT_EQ(log.find(key.substr(5, 16)), std::string::npos) << log;
