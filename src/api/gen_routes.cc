@@ -36,11 +36,11 @@ int prefer_wait(const Request& req) {
   return std::clamp(n, 1, 60);
 }
 
-Response job_response(Jobs& jobs, const JobRecord& j, int status, int64_t cache_ttl) {
+Response job_response(Jobs& jobs, const JobRecord& j, int status) {
   Response r = json_response(status, jobs.to_json(j));
   r.set_header("X-Cache", j.cache_hit ? "HIT" : "MISS");
   r.set_header("X-Cache-Key", j.cache_key);
-  r.set_header("X-Cache-TTL", std::to_string(cache_ttl));
+  r.set_header("X-Cache-TTL", std::to_string(jobs.options().cache_ttl));
   return r;
 }
 
@@ -179,17 +179,16 @@ static Result<JobRecord> submit_job(Services& s, Ctx& ctx, const std::string& c,
 }
 
 Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c, const std::string& model) {
-  const int64_t ttl = 30 * 86400;
   bool replayed = false;
   auto j = submit_job(s, ctx, c, model, &replayed);
   if (!j.ok()) return j.status();
-  Response r = job_response(*s.jobs, *j, replayed ? 200 : 202, ttl);
+  Response r = job_response(*s.jobs, *j, replayed ? 200 : 202);
   if (replayed) r.set_header("Idempotent-Replayed", "true");
   if (int wait = prefer_wait(ctx.req); wait > 0 && is_live(j->status)) {
     Jobs* jobs = s.jobs;
-    r.deferred = [jobs, user = ctx.principal.user_id, id = j->id, wait, ttl](std::function<void(Response)> deliver) {
+    r.deferred = [jobs, user = ctx.principal.user_id, id = j->id, wait](std::function<void(Response)> deliver) {
       wait_for_job(*jobs, user, id, steady::now() + std::chrono::seconds(wait),
-                   [jobs, ttl](const JobRecord& j) { return job_response(*jobs, j, is_live(j.status) ? 202 : 200, ttl); },
+                   [jobs](const JobRecord& j) { return job_response(*jobs, j, is_live(j.status) ? 202 : 200); },
                    std::move(deliver));
     };
   }
@@ -210,7 +209,7 @@ static Response probe_answer(Services& s, const JobRecord& j) {
       return r;
     }
   }
-  if (is_live(j.status)) return job_response(*s.jobs, j, 202, 30 * 86400);
+  if (is_live(j.status)) return job_response(*s.jobs, j, 202);
   return error_response(Family::gateway, error(Code::invalid, j.error.empty() ? "The probe was cancelled" : j.error, "url"));
 }
 
@@ -339,7 +338,7 @@ void add_generation_routes(Api& api, Services& s) {
              bool replayed = false;
              auto j = s.jobs->retry(submission(ctx, "", std::move(*body)), ctx.param("id"), &replayed);
              if (!j.ok()) return j.status();
-             Response r = job_response(*s.jobs, *j, replayed ? 200 : 202, 30 * 86400);
+             Response r = job_response(*s.jobs, *j, replayed ? 200 : 202);
              if (replayed) r.set_header("Idempotent-Replayed", "true");
              return r;
            }})
@@ -349,7 +348,7 @@ void add_generation_routes(Api& api, Services& s) {
            "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) { return job_events(s, ctx); }});
 
   api.add({"POST", "/v1/files", "Upload an input file (raw body, real Content-Type)", Auth::api_key, "generate",
-           "api.generate.upload", nullptr, 50u << 20, [&s](Ctx& ctx) -> Result<Response> {
+           "api.generate.upload", nullptr, s.jobs->options().input_max_bytes, [&s](Ctx& ctx) -> Result<Response> {
              if (ctx.req.body.empty()) return error(Code::invalid, "The upload is empty", "body");
              std::string_view claimed = ctx.req.header("x-content-hash");
              const std::string hash = "sha256:" + to_hex(sha256(ctx.req.body));

@@ -38,7 +38,7 @@ class Jobs {
     bool cache_per_account = false;  // scope: global (default) or account
     bool allow_private_urls = false;     // callers' input-file URLs
     bool allow_private_results = false;  // result URLs named by a provider's answer
-    size_t input_max_bytes = 50u << 20;
+    size_t input_max_bytes = 50u << 20;  // --upload-body-limit: an upload, or an input fetched by URL
     int fetches_per_account = 2;  // jobs of one account fetching input URLs at once
     size_t output_max_bytes = 512u << 20;
     int max_active_per_account = 20;  // queued + processing jobs of one account; 0: no cap
@@ -102,6 +102,7 @@ class Jobs {
 
   nlohmann::json to_json(const JobRecord& j) const;
   const Catalog& catalog() const { return catalog_; }
+  const Options& options() const { return opts_; }
   // A job with several results (media processing) has as its output a stored listing of them,
   // named by this media type: {"file_id", "media_type", ...} with each further file referenced
   // as {"file_id", "media_type"}; to_json turns each reference into {"url", "media_type"}.

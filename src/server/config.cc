@@ -106,7 +106,7 @@ const std::vector<Setting>& settings() {
        }},
       {"json-body-limit", "1048576", "largest JSON request body in bytes (413 above)",
        integer("json-body-limit", &Config::json_body_limit, 1024, 64LL << 20)},
-      {"upload-body-limit", "52428800", "largest upload in bytes (413 above)",
+      {"upload-body-limit", "52428800", "largest input file in bytes: an upload (413 above) or a file fetched by URL",
        integer("upload-body-limit", &Config::upload_body_limit, 1024, 4LL << 30)},
       {"header-limit", "16384", "largest request line plus headers in bytes (431 above)",
        integer("header-limit", &Config::header_limit, 1024, 1 << 20)},

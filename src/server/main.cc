@@ -139,6 +139,7 @@ int serve(const Config& cfg) {
   Jobs::Options jo;
   jo.workers = cfg.job_workers;
   jo.cache_ttl = cfg.cache_ttl;
+  jo.input_max_bytes = cfg.upload_body_limit;
   jo.cache_per_account = cfg.cache_scope == "account";
   jo.allow_private_urls = cfg.allow_private_urls == 1;
   jo.allow_private_results = cfg.allow_private_provider_urls == 1;

@@ -194,6 +194,19 @@ class Gateway(unittest.TestCase):
             self.assertEqual((by_model[op]["capability"], by_model[op]["credits"]), ("ffmpeg", 5))
         self.assertEqual((by_model["kling-v3"]["credits"], by_model["kling-v3"]["per_seconds"]), (150, 5))
 
+    def test_cache_ttl_and_upload_limit_settings_are_the_ones_served(self):
+        v = Vargd(["--cache-ttl", "60", "--upload-body-limit", "2048"])
+        try:
+            key = v.user("settings@example.com", 0)
+            s, h, j = call("POST", v.url + "/v1/image", key, {"model": "local-image", "prompt": "ttl"})
+            self.assertEqual((s, h.get("X-Cache-TTL")), (202, "60"))
+            s, _, e = call("POST", v.url + "/v1/files", key, raw=b"\x89PNG\r\n\x1a\n" + b"0" * 3000, headers={"Content-Type": "image/png"})
+            self.assertEqual(s, 413, e)
+            s, _, f = call("POST", v.url + "/v1/files", key, raw=b"\x89PNG\r\n\x1a\n" + b"0" * 1000, headers={"Content-Type": "image/png"})
+            self.assertEqual(s, 200, f)
+        finally:
+            v.cleanup()
+
     def test_garbage_from_upstream_fails_cleanly(self):
         key = self.v.user("garbage@example.com", 100)
         self.control(mode="garbage")
