@@ -277,6 +277,11 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
     s.counters.commits++;
     s.counters.operations += int64_t(batch.size());
   }
+  if (s.engine.maintain) {
+    lk.unlock();
+    s.engine.maintain(*c);
+    lk.lock();
+  }
   hand_over(s, c);
   return std::move(self.result);
 }

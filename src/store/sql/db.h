@@ -151,6 +151,9 @@ struct Engine {
   // Announces job ids to every instance inside a write (one `?`: the comma-joined ids); "" when
   // only one process uses the store.
   std::string announce;
+  // Optional upkeep on a writer connection, outside any transaction, after a leader's commits
+  // (SQLite: bound the WAL). Cheap unless it has work to do; must not throw.
+  std::function<void(Connection&)> maintain;
 };
 
 class Db {

@@ -377,6 +377,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   e.writers = 1;
   e.readers = std::max(1, connections);
   e.filter = std::move(filter);
+  e.maintain = [wal = path + "-wal"](sql::Connection& c) {
+    struct stat st;
+    if (::stat(wal.c_str(), &st) == 0 && st.st_size > kWalLimit) (void)c.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  };
   e.connect = [path](bool writer) -> Result<std::unique_ptr<sql::Connection>> {
     auto c = Connection::open(path, writer);
     if (!c.ok()) return c.status();

@@ -1,7 +1,10 @@
 // SqliteStore: the embedded Store. SqlStore's rules on one SQLite file in WAL mode: one writer
 // connection (synchronous=FULL, so no committed write is lost on power failure; group commit
 // keeps it fast), a pool of readers, and numbered migrations applied at open. Safe to share one
-// file between a running vargd and `vargd admin` commands.
+// file between a running vargd and `vargd admin` commands. The WAL stays bounded: SQLite's own
+// checkpoints run on commits but cannot restart the WAL while some reader always holds a
+// snapshot, so past kWalLimit the writer lane runs a TRUNCATE checkpoint between group commits (a
+// stat of the WAL file after each), which waits only for the readers that started before it.
 #pragma once
 #include <memory>
 #include <string>
@@ -16,6 +19,8 @@ class SqliteStore final : public SqlStore {
   // is the number of readers.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path, int connections,
                                                   sql::ConnectionFilter filter = {});
+
+  static constexpr int64_t kWalLimit = 8 << 20;  // bytes of WAL file that trigger a truncating checkpoint
 
  private:
   using SqlStore::SqlStore;
