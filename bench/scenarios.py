@@ -419,6 +419,23 @@ def run_all(a, tmp, procs):
             load_rss["portkey_under_S2_kib"] = max(load_rss.get("portkey_under_S2_kib", 0), rss_kib([portkey.pid]))
         load_rss["nginx_under_S2_kib"] = max(load_rss.get("nginx_under_S2_kib", 0), rss_kib(nginx_pids))
     res["S2"] = {c: measure("S2", s2_names, c, s2_sample) for c in (1, 32)}
+
+    # S2 as the account's history grows: its job rows filled up to 100,000 (completed jobs, written
+    # straight into the database file beside the running vargd), then the c=1 miss measured again.
+    import sqlite3
+    db = sqlite3.connect(os.path.join(data, "varg.db"), timeout=30)
+    uid = db.execute("SELECT id FROM users WHERE email = 'bench@example.com'").fetchone()[0]
+    have = db.execute("SELECT COUNT(*) FROM jobs WHERE user_id = ?", (uid,)).fetchone()[0]
+    rows = [("job_history_%07d" % i, uid, "image", "fal:flux-pro", "{}", "completed", 1700000000 + i, "metered")
+            for i in range(max(0, 100000 - have))]
+    db.executemany("INSERT INTO jobs(id, user_id, capability, model, params, status, created_at, billing_mode) "
+                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    history = db.execute("SELECT COUNT(*) FROM jobs WHERE user_id = ?", (uid,)).fetchone()[0]
+    db.close()
+    log("S2: the account now has %d jobs; the c=1 miss again" % history)
+    res["S2_history"] = {"jobs_before": have, "jobs": history,
+                         "c1": measure("S2 history", ["vargd_metered", "direct_fal_seq"], 1)}
     if a.profile == "1" and shutil.which("perf"):
         profile_text += profile(vargd.pid, targets["vargd_metered"], tmp, "S2 metered miss c=32")
 
@@ -585,6 +602,15 @@ def build_rows(res):
             tgt = "≥ 20" if c == 32 and pname == "Portkey" else ""
             row("S2 c=%d" % c, "throughput", fmt_rps(v["rps"]), pname, fmt_rps(p["rps"]), "%.2f" % r, tgt,
                 (r >= 20) if tgt else None, p["command"])
+
+    if "S2_history" in res:
+        h = res["S2_history"]
+        before, after = res["S2"][1], h["c1"]
+        add = lambda m: m["vargd_metered"]["p50_us"] - 4 * m["direct_fal_seq"]["p50_us"]
+        r = ratio(add(after), add(before))
+        row("S2 c=1", "added latency p50 with %s jobs in the account (was %s)" % (format(h["jobs"], ","), format(h["jobs_before"], ",")),
+            fmt_us(add(after)), "the same with %s jobs" % format(h["jobs_before"], ","), fmt_us(add(before)), "%.2f" % r,
+            "flat (≤ 1.25)", r <= 1.25, after["vargd_metered"]["command"])
 
     s = res["S3"][32]
     for vn, nn, what in (("vargd_cache_hit", "nginx_static_json", "cache hit POST /v1/image"),
