@@ -46,8 +46,18 @@ Result<FileRecord> Files::by_name(const std::string& name) {
   auto dot = name.rfind('.');
   std::string id = name.substr(0, dot);
   if (id.size() > 64 || !id.starts_with("file_")) return error(Code::not_found, "No such file");
-  auto f = store_.file(id);
-  if (!f.ok()) return f;
+  Result<FileRecord> f = error(Code::not_found, "No such file");
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = known_.find(id); it != known_.end()) f = it->second;
+  }
+  if (!f.ok()) {
+    f = store_.file(id);
+    if (!f.ok()) return f;
+    std::lock_guard lk(mu_);
+    if (known_.size() >= kKnown) known_.clear();
+    known_[id] = *f;
+  }
   if (dot != std::string::npos && name.substr(dot + 1) != f->ext) return error(Code::not_found, "No such file");
   return f;
 }

@@ -1,6 +1,8 @@
 // Result and upload files: content-addressed bytes in the BlobStore, an unguessable public id
 // derived from the content hash with the server secret, served at {public-url}/files/{id}.{ext}.
 #pragma once
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "auth/api_key.h"
@@ -43,6 +45,11 @@ class Files {
   const Clock& clock_;
   std::string public_url_;
   std::string files_url_;
+  // File records are immutable (content-addressed, never rewritten): the ones served recently are
+  // kept, so a result GET reads no database row. Whatever deletes files must drop them here too.
+  static constexpr size_t kKnown = 4096;
+  std::mutex mu_;
+  std::map<std::string, FileRecord> known_;
 };
 
 }  // namespace varg
