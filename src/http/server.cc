@@ -91,6 +91,7 @@ struct Server::Impl {
   size_t next_context = 0;
   tcp::acceptor acceptor{ioc};
   asio::signal_set signals{ioc};
+  bool catching_signals = false;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
   std::mutex conns_mu;
@@ -166,15 +167,20 @@ void Server::Impl::begin_stop() {
     });
 }
 
+void Server::catch_signals() {
+  auto& im = *impl_;
+  if (im.catching_signals) return;
+  im.catching_signals = true;
+  im.signals.add(SIGTERM);
+  im.signals.add(SIGINT);
+  im.signals.async_wait([&im](const beast::error_code& ec, int) {
+    if (!ec) im.begin_stop();
+  });
+}
+
 void Server::run(bool handle_signals) {
   auto& im = *impl_;
-  if (handle_signals) {
-    im.signals.add(SIGTERM);
-    im.signals.add(SIGINT);
-    im.signals.async_wait([&im](const beast::error_code& ec, int) {
-      if (!ec) im.begin_stop();
-    });
-  }
+  if (handle_signals) catch_signals();
   asio::co_spawn(im.ioc, im.accept_loop(), asio::detached);
   // A watchdog: once stopping, give in-flight requests the grace period, then stop the loop.
   std::thread watchdog([&im] {

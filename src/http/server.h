@@ -38,6 +38,9 @@ class Server {
   uint16_t listen();
   // Serves until stop() or SIGTERM/SIGINT, then drains in-flight requests within the grace period.
   void run(bool handle_signals = true);
+  // SIGTERM and SIGINT begin a graceful stop from now on (run() would only catch them once it
+  // starts): call it before announcing the address, so a signal right after start is not fatal.
+  void catch_signals();
   void stop();
 
  private:

@@ -177,6 +177,7 @@ int serve(const Config& cfg) {
   renders.start();
   webhooks.start();
 
+  server.catch_signals();  // before the address is announced: a SIGTERM from then on stops gracefully
   std::cout << "vargd listening on " << base << " (database " << redacted_database(cfg.database_path()) << ")\n"
             << "Get an API key:  vargd admin create-user --email you@example.com --credits 1000"
             << (cfg.data_dir != "./data" ? " --data-dir " + cfg.data_dir : "") << "\n"
