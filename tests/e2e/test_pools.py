@@ -3,7 +3,7 @@
 (submit, status, result, the file); the fake notes which TCP connection carried each and, over
 TLS, whether its handshake resumed a session. Pooled, a warm vargd opens no new connection and
 makes no new handshake per generation, over HTTP and over HTTPS. Usage: test_pools.py /path/to/vargd"""
-import json, os, shutil, ssl, subprocess, tempfile, time, unittest, urllib.request
+import contextlib, json, os, shutil, ssl, subprocess, tempfile, time, unittest, urllib.request
 
 from harness import Vargd, call, start_fake, wait_job
 
@@ -12,6 +12,24 @@ def fake_calls(url, cafile=None):
     ctx = ssl.create_default_context(cafile=cafile) if cafile else None
     with urllib.request.urlopen(url + "/_calls", timeout=30, context=ctx) as r:
         return json.loads(r.read())["calls"]
+
+
+@contextlib.contextmanager
+def tls_fake():
+    """The fake upstream over HTTPS with a fresh self-signed certificate for 127.0.0.1: (https URL, cert path)."""
+    d = tempfile.mkdtemp(prefix="varg-tls-")
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key.pem",
+                        "-out", d + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        fake, url = start_fake(["--tls", d + "/cert.pem", d + "/key.pem"])
+        try:
+            yield url.replace("http://", "https://"), d + "/cert.pem"
+        finally:
+            fake.kill()
+            fake.wait()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 class Pools(unittest.TestCase):
@@ -56,29 +74,12 @@ class Pools(unittest.TestCase):
             fake.wait()
 
     def test_https_keeps_one_connection_and_one_handshake(self):
-        d = tempfile.mkdtemp(prefix="varg-tls-")
-        try:
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key.pem",
-                            "-out", d + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-            fake, url = start_fake(["--tls", d + "/cert.pem", d + "/key.pem"])
-            https = url.replace("http://", "https://")
-            try:
-                self.check(self.run_generations(https, ["--ca-file", d + "/cert.pem"], d + "/cert.pem"), tls=True)
-            finally:
-                fake.kill()
-                fake.wait()
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
+        with tls_fake() as (https, cert):
+            self.check(self.run_generations(https, ["--ca-file", cert], cert), tls=True)
 
     def test_https_without_the_ca_fails_cleanly(self):
-        d = tempfile.mkdtemp(prefix="varg-tls-")
-        try:
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key.pem",
-                            "-out", d + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-            fake, url = start_fake(["--tls", d + "/cert.pem", d + "/key.pem"])
-            v = Vargd(["--allow-private-provider-urls", "1", "--fal-url", url.replace("http://", "https://"), "--fal-key", "k"])
+        with tls_fake() as (https, _):
+            v = Vargd(["--allow-private-provider-urls", "1", "--fal-url", https, "--fal-key", "k"])
             try:
                 key = v.user("untrusted@example.com", 100)
                 s, _, j = call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "untrusted"})
@@ -88,10 +89,6 @@ class Pools(unittest.TestCase):
                 self.assertEqual(call("GET", v.url + "/v1/balance", key)[2]["balance_cents"], 100)
             finally:
                 v.cleanup()
-                fake.kill()
-                fake.wait()
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
