@@ -52,25 +52,27 @@ std::string Webhooks::sign(const std::string& secret, const std::string& id, int
   return "v1," + to_base64(hmac_sha256(key, id + "." + std::to_string(timestamp) + "." + body));
 }
 
-Result<std::string> Webhooks::store_secret(int64_t user_id, bool replace) {
-  const std::string ad = "webhook:" + std::to_string(user_id);
-  const std::string fresh = "whsec_" + to_base64(random_bytes(32));
-  auto sealed = store_.put_webhook_secret(user_id, to_hex(aead_seal(master_key_, fresh, ad)), replace, clock_.now());
-  if (!sealed.ok()) return sealed.status();
-  auto raw = from_hex(*sealed);
-  auto plain = raw ? aead_open(master_key_, *raw, ad) : std::nullopt;
+// A sealed secret as the store holds it (hex) → the secret.
+Result<std::string> Webhooks::open_secret(int64_t user_id, const std::string& sealed) const {
+  auto raw = from_hex(sealed);
+  auto plain = raw ? aead_open(master_key_, *raw, "webhook:" + std::to_string(user_id)) : std::nullopt;
   if (!plain) return error(Code::internal, "The webhook signing secret cannot be opened (was the server secret changed?)");
   return *plain;
+}
+
+Result<std::string> Webhooks::store_secret(int64_t user_id, bool replace) {
+  const std::string fresh = "whsec_" + to_base64(random_bytes(32));
+  auto sealed = store_.put_webhook_secret(user_id, to_hex(aead_seal(master_key_, fresh, "webhook:" + std::to_string(user_id))),
+                                          replace, clock_.now());
+  if (!sealed.ok()) return sealed.status();
+  return open_secret(user_id, *sealed);
 }
 
 Result<std::string> Webhooks::secret(int64_t user_id) {
   auto sealed = store_.webhook_secret(user_id);
   if (!sealed.ok()) return sealed.status();
   if (!*sealed) return store_secret(user_id, false);
-  auto raw = from_hex(**sealed);
-  auto plain = raw ? aead_open(master_key_, *raw, "webhook:" + std::to_string(user_id)) : std::nullopt;
-  if (!plain) return error(Code::internal, "The webhook signing secret cannot be opened (was the server secret changed?)");
-  return *plain;
+  return open_secret(user_id, **sealed);
 }
 
 Result<std::string> Webhooks::rotate(int64_t user_id) { return store_secret(user_id, true); }

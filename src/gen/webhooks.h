@@ -47,6 +47,7 @@ class Webhooks {
   void sender();
   void attempt(WebhookDelivery d);
   Result<std::string> store_secret(int64_t user_id, bool replace);
+  Result<std::string> open_secret(int64_t user_id, const std::string& sealed) const;
 
   Store& store_;
   Jobs& jobs_;
