@@ -40,6 +40,14 @@ std::string time_text(double s) {
 
 double rounded(double s) { return std::round(s * 1000) / 1000; }
 
+// "in_3" with prefix "in_" → 3: N from 1 to 10 written without a leading zero; 0 for anything else.
+int label_number(const std::string& label, const std::string& prefix) {
+  const std::string n = label.starts_with(prefix) ? label.substr(prefix.size()) : "";
+  if (n.empty() || n.size() > 2 || n[0] == '0' || n.find_first_not_of("0123456789") != std::string::npos) return 0;
+  const int k = std::stoi(n);
+  return k <= 10 ? k : 0;
+}
+
 const char* const kOutputExtensions[] = {"mp4", "mov", "webm", "mkv", "mp3", "wav", "m4a", "aac", "ogg", "opus",
                                          "flac", "gif", "png", "jpg", "jpeg", "webp"};
 
@@ -58,10 +66,8 @@ Result<Normalized> normalize_command(const json& body) {
   if (auto it = body.find("input_files"); it != body.end() && !it->is_null()) {
     if (!it->is_object()) return bad("input_files", "Field 'input_files' must be an object like {\"in_1\": \"https://...\"}");
     for (auto& [label, v] : it->items()) {
-      int k = 0;
-      if (label.size() < 4 || label.size() > 5 || !label.starts_with("in_") || label[3] == '0' ||
-          label.find_first_not_of("0123456789", 3) != std::string::npos || (k = std::stoi(label.substr(3))) > 10)
-        return bad("input_files", "input_files keys are in_1 to in_10, not '" + label + "'");
+      const int k = label_number(label, "in_");
+      if (!k) return bad("input_files", "input_files keys are in_1 to in_10, not '" + label + "'");
       if (!v.is_string() || v.get<std::string>().empty() || v.get<std::string>().size() > 4096)
         return bad("input_files", "input_files." + label + " must be a URL");
       if (inputs.count(k)) return bad("input_files", "in_1 is given twice: as 'url' and in input_files");
@@ -80,8 +86,7 @@ Result<Normalized> normalize_command(const json& body) {
       return bad("output_files", "Field 'output_files' must be an object of 1 to 10 outputs like {\"out_1\": \"output.mp4\"}");
     outputs = json::object();
     for (auto& [label, v] : it->items()) {
-      if (label.size() < 5 || label.size() > 6 || !label.starts_with("out_") || label[4] == '0' ||
-          label.find_first_not_of("0123456789", 4) != std::string::npos || std::stoi(label.substr(4)) > 10)
+      if (!label_number(label, "out_"))
         return bad("output_files", "output_files keys are out_1 to out_10, not '" + label + "'");
       const std::string name = v.is_string() ? v.get<std::string>() : "";
       const size_t dot = name.rfind('.');
