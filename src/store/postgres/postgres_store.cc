@@ -22,8 +22,11 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   // Every write transaction holds one advisory lock shared; a re-run after a lost race takes it
   // exclusively, so it waits for the writers in flight (on every instance), runs alone, and
   // cannot lose again (PostgreSQL queues new shared requests behind a waiting exclusive one).
+  // The re-run is READ COMMITTED: a SERIALIZABLE snapshot would be taken when the lock statement
+  // starts, before the wait, and a writer committing during the wait would make it lose again.
+  // Alone, each statement's fresh snapshot is the serial order.
   e.begin = "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock_shared(" + std::to_string(kWriteLock) + ")";
-  e.begin_alone = "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")";
+  e.begin_alone = "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(" + std::to_string(kWriteLock) + ")";
   e.writers = std::max(1, opts.writers);
   e.readers = std::max(1, opts.connections);
   e.pool_wait_ms = opts.pool_wait_ms;
