@@ -403,9 +403,31 @@ class AdapterTest(unittest.TestCase):
     def test_cancel_releases_and_cancels_upstream(self):
         before = FX.balance()
         FX.control("slow_job", delay=30)
+        seen = len(FX.calls())
         jobs = [(m, self.submit(m, "cancel")) for m in self.models]
         self.wait_all([j for _, j in jobs], until=("processing",), deadline=10)
-        time.sleep(1.5)  # Replicate's create holds `Prefer: wait=1` before the prediction id is known
+        want = {p: sum(1 for m in self.models if m["provider"] == p) for p in ("fal", "replicate", "higgsfield")}
+
+        def created():  # upstream requests created so far by this test, per queue-based provider
+            made = {p: 0 for p in want}
+            for c in FX.calls()[seen:]:
+                path = c["path"]
+                if c["method"] != "POST" or path.endswith("/cancel") or path.startswith("/requests/"):
+                    continue
+                if path.startswith(("/v1/models/", "/v1/predictions")):
+                    made["replicate"] += 1
+                elif path.startswith("/higgsfield-ai/"):
+                    made["higgsfield"] += 1
+                elif not path.startswith(("/v1/", "/openai/")) and "/requests/" not in path:
+                    made["fal"] += 1
+            return made
+
+        # A cancel that comes before the create leaves nothing upstream to cancel; one that comes
+        # while the create is in flight (Replicate holds it `Prefer: wait`) cancels once it answers.
+        end = time.time() + 20
+        while time.time() < end and created() != want:
+            time.sleep(0.05)
+        self.assertEqual(created(), want)
         for _, j in jobs:
             s, _ = FX.api("DELETE", "/v1/jobs/" + j["job_id"])
             self.assertEqual(s, 204)
@@ -414,8 +436,7 @@ class AdapterTest(unittest.TestCase):
             self.assertEqual(got["status"], "cancelled", got)
         self.assertEqual(FX.balance(), (before[0], 0))
         cancels = {"fal": 0, "replicate": 0, "higgsfield": 0}  # ElevenLabs and Groq answer at once: nothing to cancel
-        end = time.time() + 5
-        want = {p: sum(1 for m in self.models if m["provider"] == p) for p in cancels}
+        end = time.time() + 20
         while time.time() < end and cancels != want:
             calls = FX.calls()
             cancels = {
