@@ -134,10 +134,11 @@ void Api::handle(Request req, std::function<void(Response)> done) {
       done(std::move(final));
     });
   };
-  if (opts_.inline_reads && runs_inline(req)) return respond(run(req));
-  auto shared = std::make_shared<Request>(std::move(req));
-  bool queued = pool_->submit([this, shared, respond] { respond(run(*shared)); });
-  if (!queued) done(error_response(family_of(shared->path), overloaded()));
+  Prepared p = prepare(req);
+  if (opts_.inline_reads && runs_inline(p)) return respond(run(req, std::move(p)));
+  auto shared = std::make_shared<std::pair<Request, Prepared>>(std::move(req), std::move(p));
+  bool queued = pool_->submit([this, shared, respond] { respond(run(shared->first, std::move(shared->second))); });
+  if (!queued) done(error_response(family_of(shared->first.path), overloaded()));
 }
 
 namespace {
@@ -193,28 +194,36 @@ std::string session_cookie(const Request& req) {
   return {};
 }
 
-bool Api::runs_inline(const Request& req) {
-  auto m = router_.match(req.method, req.path);
-  if (m.kind != Router::Match::found || !routes_[m.index].inline_read) return false;
-  return routes_[m.index].auth == Auth::none || auth_.cached(bearer(req));
+Api::Prepared Api::prepare(const Request& req) const {
+  Prepared p;
+  p.match = router_.match(req.method, req.path);
+  std::string_view key = bearer(req);  // Vast's ?api_key= is rare: authenticate() hashes it
+  if (!key.empty() && !key.starts_with(AccessToken::kPrefix)) p.key_hash = auth_.key_hash(key);
+  return p;
+}
+
+bool Api::runs_inline(const Prepared& p) {
+  const RouteSpec* route = p.route(*this);
+  if (!route || !route->inline_read) return false;
+  return route->auth == Auth::none || auth_.cached(p.key_hash);
 }
 
 void Api::precheck(Request head, std::function<void(std::optional<Response>)> done) {
-  auto m = router_.match(head.method, head.path);
-  if (m.kind != Router::Match::found) return done(run(head));  // 404 or 405 whatever the body says
-  const RouteSpec& route = routes_[m.index];
-  if (route.auth == Auth::none || auth_.cached(bearer(head))) return done(std::nullopt);
+  Prepared p = prepare(head);
+  const RouteSpec* route = p.route(*this);
+  if (!route) return done(run(head, std::move(p)));  // 404 or 405 whatever the body says
+  if (route->auth == Auth::none || auth_.cached(p.key_hash)) return done(std::nullopt);
   // A credential lookup may touch the store: on a worker, never on the network thread.
-  auto shared = std::make_shared<Request>(std::move(head));
-  bool queued = pool_->submit([this, shared, done, &route] {
-    auto p = authenticate(*shared, route.auth, family_of(shared->path));
-    if (p.ok()) return done(std::nullopt);
-    done(run(*shared));  // the pipeline's own refusal, logged and counted like any other answer
+  auto shared = std::make_shared<std::pair<Request, Prepared>>(std::move(head), std::move(p));
+  bool queued = pool_->submit([this, shared, done, route] {
+    auto& [req, prepared] = *shared;
+    if (authenticate(req, route->auth, family_of(req.path), prepared.key_hash).ok()) return done(std::nullopt);
+    done(run(req, std::move(prepared)));  // the pipeline's own refusal, logged and counted like any other answer
   });
-  if (!queued) done(error_response(family_of(shared->path), overloaded()));
+  if (!queued) done(error_response(family_of(shared->first.path), overloaded()));
 }
 
-Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {
+Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam, const std::string& key_hash) {
   std::string credential(bearer(req));
   if (credential.empty() && (mode == Auth::key_or_session || mode == Auth::dashboard)) {
     // The dashboard's cookie. SameSite=Strict already keeps it off cross-site requests; the Origin
@@ -236,21 +245,21 @@ Result<Principal> Api::authenticate(const Request& req, Auth mode, Family fam) {
       return error(Code::unauthorized, "Access tokens are not accepted here; use an API key");
     return auth_.session(credential);
   }
-  return auth_.api_key(credential);
+  return auth_.api_key_by_hash(key_hash.empty() ? auth_.key_hash(credential) : key_hash);
 }
 
-Result<Response> Api::pipeline(Ctx& ctx, const RouteSpec*& route) {
-  auto m = router_.match(ctx.req.method, ctx.req.path);
+Result<Response> Api::pipeline(Ctx& ctx, Prepared& prepared) {
+  Router::Match& m = prepared.match;
   if (m.kind == Router::Match::none) return error(Code::not_found, "No route for " + ctx.req.method + " " + ctx.req.path);
   if (m.kind == Router::Match::wrong_method) {
     Status s = error(Code::method_not_allowed, "Method " + ctx.req.method + " is not allowed here; allowed: " + m.allow);
     return s;
   }
-  route = &routes_[m.index];
+  const RouteSpec* route = prepared.route(*this);
   ctx.params = std::move(m.params);
 
   if (route->auth != Auth::none) {
-    auto p = authenticate(ctx.req, route->auth, ctx.family);
+    auto p = authenticate(ctx.req, route->auth, ctx.family, prepared.key_hash);
     if (!p.ok()) return p.status();
     ctx.principal = std::move(*p);
     if (!route->category.empty() && ctx.principal.permissions) {  // null permissions: full rights, nothing to check
@@ -335,16 +344,18 @@ Result<Response> Api::with_idempotency(Ctx& ctx, const RouteSpec& route) {
   return res;
 }
 
-Response Api::run(const Request& req) {
+Response Api::run(const Request& req) { return run(req, prepare(req)); }
+
+Response Api::run(const Request& req, Prepared prepared) {
   const auto start = std::chrono::steady_clock::now();
   Ctx ctx{req, {}, {}, {}, family_of(req.path)};
   std::string_view given = req.header("x-request-id");
   ctx.request_id = sane_request_id(given) ? std::string(given) : new_request_id();
 
-  const RouteSpec* route = nullptr;
+  const RouteSpec* route = prepared.route(*this);
   Result<Response> result = error(Code::internal, "no response");
   try {
-    result = pipeline(ctx, route);
+    result = pipeline(ctx, prepared);
   } catch (const std::exception& e) {
     spdlog::error(json{{"msg", "handler threw"}, {"what", e.what()}, {"request_id", ctx.request_id}}.dump());
     result = error(Code::internal, "internal error");
@@ -354,10 +365,7 @@ Response Api::run(const Request& req) {
     res = std::move(*result);
   } else {
     res = error_response(ctx.family, result.status());
-    if (result.status().code == Code::method_not_allowed) {
-      auto m = router_.match(req.method, req.path);
-      res.set_header("Allow", m.allow);
-    }
+    if (result.status().code == Code::method_not_allowed) res.set_header("Allow", prepared.match.allow);
     if (result.status().code == Code::internal)
       spdlog::error(json{{"msg", "internal error"}, {"detail", result.status().message}, {"request_id", ctx.request_id}}.dump());
   }

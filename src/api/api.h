@@ -115,11 +115,22 @@ class Api final : public HttpHandler {
   json openapi() const;
 
  private:
-  Result<Response> pipeline(Ctx& ctx, const RouteSpec*& route);
-  Result<Principal> authenticate(const Request& req, Auth mode, Family fam);
+  // What is worked out once per request, before the pipeline runs: the route, matched once, and
+  // the API key's hash, computed once (the authentication cache and the store are keyed by it).
+  struct Prepared {
+    Router::Match match;
+    std::string key_hash;
+    const RouteSpec* route(const Api& api) const {
+      return match.kind == Router::Match::found ? &api.routes_[match.index] : nullptr;
+    }
+  };
+  Prepared prepare(const Request& req) const;
+  Response run(const Request& req, Prepared p);
+  Result<Response> pipeline(Ctx& ctx, Prepared& p);
+  Result<Principal> authenticate(const Request& req, Auth mode, Family fam, const std::string& key_hash);
   Result<Response> with_idempotency(Ctx& ctx, const RouteSpec& route);
   Result<IdempotencyRecord> idempotency_scope(const Ctx& ctx, const RouteSpec& route) const;
-  bool runs_inline(const Request& req);
+  bool runs_inline(const Prepared& p);
 
   Options opts_;
   Authenticator& auth_;

@@ -29,9 +29,12 @@ Result<Authenticator::Cached> Authenticator::load(const std::string& hash) {
   return c;
 }
 
-Result<Principal> Authenticator::api_key(std::string_view key) {
-  if (!ApiKey::well_formed(key)) return invalid();
-  std::string hash = hasher_.hash(key);
+std::string Authenticator::key_hash(std::string_view key) const {
+  return ApiKey::well_formed(key) ? hasher_.hash(key) : std::string();
+}
+
+Result<Principal> Authenticator::api_key_by_hash(const std::string& hash) {
+  if (hash.empty()) return invalid();
   const int64_t now_ms = clock_.now_ms();
   Cached entry;
   bool hit = false;
@@ -64,9 +67,8 @@ Result<Principal> Authenticator::api_key(std::string_view key) {
   return entry.principal;
 }
 
-bool Authenticator::cached(std::string_view key) {
-  if (!ApiKey::well_formed(key)) return false;
-  const std::string hash = hasher_.hash(key);
+bool Authenticator::cached(const std::string& hash) {
+  if (hash.empty()) return false;
   std::lock_guard lk(mu_);
   auto it = cache_.find(hash);
   return it != cache_.end() && clock_.now_ms() - it->second.fetched_ms < kCacheMs;

@@ -31,10 +31,14 @@ class Authenticator {
   Authenticator(Store& store, const Clock& clock, const SecretHasher& hasher)
       : store_(store), clock_(clock), hasher_(hasher) {}
 
-  Result<Principal> api_key(std::string_view key);
+  // The peppered hash of a well-formed API key, "" for anything else: the pipeline computes it
+  // once per request and passes it to cached() and api_key_by_hash().
+  std::string key_hash(std::string_view key) const;
+  Result<Principal> api_key(std::string_view key) { return api_key_by_hash(key_hash(key)); }
+  Result<Principal> api_key_by_hash(const std::string& hash);
   Result<Principal> session(std::string_view token);
-  // True when api_key(key) would be answered from the cache, without touching the store.
-  bool cached(std::string_view key);
+  // True when api_key_by_hash(hash) would be answered from the cache, without touching the store.
+  bool cached(const std::string& hash);
   // Drops a key from this process's cache at once (revocation on this instance).
   void forget(int64_t key_id);
 

@@ -1,6 +1,4 @@
 // vargd: the gateway server, and `vargd admin` operator commands on the same binary.
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -18,6 +16,7 @@
 #include "mail/mailer.h"
 #include "server/admin.h"
 #include "server/config.h"
+#include "server/log_sink.h"
 #include "server/secret.h"
 #include "store/open_store.h"
 
@@ -25,20 +24,14 @@ using namespace varg;
 
 namespace {
 
-// The log goes through spdlog's asynchronous logger: request threads only queue a line; one
-// background thread formats and writes into a 64 KiB stdio buffer, flushed every second, at once
-// for warnings and errors, and at exit (main calls spdlog::shutdown). A kill -9 loses at most the
-// last second of info lines.
+// The log: one JSON object per line, buffered in memory and written every second, at once for
+// warnings and errors, and at exit (server/log_sink.h).
 void setup_logging(const std::string& level) {
-  std::setvbuf(stderr, nullptr, _IOFBF, 64 * 1024);
-  spdlog::init_thread_pool(8192, 1);
-  auto logger = std::make_shared<spdlog::async_logger>("vargd", std::make_shared<spdlog::sinks::stderr_sink_mt>(),
-                                                       spdlog::thread_pool(), spdlog::async_overflow_policy::block);
+  auto logger = std::make_shared<spdlog::logger>("vargd", std::make_shared<BufferedFdSink>(STDERR_FILENO));
   // Every line is one JSON object; the event part is always a JSON object we built.
   logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","event":%v})", spdlog::pattern_time_type::utc);
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::warn);
-  spdlog::flush_every(std::chrono::seconds(1));
   spdlog::set_default_logger(logger);
 }
 
@@ -214,7 +207,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     const int rc = serve(parsed->config);
-    spdlog::shutdown();  // the asynchronous log's last lines
+    spdlog::shutdown();  // the buffered log's last lines
     return rc;
   } catch (const std::exception& e) {
     spdlog::shutdown();

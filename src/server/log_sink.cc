@@ -1,0 +1,47 @@
+#include "server/log_sink.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace varg {
+
+BufferedFdSink::BufferedFdSink(int fd, std::chrono::milliseconds every) : fd_(fd) {
+  buf_.reserve(kBuffer + 4096);
+  flusher_ = std::thread([this, every] {
+    std::unique_lock lk(stop_mu_);
+    while (!stop_cv_.wait_for(lk, every, [this] { return stopping_; })) flush();
+  });
+}
+
+BufferedFdSink::~BufferedFdSink() {
+  {
+    std::lock_guard lk(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_one();
+  flusher_.join();
+  flush();
+}
+
+void BufferedFdSink::sink_it_(const spdlog::details::log_msg& msg) {
+  spdlog::memory_buf_t line;
+  formatter_->format(msg, line);
+  buf_.append(line.data(), line.size());
+  if (buf_.size() >= kBuffer) write_out();
+}
+
+void BufferedFdSink::flush_() { write_out(); }
+
+void BufferedFdSink::write_out() {
+  size_t done = 0;
+  while (done < buf_.size()) {
+    ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // a closed or full log: the lines are dropped rather than blocking requests
+    done += size_t(n);
+  }
+  buf_.clear();
+}
+
+}  // namespace varg
