@@ -61,6 +61,7 @@ void add_billing_routes(Api& api, Services& s) {
              std::string group = ctx.req.query_param("group_by").value_or("");
              if (!group.empty() && group != "day" && group != "model")
                return error(Code::invalid, "'group_by' must be day or model", "group_by");
+             VARG_TRY(s.jobs->flush_hits());
              auto jobs = s.store.jobs_of(ctx.principal.user_id, from, to, ctx.req.query_param("model").value_or(""), 10000);
              if (!jobs.ok()) return jobs.status();
              json usage = json::array();

@@ -307,6 +307,7 @@ void add_generation_routes(Api& api, Services& s) {
                q.after_created = std::stoll(when);
                q.after_id = cursor->substr(dot + 1);
              }
+             VARG_TRY(s.jobs->flush_hits());
              auto page = s.store.jobs_page(q);
              if (!page.ok()) return page.status();
              json out = json::array(), next = nullptr;

@@ -95,7 +95,7 @@ void Jobs::leases() {
 void Jobs::poll_watched(const std::vector<std::string>& ids) {
   std::map<std::string, JobStatus> seen;
   for (auto& id : ids) {
-    auto j = store_.job(id);
+    auto j = load(id);
     if (!j.ok()) continue;
     seen[id] = j->status;
     auto last = polled_.find(id);
@@ -115,6 +115,7 @@ void Jobs::stop() {
   cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  hits_.flush();
 }
 
 // ---- notification ----
@@ -480,6 +481,18 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
     a.webhook->next_attempt_at = clock_.now_ms();
     a.webhook->created_at = clock_.now();
   }
+  // A cache hit that keeps no Idempotency-Key and sends no webhook needs no transaction: its entry
+  // comes from memory, its usage row goes out with the next batch (gen/hits.h).
+  if (a.lookup_cache && !a.idempotency && !a.webhook && !j.cache_key.empty()) {
+    auto hit = hits_.entry(j.cache_key);
+    if (!hit.ok()) return hit.status();
+    if (*hit) {
+      j.complete_from_cache((*hit)->file_id, (*hit)->media_type, a.now);
+      hits_.record(j);
+      if (replayed) *replayed = false;
+      return j;
+    }
+  }
   auto admitted = store_.admit_job(a);
   if (!admitted.ok()) return admitted.status();
   if (replayed) *replayed = admitted->replayed;
@@ -499,7 +512,7 @@ Result<Jobs::Estimate> Jobs::estimate(const Submission& s) {
   auto p = plan(s, false);
   if (!p.ok()) return p.status();
   if (s.cache_control.empty() && !p->fetch) {
-    auto hit = store_.cache_get(p->cache_key, clock_.now());
+    auto hit = hits_.entry(p->cache_key);
     if (!hit.ok()) return hit.status();
     if (*hit) return Estimate{0, "cached"};
   }
@@ -727,9 +740,14 @@ void Jobs::finished(const std::string& id, const std::vector<std::string>& follo
 
 // ---- reading and cancelling ----
 
+Result<JobRecord> Jobs::load(const std::string& id) {
+  if (auto q = hits_.queued(id)) return std::move(*q);
+  return store_.job(id);
+}
+
 Result<JobRecord> Jobs::get(int64_t user_id, const std::string& id) {
   if (!id.starts_with("job_") || id.size() > 64) return error(Code::not_found, "No such job");
-  auto j = store_.job(id);
+  auto j = load(id);
   if (!j.ok()) return j;
   if (j->user_id != user_id) return error(Code::not_found, "No such job");
   return j;

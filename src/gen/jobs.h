@@ -22,6 +22,7 @@
 #include "billing/ledger.h"
 #include "gen/catalog.h"
 #include "gen/files.h"
+#include "gen/hits.h"
 #include "gen/provider.h"
 #include "gen/provider_keys.h"
 #include "gen/request.h"
@@ -93,6 +94,8 @@ class Jobs {
   Result<JobRecord> get(int64_t user_id, const std::string& id);
   // Cancels a queued or processing job and releases its reservation; finished jobs are left alone.
   Status cancel(int64_t user_id, const std::string& id);
+  // Writes the cache hits' queued usage rows (gen/hits.h): a listing of jobs or usage calls it first.
+  Status flush_hits() { return hits_.flush(); }
 
   // Change notification: `version` moves on every change of the job; watch() calls `cb(true)` once
   // the version passes `seen`, or `cb(false)` at the deadline.
@@ -145,6 +148,7 @@ class Jobs {
                      const nlohmann::json& inputs, int64_t user) const;
   bool fetch_inputs(JobRecord& job, nlohmann::json& stored);
   Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
+  Result<JobRecord> load(const std::string& id);  // a queued hit, or the store's row
   void complete(JobRecord job, const ProviderOutput& out);
   Result<FileRecord> store_listing(const FileRecord& first, const ProviderOutput& out);
   nlohmann::json listing(const std::string& file_id) const;
@@ -160,6 +164,7 @@ class Jobs {
   billing::Ledger ledger_;
   Options opts_;
   const std::string instance_;  // this process's name on the job leases it holds
+  Hits hits_{store_, clock_};
   std::map<std::string, JobStatus> polled_;  // watched job → its status at the last poll (lease thread only)
 
   std::mutex mu_;

@@ -106,19 +106,6 @@ Result<bool> update_job_in(Tx& t, const JobRecord& j, JobStatus from) {
   return true;
 }
 
-// A job's result served from the cache: completed at once, free.
-void complete_from_cache(JobRecord& j, const std::string& file_id, const std::string& media_type, int64_t now) {
-  j.status = JobStatus::completed;
-  j.completed_at = now;
-  j.cache_hit = true;
-  j.billing_mode = "cached";
-  j.cost_cents = 0;
-  j.reservation.clear();
-  j.leader.clear();
-  j.output_file_id = file_id;
-  j.output_media_type = media_type;
-}
-
 // The live followers of a leader that stopped being live, resolved with it.
 Result<std::vector<std::string>> resolve_followers(Tx& t, const JobRecord& leader) {
   auto rows = t.run(std::string(kJobCols) + "WHERE leader = ? AND status IN ('queued', 'processing')", {leader.id});
@@ -128,7 +115,7 @@ Result<std::vector<std::string>> resolve_followers(Tx& t, const JobRecord& leade
     JobRecord f = read_job(*rows, i);
     const JobStatus from = f.status;
     if (leader.status == JobStatus::completed) {
-      complete_from_cache(f, leader.output_file_id, leader.output_media_type, leader.completed_at.value_or(0));
+      f.complete_from_cache(leader.output_file_id, leader.output_media_type, leader.completed_at.value_or(0));
     } else {
       // Failures are never cached: the follower fails the same way rather than silently spending
       // on a retry its caller did not ask for.
@@ -150,6 +137,18 @@ Status SqlStore::insert_job(const JobRecord& j) {
   return db().write([&](Tx& t) { return insert_job_in(t, j); });
 }
 
+Status SqlStore::insert_jobs(const std::vector<JobRecord>& jobs) {
+  return db().write([&](Tx& t) -> Status {
+    for (auto& j : jobs) {
+      if (is_live(j.status)) return error(Code::internal, "insert_jobs takes finished jobs only");
+      auto there = t.run("SELECT 1 FROM jobs WHERE id = ?", {j.id});
+      if (!there.ok()) return there.status();
+      if (there->empty()) VARG_TRY(insert_job_in(t, j));
+    }
+    return Status::Ok();
+  });
+}
+
 Result<JobRecord> SqlStore::job(const std::string& id) {
   return read_one(db(), "No such job", std::string(kJobCols) + "WHERE id = ?", {id}, read_job);
 }
@@ -166,7 +165,7 @@ Result<Flight> choose_flight(Tx& t, JobRecord& j, bool lookup_cache, bool join_f
     auto hit = t.run("SELECT file_id, media_type FROM cache WHERE key = ? AND expires_at > ?", {j.cache_key, now});
     if (!hit.ok()) return hit.status();
     if (!hit->empty()) {
-      complete_from_cache(j, hit->text(0, 0), hit->text(0, 1), now);
+      j.complete_from_cache(hit->text(0, 0), hit->text(0, 1), now);
       return Flight::hit;
     }
   }

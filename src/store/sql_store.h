@@ -44,6 +44,7 @@ class SqlStore : public Store {
   Result<SendCounts> otp_sends_since(const std::string& email, const std::string& ip, int64_t since) override;
 
   Status insert_job(const JobRecord& job) override;
+  Status insert_jobs(const std::vector<JobRecord>& jobs) override;
   Result<JobRecord> job(const std::string& id) override;
   Result<Admitted> admit_job(const Admission& a) override;
   Result<std::optional<JobRecord>> resolve_job(const Resolution& r) override;

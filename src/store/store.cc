@@ -28,6 +28,18 @@ std::optional<JobStatus> job_status_from(std::string_view s) {
   return std::nullopt;
 }
 
+void JobRecord::complete_from_cache(const std::string& file_id, const std::string& media_type, int64_t now) {
+  status = JobStatus::completed;
+  completed_at = now;
+  cache_hit = true;
+  billing_mode = "cached";
+  cost_cents = 0;
+  reservation.clear();
+  leader.clear();
+  output_file_id = file_id;
+  output_media_type = media_type;
+}
+
 bool job_move_allowed(JobStatus from, JobStatus to) {
   if (!is_live(from)) return false;  // a finished job never changes again
   return !(from == JobStatus::processing && to == JobStatus::queued);

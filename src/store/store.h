@@ -102,6 +102,9 @@ struct JobRecord {
   std::string leader;       // single flight: the live job whose result this one waits for
   int64_t lease_until = 0;  // a running instance's claim on the job (ms)
   std::string lease_owner;
+
+  // Completed at `now` with a cached result: free, nothing reserved, waiting for nobody.
+  void complete_from_cache(const std::string& file_id, const std::string& media_type, int64_t now);
 };
 
 // One webhook of a job (SPEC 13), written with the job at admission and delivered once the job is
@@ -232,6 +235,9 @@ class Store {
 
   // Jobs.
   virtual Status insert_job(const JobRecord& job) = 0;
+  // Finished jobs (cache hits' usage records) in one transaction; a row already stored is left as
+  // it is, so a batch whose commit outcome was unknown can be written again.
+  virtual Status insert_jobs(const std::vector<JobRecord>& jobs) = 0;
   virtual Result<JobRecord> job(const std::string& id) = 0;
 
   // Admission, in one transaction or not at all. With `lookup_cache`, a cached result completes

@@ -94,6 +94,40 @@ class Gateway(unittest.TestCase):
         s, h, again = self.gen(key, fresh)
         self.assertEqual(h["X-Cache"], "MISS", "a no-store result must not be cached")
 
+    def test_hits_are_recorded_off_the_reply_path_yet_seen_at_once_and_kept(self):
+        """A hit's job row is written in a batch after the reply (gen/hits.h): its job, the job list
+        and the usage show it at once, a stop writes the queue, and a kill -9 loses none older than
+        the batch period."""
+        v = Vargd(["--allow-private-urls", "1"])
+        try:
+            key = v.user("hits@example.com", 0)
+            req = {"model": "local-image", "prompt": "hit batch %f" % time.time()}
+            s, _, first = call("POST", v.url + "/v1/image", key, req)
+            self.assertEqual(wait_job(v.url, key, first["job_id"])["status"], "completed")
+            hits = []
+            for _ in range(20):
+                s, h, hit = call("POST", v.url + "/v1/image", key, req)
+                self.assertEqual((s, h["X-Cache"], hit["billing"]["mode"]), (202, "HIT", "cached"), hit)
+                s, _, got = call("GET", v.url + "/v1/jobs/" + hit["job_id"], key)
+                self.assertEqual((s, got["status"], got["billing"]["mode"]), (200, "completed", "cached"), got)
+                hits.append(hit["job_id"])
+            listed = lambda: [j["job_id"] for j in call("GET", v.url + "/v1/jobs?limit=100", key)[2]["jobs"]]
+            usage = lambda: [u["job_id"] for u in call("GET", v.url + "/v1/usage", key)[2]["usage"] if u["cache_hit"]]
+            self.assertEqual(sorted(listed()), sorted(hits + [first["job_id"]]))
+            self.assertEqual(sorted(usage()), sorted(hits))
+            s, _, late = call("POST", v.url + "/v1/image", key, req)
+            v.stop()  # SIGTERM: the queue is written before vargd exits
+            v.start()
+            self.assertIn(late["job_id"], listed())
+            s, _, last = call("POST", v.url + "/v1/image", key, req)
+            time.sleep(0.5)  # several batch periods
+            v.kill9()
+            v.start()
+            self.assertEqual(sorted(usage()), sorted(hits + [late["job_id"], last["job_id"]]))
+            self.assertEqual(balance(v.url, key)["reserved_cents"], 0)
+        finally:
+            v.cleanup()
+
     def test_validation_errors_name_the_field(self):
         key = self.v.user("valid@example.com", 0)
         for body, cap, field in [({"model": "nope", "prompt": "x"}, "image", "model"),
