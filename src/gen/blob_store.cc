@@ -48,4 +48,11 @@ Result<std::string> LocalBlobStore::get(const std::string& hash) {
   return ss.str();
 }
 
+Result<int> LocalBlobStore::open(const std::string& hash) {
+  if (hash.size() != 64) return error(Code::not_found, "No such file");
+  int fd = ::open(path_of(hash).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return error(Code::not_found, "No such file");
+  return fd;
+}
+
 }  // namespace varg

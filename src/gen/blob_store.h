@@ -13,6 +13,9 @@ class BlobStore {
   // Stores bytes under their hash (hex); storing the same bytes twice is a no-op.
   virtual Status put(const std::string& hash, const std::string& bytes) = 0;
   virtual Result<std::string> get(const std::string& hash) = 0;
+  // An open read-only descriptor of the blob, for sendfile(2) (the caller closes it); unavailable
+  // for a store that is not a local file system.
+  virtual Result<int> open(const std::string& /*hash*/) { return error(Code::unavailable, "not a local blob"); }
 };
 
 // <dir>/ab/cd/<hash>: written to a temp file, fsynced and renamed, so a crash never leaves a torn blob.
@@ -21,6 +24,7 @@ class LocalBlobStore final : public BlobStore {
   explicit LocalBlobStore(std::string dir) : dir_(std::move(dir)) {}
   Status put(const std::string& hash, const std::string& bytes) override;
   Result<std::string> get(const std::string& hash) override;
+  Result<int> open(const std::string& hash) override;
 
  private:
   std::string path_of(const std::string& hash) const;

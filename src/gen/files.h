@@ -28,6 +28,7 @@ class Files {
   // The media type is what the bytes are (sniff_media_type), whatever the caller claims.
   Result<FileRecord> put(const std::string& bytes, bool* existed);
   Result<std::string> bytes(const FileRecord& f) { return blobs_.get(f.hash); }
+  Result<int> open(const FileRecord& f) { return blobs_.open(f.hash); }  // an fd the caller closes
   std::string url(const FileRecord& f) const { return files_url_ + "/" + f.id + "." + f.ext; }
   std::string url(const std::string& id, const std::string& media_type) const {
     return files_url_ + "/" + id + "." + ext_for(media_type);

@@ -1,8 +1,14 @@
 #include "http/message.h"
 
+#include <unistd.h>
+
 #include <cctype>
 
 namespace varg {
+
+FileBody::~FileBody() {
+  if (fd >= 0) ::close(fd);
+}
 
 std::string_view Request::header(std::string_view name) const {
   for (auto& [k, v] : headers)

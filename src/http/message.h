@@ -1,5 +1,6 @@
 // HTTP request and response as plain values, so that route handlers never see Beast types.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,12 +35,23 @@ class BodyStream {
   virtual void cancel() {}  // the client went away
 };
 
+// A body sent straight from an open file with sendfile(2): `length` bytes from `offset`. Owns fd.
+struct FileBody {
+  int fd = -1;
+  int64_t offset = 0, length = 0;
+  FileBody(int f, int64_t off, int64_t len) : fd(f), offset(off), length(len) {}
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  ~FileBody();
+};
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
   Headers headers;
   std::string body;
   std::shared_ptr<BodyStream> stream;  // when set, `body` is ignored and the connection closes after
+  std::shared_ptr<const FileBody> file;  // when set, `body` is ignored
   // When set, the real response comes later (e.g. Prefer: wait): it is called with the function
   // that delivers it, and this response is discarded.
   std::function<void(std::function<void(Response)>)> deferred;

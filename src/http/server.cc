@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/sendfile.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -120,6 +122,7 @@ struct Server::Impl {
                                 http::request_parser<http::string_body>& parser);
   awaitable<bool> write(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version, bool head);
   awaitable<void> write_stream(beast::tcp_stream& stream, Response& r);
+  awaitable<bool> write_file(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version, bool head);
   void begin_stop();
   // After refusing a request whose body we will not read: stop sending and discard what the client
   // still sends for a moment, so that closing does not reset the connection before it reads our answer.
@@ -261,6 +264,51 @@ awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response& r, bool
     if (p.too_slow(opts.write_timeout, opts.min_rate)) co_return false;
   }
   co_return !ec;
+}
+
+// The header through Beast, then the file with sendfile(2): the bytes go from the page cache to
+// the socket without passing through this process. Each wait for the socket to drain has the
+// write deadline; the whole transfer must keep min_rate, as any other response.
+awaitable<bool> Server::Impl::write_file(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version,
+                                         bool head) {
+  const FileBody& f = *r.file;
+  http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::content_type, r.content_type);
+  for (auto& [k, v] : r.headers) res.set(k, v);
+  res.keep_alive(keep_alive);
+  res.content_length(uint64_t(f.length));
+  http::serializer<false, http::empty_body> sr{res};
+  sr.split(true);
+  stream.expires_after(opts.write_timeout);
+  auto [ec, n] = co_await http::async_write_header(stream, sr, tuple_awaitable);
+  if (ec) co_return false;
+  if (head) co_return true;
+  auto& sock = stream.socket();
+  sock.native_non_blocking(true, ec);
+  if (ec) co_return false;
+  off_t off = off_t(f.offset);
+  int64_t left = f.length;
+  Progress p;
+  while (left > 0) {
+    ssize_t sent = ::sendfile(sock.native_handle(), f.fd, &off, size_t(std::min<int64_t>(left, 1 << 20)));
+    if (sent > 0) {
+      left -= sent;
+      p.bytes += size_t(sent);
+      if (p.too_slow(opts.write_timeout, opts.min_rate)) co_return false;
+      continue;
+    }
+    if (sent == 0 || (errno != EAGAIN && errno != EINTR)) co_return false;  // the file shrank, or the peer left
+    if (errno == EINTR) continue;
+    asio::steady_timer deadline(co_await asio::this_coro::executor, opts.write_timeout);
+    deadline.async_wait([&sock](const beast::error_code& e) {
+      beast::error_code ignored;
+      if (!e) sock.cancel(ignored);
+    });
+    auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, tuple_awaitable);
+    deadline.cancel();
+    if (wec) co_return false;
+  }
+  co_return true;
 }
 
 awaitable<void> Server::Impl::write_stream(beast::tcp_stream& stream, Response& r) {
@@ -459,6 +507,8 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
     if (res.stream) {
       co_await write_stream(*stream, res);
       ok = false;
+    } else if (res.file) {
+      ok = co_await write_file(*stream, res, keep_alive && !stopping, version, head);
     } else {
       ok = co_await write(*stream, res, keep_alive && !stopping, version, head);
     }

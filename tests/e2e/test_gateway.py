@@ -388,6 +388,38 @@ class Gateway(unittest.TestCase):
         done = wait_job(self.u, key, b["job_id"])
         self.assertEqual((done["status"], done["cache"]["hit"]), ("completed", True), "same bytes under another URL are the same input")
 
+    def test_files_are_sent_whole_in_ranges_and_by_head_on_one_connection(self):
+        """Result and upload files go out with sendfile(2): every byte, every range form, HEAD, and
+        the kept-alive connection still usable after each."""
+        import http.client, os, urllib.parse
+        key = self.v.user("sendfile@example.com", 0)
+        fake_png = call("GET", self.fake_url + "/media/x.png")[2]
+        data = fake_png + os.urandom(3 << 20)  # a PNG with 3 MiB after IEND
+        s, _, f = call("POST", self.u + "/v1/files", key, raw=data, headers={"Content-Type": "image/png"})
+        self.assertIn(s, (200, 201), f)
+        url = urllib.parse.urlparse(f["url"])
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=20)
+        n = len(data)
+        for rng, status, want in [(None, 200, data), ("bytes=0-7", 206, data[:8]), ("bytes=1000-", 206, data[1000:]),
+                                  ("bytes=-100", 206, data[-100:]), ("bytes=%d-%d" % (n - 5, n + 50), 206, data[n - 5:]),
+                                  ("bytes=%d-" % n, 416, b""), (None, 200, data)]:
+            conn.request("GET", url.path, headers={"Range": rng} if rng else {})
+            r = conn.getresponse()
+            body = r.read()
+            self.assertEqual((r.status, len(body)), (status, len(want)), rng)
+            self.assertEqual(body, want, rng)
+            if status == 206:
+                self.assertEqual(int(r.getheader("Content-Length")), len(want))
+            if status == 416:
+                self.assertEqual(r.getheader("Content-Range"), "bytes */%d" % n)
+        conn.request("HEAD", url.path)
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.getheader("Content-Length"), r.read()), (200, str(n), b""))
+        conn.request("GET", url.path, headers={"Range": "bytes=5-9"})
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.read()), (206, data[5:10]), "the connection is still in step after HEAD")
+        conn.close()
+
     def test_prefer_wait_answers_the_finished_job(self):
         key = self.v.user("wait@example.com", 0)
         s, _, j = self.gen(key, {"model": "local-image", "prompt": "wait %f" % time.time()}, headers={"Prefer": "wait=20"})
