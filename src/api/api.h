@@ -1,8 +1,11 @@
-// The request pipeline. Every route passes through the same steps, in order:
-//   request id → route match (404/405) → authentication → permission → rate limit → handler →
-//   error mapping (the route family's dialect) → metrics and one access-log line.
-// Handlers are synchronous and run on the worker pool, so store calls never block a network thread;
-// the one exception is RouteSpec::inline_read on a local store (a WAL read never waits for a lock).
+// The request pipeline: one coroutine per request (Api::serve), a chain of small named steps, each
+// in its own file under api/pipeline/ with its own test (the shape of Envoy's HTTP filters):
+//   request id → route (matched once; 404/405) → authentication (the key hashed once) →
+//   permission → rate limit → idempotency → handler → error mapping (the route family's dialect)
+//   → access log and metrics.
+// It starts on the network thread and moves to the worker pool once, at the first step that may
+// block (api/pipeline/flow.h): a request answered from memory — a cached key, a local read, a
+// cache hit — never leaves the network thread.
 #pragma once
 #include <functional>
 #include <map>
@@ -12,64 +15,16 @@
 #include <vector>
 
 #include "api/metrics.h"
-#include "api/rate_limit.h"
-#include "auth/authenticator.h"
+#include "api/pipeline/authentication.h"
+#include "api/pipeline/idempotency.h"
+#include "api/pipeline/rate_limit.h"
+#include "api/pipeline/route.h"
 #include "common/status.h"
 #include "common/worker_pool.h"
 #include "http/message.h"
 #include "http/router.h"
 
 namespace varg {
-
-using json = nlohmann::json;
-
-enum class Family { gateway, app, vast };  // SPEC 9: one error dialect per client family
-Family family_of(std::string_view path);
-
-enum class Auth {
-  none,            // public
-  api_key,         // API key only (generation routes refuse session tokens)
-  key_or_session,  // API key or access token (app routes); also the dashboard's session cookie
-  dashboard,       // the dashboard's session cookie only (its playground: docs/dashboard.md)
-};
-
-// The dashboard keeps its access token in this HttpOnly cookie (docs/dashboard.md).
-inline constexpr const char* kSessionCookie = "varg_session";
-// The value of the session cookie, or "" when the request has none.
-std::string session_cookie(const Request& req);
-
-struct Ctx {
-  const Request& req;
-  std::map<std::string, std::string> params;
-  Principal principal;
-  std::string request_id;
-  Family family = Family::gateway;
-  // A route with own_idempotency: the request's Idempotency-Key scope, for the handler to write
-  // in its own transaction.
-  std::optional<IdempotencyRecord> idempotency;
-  const std::string& param(const std::string& name) const { return params.at(name); }
-};
-
-using Handler = std::function<Result<Response>(Ctx&)>;
-
-struct RouteSpec {
-  std::string method, pattern, summary;
-  Auth auth = Auth::api_key;
-  std::string category, api_name;  // the permission the route needs; empty category: any principal
-  std::function<json(const Request&)> attrs;  // attributes for permission constraints (model, credits)
-  size_t body_limit = 0;                      // 0: the JSON body limit
-  Handler handler;
-  // The handler only reads the store (never writes, never waits on a lock or the network): with a
-  // local store it runs on the network thread when the caller's credential is already verified,
-  // sparing two thread hand-offs on the hottest reads (SPEC 1: as fast as nginx on hot paths).
-  bool inline_read = false;
-  // The response shows a secret (a new API key): an Idempotency-Key retry is answered 409 rather
-  // than from a stored copy, because no secret is ever stored.
-  bool shows_secret = false;
-  // The handler keeps the Idempotency-Key in its own transaction (generations: with the job, so no
-  // crash can separate them); the pipeline only passes its scope in Ctx::idempotency.
-  bool own_idempotency = false;
-};
 
 Response json_response(int status, const json& body);
 Response error_response(Family f, const Status& s);
@@ -93,16 +48,11 @@ class Api final : public HttpHandler {
   RouteSpec& add(RouteSpec spec);
   // Limits requests per minute per credential (the pipeline's rate-limit step).
   void enable_rate_limit(std::unique_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
-  // Enables Idempotency-Key on every authenticated POST (SPEC 7), stored for 24 h.
   // The server's own origin ("http://host:port" of --public-url): a state-changing request
   // authenticated by the session cookie must come from it (CSRF), or from its Host.
-  void set_public_origin(std::string origin) { public_origin_ = std::move(origin); }
-  // A pending record older than kIdempotencyPendingTtl is a claim whose process died: taken over.
-  static constexpr int64_t kIdempotencyPendingTtl = 120;
-  void enable_idempotency(Store& store, const Clock& clock) {
-    idempotency_store_ = &store;
-    idempotency_clock_ = &clock;
-  }
+  void set_public_origin(const std::string& origin) { authn_.set_public_url(origin); }
+  // Enables Idempotency-Key on every authenticated POST (SPEC 7), stored for 24 h.
+  void enable_idempotency(Store& store, const Clock& clock) { idempotency_ = std::make_unique<Idempotency>(store, clock); }
 
   // HttpHandler
   void handle(Request req, std::function<void(Response)> done) override;
@@ -110,38 +60,35 @@ class Api final : public HttpHandler {
   Response refuse(std::string_view path, int status, const std::string& message) override;
   void precheck(Request head, std::function<void(std::optional<Response>)> done) override;
 
-  // The whole pipeline for one request, on the calling thread.
+  // The whole pipeline for one request, on the calling thread (which may block).
   Response run(const Request& req);
   json openapi() const;
 
  private:
-  // What is worked out once per request, before the pipeline runs: the route, matched once, and
-  // the API key's hash, computed once (the authentication cache and the store are keyed by it).
+  // What is worked out once per request before the steps run: the route, matched once, and the
+  // API key's hash, computed once (the authentication cache and the store are keyed by it).
   struct Prepared {
     Router::Match match;
     std::string key_hash;
-    const RouteSpec* route(const Api& api) const {
-      return match.kind == Router::Match::found ? &api.routes_[match.index] : nullptr;
-    }
   };
   Prepared prepare(const Request& req) const;
-  Response run(const Request& req, Prepared p);
-  Result<Response> pipeline(Ctx& ctx, Prepared& p);
-  Result<Principal> authenticate(const Request& req, Auth mode, Family fam, const std::string& key_hash);
-  Result<Response> with_idempotency(Ctx& ctx, const RouteSpec& route);
-  Result<IdempotencyRecord> idempotency_scope(const Ctx& ctx, const RouteSpec& route) const;
-  bool runs_inline(const Prepared& p);
+  const RouteSpec* route_of(const Prepared& p) const {
+    return p.match.kind == Router::Match::found ? &routes_[p.match.index] : nullptr;
+  }
+  // The pipeline as a coroutine; `on_worker`: the calling thread may block (nothing hops).
+  Task<Response> serve(const Request& req, Prepared p, bool on_worker);
+  Task<Result<Response>> steps(Ctx& ctx, Prepared& p, Flow& flow);
+  Task<Result<Response>> call_handler(const RouteSpec& route, Ctx& ctx, Flow& flow);
+  void start(Request req, Prepared p, std::function<void(Response)> done);
 
   Options opts_;
-  Authenticator& auth_;
   Metrics& metrics_;
+  Authentication authn_;
   Router router_;
   std::vector<RouteSpec> routes_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<RateLimiter> limiter_;
-  Store* idempotency_store_ = nullptr;
-  const Clock* idempotency_clock_ = nullptr;
-  std::string public_origin_;
+  std::unique_ptr<Idempotency> idempotency_;
 };
 
 }  // namespace varg

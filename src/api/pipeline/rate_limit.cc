@@ -1,4 +1,4 @@
-#include "api/rate_limit.h"
+#include "api/pipeline/rate_limit.h"
 
 namespace varg {
 
@@ -32,6 +32,17 @@ Status RateLimiter::admit(int64_t who) {
   if (used + 1 > limit_) return limited(limit_, ms);
   w.current++;
   return Status::Ok();
+}
+
+Task<Status> RateLimiter::run(const Request& req, int64_t user_id, Flow& flow) {
+  // Reads are cheap; writes and generations count, per account: every key and session of an
+  // account shares one budget, so minting keys does not buy more.
+  if (req.method == "GET" || req.method == "HEAD") co_return Status::Ok();
+  if (shared_ && limit_ > 0) {
+    const bool moved = co_await flow.to_worker();
+    if (!moved) co_return overloaded();
+  }
+  co_return admit(user_id);
 }
 
 }  // namespace varg

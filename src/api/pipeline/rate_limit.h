@@ -1,4 +1,4 @@
-// State-changing requests per minute per account (all its keys and sessions), as a sliding pair of
+// Pipeline step 3, rate limit. State-changing requests per minute per account (all its keys and sessions), as a sliding pair of
 // one-minute windows: in this process for a store only it uses, in the store when instances share
 // it (so N instances do not give N budgets).
 #pragma once
@@ -7,7 +7,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/pipeline/flow.h"
 #include "common/clock.h"
+#include "common/task.h"
+#include "http/message.h"
 #include "common/status.h"
 #include "store/store.h"
 
@@ -20,6 +23,9 @@ class RateLimiter {
       : clock_(clock), limit_(per_minute), shared_(shared) {}
   // ok, or rate_limited with retry_after.
   Status admit(int64_t user_id);
+  // The step: a request that changes state (not GET or HEAD) is admitted for its account. The
+  // count in this process runs where the request is; a count in the shared store, on a worker.
+  Task<Status> run(const Request& req, int64_t user_id, Flow& flow);
   int limit() const { return limit_; }
 
  private:
