@@ -250,13 +250,29 @@ Result<Response> job_events(Services& s, Ctx& ctx) {
   return r;
 }
 
+// A generation starts where the request is: where reads do not block, a cached result is answered
+// from memory and reads without a worker (Jobs::cached); anything to admit moves to a worker.
+static Task<Result<Response>> generate(Services& s, Ctx& ctx, Flow& flow, std::string c) {
+  if (flow.may_read() && !ctx.idempotency) {
+    auto body = parse_object(ctx.req.body);
+    if (!body.ok()) co_return body.status();
+    auto hit = s.jobs->cached(submission(ctx, c, std::move(*body)));
+    if (!hit.ok()) co_return hit.status();
+    if (*hit) co_return job_response(*s.jobs, **hit, 202);
+  }
+  const bool moved = co_await flow.to_worker();
+  if (!moved) co_return overloaded();
+  co_return submit_generation(s, ctx, c);
+}
+
 void add_generation_routes(Api& api, Services& s) {
   for (const char* cap : kCapabilities) {
     const std::string c = cap;
-    api.add({"POST", "/v1/" + c, "Generate " + c + " (202 with a JobResponse)", Auth::api_key, "generate",
-             "api.generate." + c, generation_attrs(s, c), 0,
-             [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }})
-        .own_idempotency = true;
+    RouteSpec& r = api.add({"POST", "/v1/" + c, "Generate " + c + " (202 with a JobResponse)", Auth::api_key, "generate",
+                            "api.generate." + c, generation_attrs(s, c), 0,
+                            [&s, c](Ctx& ctx) -> Result<Response> { return submit_generation(s, ctx, c); }});
+    r.own_idempotency = true;
+    r.async_handler = [&s, c](Ctx& ctx, Flow& flow) { return generate(s, ctx, flow, c); };
   }
 
   // Media processing (SPEC 12): metered jobs on the local ffmpeg, each operation a catalog model.

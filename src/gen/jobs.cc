@@ -439,10 +439,9 @@ Result<JobRecord> Jobs::retry(const Submission& s, const std::string& id, bool* 
   return admit(again, p, replayed);
 }
 
-// Admission (submit and retry): the job row, its reservation and its place in the queue.
-Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed) {
+// A new job's record, as the request and its plan decide it.
+JobRecord Jobs::new_job(const Submission& s, const Plan& p) const {
   const ModelSpec& m = *p.req.model;
-
   JobRecord j;
   j.id = "job_" + random_base62(24);
   j.user_id = s.user_id;
@@ -457,6 +456,36 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
   j.key_source = p.key_source;
   j.billing_mode = p.billing_mode;
   j.cost_cents = j.billing_mode == "metered" ? p.req.credits() : 0;
+  return j;
+}
+
+// A cache hit that keeps no Idempotency-Key and sends no webhook (`plain`) needs no transaction:
+// its entry comes from memory or a read, its usage row goes out with the next batch (gen/hits.h).
+Result<bool> Jobs::complete_if_cached(JobRecord& j, bool lookup, bool plain) {
+  if (!lookup || !plain || j.cache_key.empty()) return false;
+  auto hit = hits_.entry(j.cache_key);
+  if (!hit.ok()) return hit.status();
+  if (!*hit) return false;
+  j.complete_from_cache((*hit)->file_id, (*hit)->media_type, clock_.now());
+  hits_.record(j);
+  return true;
+}
+
+Result<std::optional<JobRecord>> Jobs::cached(const Submission& s) {
+  if (!s.cache_control.empty() || s.idempotency) return std::optional<JobRecord>();
+  auto p = plan(s, true);
+  if (!p.ok()) return p.status();
+  VARG_TRY(extras(*p, s));
+  JobRecord j = new_job(s, *p);
+  auto done = complete_if_cached(j, !p->fetch, p->webhook_url.empty());
+  if (!done.ok()) return done.status();
+  if (!*done) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(std::move(j));
+}
+
+// Admission (submit and retry): the job row, its reservation and its place in the queue.
+Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed) {
+  JobRecord j = new_job(s, p);
   Store::Admission a;
   if (!p.no_key.ok()) a.unless_hit = p.no_key;
   if (j.cost_cents > 0) {
@@ -481,17 +510,11 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
     a.webhook->next_attempt_at = clock_.now_ms();
     a.webhook->created_at = clock_.now();
   }
-  // A cache hit that keeps no Idempotency-Key and sends no webhook needs no transaction: its entry
-  // comes from memory, its usage row goes out with the next batch (gen/hits.h).
-  if (a.lookup_cache && !a.idempotency && !a.webhook && !j.cache_key.empty()) {
-    auto hit = hits_.entry(j.cache_key);
-    if (!hit.ok()) return hit.status();
-    if (*hit) {
-      j.complete_from_cache((*hit)->file_id, (*hit)->media_type, a.now);
-      hits_.record(j);
-      if (replayed) *replayed = false;
-      return j;
-    }
+  auto quick = complete_if_cached(j, a.lookup_cache, !a.idempotency && !a.webhook);
+  if (!quick.ok()) return quick.status();
+  if (*quick) {
+    if (replayed) *replayed = false;
+    return j;
   }
   auto admitted = store_.admit_job(a);
   if (!admitted.ok()) return admitted.status();

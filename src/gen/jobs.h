@@ -77,6 +77,10 @@ class Jobs {
     std::optional<IdempotencyRecord> idempotency{};
   };
   Result<JobRecord> submit(const Submission& s, bool* replayed = nullptr);
+  // The part of submit() that needs no transaction: the completed job when the result is cached
+  // (and the request keeps no Idempotency-Key and sends no webhook), nullopt when it must be
+  // admitted. Reads only: the request path may run it where reads do not block.
+  Result<std::optional<JobRecord>> cached(const Submission& s);
   // POST /v1/jobs/{id}/retry: the caller's failed or cancelled job run again as a new job — its
   // stored request and inputs, with the rights, keys and balance of now (`s` minus its body);
   // 409 for a job that is live or completed.
@@ -141,6 +145,8 @@ class Jobs {
   Result<Plan> plan(const Submission& s, bool check_rights);
   Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays
   Result<JobRecord> admit(const Submission& s, const Plan& p, bool* replayed);
+  JobRecord new_job(const Submission& s, const Plan& p) const;
+  Result<bool> complete_if_cached(JobRecord& j, bool lookup, bool plain);
   Status extras(Plan& p, const Submission& s) const;
   Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
   // The cache key of a request whose inputs all carry their content hash.

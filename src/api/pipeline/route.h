@@ -25,7 +25,7 @@ struct Ctx {
   Family family = Family::gateway;
   // A route with own_idempotency: the request's Idempotency-Key scope, for the handler to write
   // in its own transaction.
-  std::optional<IdempotencyRecord> idempotency;
+  std::optional<IdempotencyRecord> idempotency{};
   const std::string& param(const std::string& name) const { return params.at(name); }
 };
 
@@ -51,7 +51,7 @@ struct RouteSpec {
   // The handler keeps the Idempotency-Key in its own transaction (generations: with the job, so no
   // crash can separate them); the pipeline only passes its scope in Ctx::idempotency.
   bool own_idempotency = false;
-  AsyncHandler async_handler;  // when set, used instead of `handler`
+  AsyncHandler async_handler{};  // when set, used instead of `handler`
 };
 
 }  // namespace varg
