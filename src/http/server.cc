@@ -1,6 +1,9 @@
 #include "http/server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <atomic>
@@ -279,18 +282,27 @@ awaitable<bool> Server::Impl::write_file(beast::tcp_stream& stream, Response& r,
   res.content_length(uint64_t(f.length));
   http::serializer<false, http::empty_body> sr{res};
   sr.split(true);
+  auto& sock = stream.socket();
+  // Corked: the header and the file's first bytes leave in full segments, and the last one at once
+  // when uncorked (else Nagle holds the body behind the header's ACK, which the client delays).
+  const int fd = sock.native_handle();
+  struct Cork {
+    int fd;
+    explicit Cork(int f) : fd(f) { set(1); }
+    ~Cork() { set(0); }
+    void set(int on) const { ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
+  } cork(fd);
   stream.expires_after(opts.write_timeout);
   auto [ec, n] = co_await http::async_write_header(stream, sr, tuple_awaitable);
   if (ec) co_return false;
   if (head) co_return true;
-  auto& sock = stream.socket();
   sock.native_non_blocking(true, ec);
   if (ec) co_return false;
   off_t off = off_t(f.offset);
   int64_t left = f.length;
   Progress p;
   while (left > 0) {
-    ssize_t sent = ::sendfile(sock.native_handle(), f.fd, &off, size_t(std::min<int64_t>(left, 1 << 20)));
+    ssize_t sent = ::sendfile(fd, f.fd, &off, size_t(std::min<int64_t>(left, 1 << 20)));
     if (sent > 0) {
       left -= sent;
       p.bytes += size_t(sent);
