@@ -613,7 +613,11 @@ def build_rows(res):
     """Rows: scenario, metric, vargd, baseline (name and value), ratio, target, verdict, command."""
     rows = []
 
-    def row(scen, metric, v, bname, b, r, target, ok, cmd):
+    def row(scen, metric, v, bname, b, r, target, ok, cmd, refused=0):
+        # A load that was partly refused (429, 503) measured refusals, not the scenario: flagged, never met.
+        if refused:
+            v += " (%s non-2xx answers: not a valid run)" % format(refused, ",")
+            ok = False if ok is not None else None
         rows.append({"scenario": scen, "metric": metric, "vargd": v, "baseline_name": bname, "baseline": b,
                      "ratio": r, "target": target, "met": ok, "command": cmd})
 
@@ -622,7 +626,7 @@ def build_rows(res):
         v, n = s["vargd_balance"], s["nginx_static200"]
         r = ratio(v["rps"], n["rps"])
         row("S1 c=%d" % c, "throughput", fmt_rps(v["rps"]), "nginx static 200", fmt_rps(n["rps"]), "%.2f" % r,
-            "≥ 0.8" if c == 32 else "", (r >= 0.8) if c == 32 else None, v["command"])
+            "≥ 0.8" if c == 32 else "", (r >= 0.8) if c == 32 else None, v["command"], v["non2xx"])
         row("S1 c=%d" % c, "p50", fmt_us(v["p50_us"]), "nginx static 200", fmt_us(n["p50_us"]),
             "%.2f" % ratio(v["p50_us"], n["p50_us"]), "", None, v["command"])
         r99 = ratio(v["p99_us"], n["p99_us"])
@@ -643,12 +647,13 @@ def build_rows(res):
         if c == 1:  # issue 22: what vargd adds to the four upstream calls
             row("S2 c=1", "added latency p50 / p99 (over 4 direct calls)", "%s / %s" % (fmt_us(add50), fmt_us(add99)),
                 "target", "250 µs / 1 ms", "%.2f / %.2f" % (ratio(add50, 250), ratio(add99, 1000)),
-                "p50 ≤ 250 µs, p99 ≤ 1 ms", add50 <= 250 and add99 <= 1000, v["command"])
+                "p50 ≤ 250 µs, p99 ≤ 1 ms", add50 <= 250 and add99 <= 1000, v["command"], v["non2xx"])
         else:  # the ceiling: the fake's own four-call sequence made directly, as sequences per second
             ceiling = d["rps"] / 4
             r = ratio(v["rps"], ceiling)
             row("S2 c=32", "throughput vs the direct four-call ceiling", fmt_rps(v["rps"]),
-                "4 fal calls direct (sequences/s)", fmt_rps(ceiling), "%.2f" % r, "≥ 0.5", r >= 0.5, d["command"])
+                "4 fal calls direct (sequences/s)", fmt_rps(ceiling), "%.2f" % r, "≥ 0.5", r >= 0.5, d["command"],
+                v["non2xx"])
         peers = []
         if "portkey" in s:
             peers.append(("Portkey", s["portkey"]))
@@ -682,7 +687,7 @@ def build_rows(res):
         r = ratio(v["rps"], n["rps"])
         goal = 0.6 if vn == "vargd_cache_hit" else 0.8
         row("S3 c=32", what + " throughput", fmt_rps(v["rps"]), targets_name(nn), fmt_rps(n["rps"]),
-            "%.2f" % r, "≥ %.1f" % goal, r >= goal, v["command"])
+            "%.2f" % r, "≥ %.1f" % goal, r >= goal, v["command"], v["non2xx"])
         row("S3 c=32", what + " p50 / p99", "%s / %s" % (fmt_us(v["p50_us"]), fmt_us(v["p99_us"])), targets_name(nn),
             "%s / %s" % (fmt_us(n["p50_us"]), fmt_us(n["p99_us"])), "%.2f / %.2f" % (
                 ratio(v["p50_us"], n["p50_us"]), ratio(v["p99_us"], n["p99_us"])), "", None, v["command"])

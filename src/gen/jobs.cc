@@ -113,6 +113,7 @@ void Jobs::stop() {
     for (auto& [_, f] : cancel_flags_) f->store(true);  // running jobs stay unfinished and resume at next start
   }
   cv_.notify_all();
+  work_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
   hits_.flush();
@@ -169,7 +170,7 @@ void Jobs::timer() {
     while (!later_.empty() && later_.front().first <= steady::now()) {  // waited for a fetch slot
       queue_.push_back(later_.front().second);
       later_.pop_front();
-      cv_.notify_one();
+      work_cv_.notify_one();
     }
     if (steady::now() >= next_sweep) {
       lk.unlock();
@@ -564,7 +565,7 @@ void Jobs::enqueue(const std::string& id) {
     std::lock_guard lk(mu_);
     queue_.push_back(id);
   }
-  cv_.notify_all();
+  work_cv_.notify_one();  // one job wakes one worker
 }
 
 // ---- running ----
@@ -574,7 +575,7 @@ void Jobs::worker() {
     std::string id;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       id = queue_.front();
       queue_.pop_front();

@@ -174,7 +174,8 @@ class Jobs {
   std::map<std::string, JobStatus> polled_;  // watched job → its status at the last poll (lease thread only)
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;       // the timer thread: stop
+  std::condition_variable work_cv_;  // job workers: a queued job
   std::deque<std::string> queue_;
   bool stopping_ = false;
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running jobs

@@ -62,6 +62,13 @@ class PostgresOnlyTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.status().message;
     return s.ok() ? std::move(*s) : nullptr;
   }
+  // A new account holding `credits`; 0 when it could not be made.
+  int64_t funded(Store& s, int64_t credits) {
+    auto u = s.create_user("a@example.com", kNow);
+    EXPECT_TRUE(u.ok());
+    if (!u.ok() || !s.append({0, u->id, EntryKind::grant, credits, "g", "", kNow}).ok()) return 0;
+    return u->id;
+  }
   void exec(const std::string& sql) {
     PGconn* c = PQconnectdb(url_.c_str());
     PGresult* r = PQexec(c, sql.c_str());
@@ -75,9 +82,8 @@ class PostgresOnlyTest : public ::testing::Test {
 TEST_F(PostgresOnlyTest, TwoInstancesOnOneDatabaseNeverOverdrawTheSameAccount) {
   auto a = store(4), b = store(4);
   ASSERT_TRUE(a && b);
-  auto u = a->create_user("a@example.com", kNow);
-  ASSERT_TRUE(u.ok());
-  ASSERT_TRUE(a->append({0, u->id, EntryKind::grant, 50, "g", "", kNow}).ok());
+  const int64_t user = funded(*a, 50);
+  ASSERT_TRUE(user);
   std::atomic<int> ok{0}, other{0};
   std::mutex m;
   std::string unexpected;
@@ -86,7 +92,7 @@ TEST_F(PostgresOnlyTest, TwoInstancesOnOneDatabaseNeverOverdrawTheSameAccount) {
     threads.emplace_back([&, t] {
       Store& s = t % 2 ? static_cast<Store&>(*a) : static_cast<Store&>(*b);
       for (int i = 0; i < 20; i++) {
-        auto r = s.append({0, u->id, EntryKind::reserve, 1, "h-" + std::to_string(t) + "-" + std::to_string(i), "", kNow});
+        auto r = s.append({0, user, EntryKind::reserve, 1, "h-" + std::to_string(t) + "-" + std::to_string(i), "", kNow});
         if (r.ok()) {
           ok++;
         } else if (r.status().code != Code::insufficient_balance) {
@@ -99,8 +105,8 @@ TEST_F(PostgresOnlyTest, TwoInstancesOnOneDatabaseNeverOverdrawTheSameAccount) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 50);
   EXPECT_EQ(other, 0) << unexpected;
-  EXPECT_EQ(b->balance(u->id)->reserved, 50);
-  EXPECT_EQ(a->ledger_sum(u->id)->reserved, 50);
+  EXPECT_EQ(b->balance(user)->reserved, 50);
+  EXPECT_EQ(a->ledger_sum(user)->reserved, 50);
 }
 
 // A write that lost a race runs again alone and cannot lose a second time, even when a writer
@@ -108,9 +114,8 @@ TEST_F(PostgresOnlyTest, TwoInstancesOnOneDatabaseNeverOverdrawTheSameAccount) {
 TEST_F(PostgresOnlyTest, AReRunAfterALostRaceCannotLoseAgain) {
   auto s = store(1);
   ASSERT_TRUE(s);
-  auto u = s->create_user("a@example.com", kNow);
-  ASSERT_TRUE(u.ok());
-  ASSERT_TRUE(s->append({0, u->id, EntryKind::grant, 50, "g", "", kNow}).ok());
+  const int64_t user = funded(*s, 50);
+  ASSERT_TRUE(user);
   auto session = [&] { return PQconnectdb(url_.c_str()); };
   auto run = [](PGconn* c, const std::string& sql) {
     PGresult* r = PQexec(c, sql.c_str());
@@ -131,7 +136,7 @@ TEST_F(PostgresOnlyTest, AReRunAfterALostRaceCannotLoseAgain) {
     return false;
   };
   const std::string shared = "SELECT pg_advisory_xact_lock_shared(" + std::to_string(0x76617268) + ")";
-  const std::string touch = "UPDATE accounts SET settled = settled + 0 WHERE user_id = " + std::to_string(u->id);
+  const std::string touch = "UPDATE accounts SET settled = settled + 0 WHERE user_id = " + std::to_string(user);
   PGconn* first = session();
   PGconn* second = session();
   run(first, "BEGIN");
@@ -140,7 +145,7 @@ TEST_F(PostgresOnlyTest, AReRunAfterALostRaceCannotLoseAgain) {
   run(second, "BEGIN");
   run(second, shared);  // a writer in flight
   Result<LedgerEntry> held = error(Code::internal, "not run");
-  std::thread writer([&] { held = s->append({0, u->id, EntryKind::reserve, 1, "h", "", kNow}); });
+  std::thread writer([&] { held = s->append({0, user, EntryKind::reserve, 1, "h", "", kNow}); });
   EXPECT_TRUE(waiting("transactionid"));  // blocked on the row
   run(first, "COMMIT");                   // its serializable transaction lost: it runs again alone
   EXPECT_TRUE(waiting("advisory"));       // waiting for the writer in flight
@@ -151,7 +156,7 @@ TEST_F(PostgresOnlyTest, AReRunAfterALostRaceCannotLoseAgain) {
   PQfinish(second);
   ASSERT_TRUE(held.ok()) << held.status().message;
   EXPECT_EQ(s->db_counters().reruns, 1);
-  EXPECT_EQ(s->balance(u->id)->reserved, 1);
+  EXPECT_EQ(s->balance(user)->reserved, 1);
 }
 
 TEST_F(PostgresOnlyTest, InstancesStartingTogetherMigrateOnce) {
@@ -221,23 +226,22 @@ TEST_F(PostgresOnlyTest, AJobMovedOnOneInstanceIsAnnouncedToAnother) {
 TEST_F(PostgresOnlyTest, CallsRecoverAfterTheServerRestarts) {
   auto s = store(3);
   ASSERT_TRUE(s);
-  auto u = s->create_user("a@example.com", kNow);
-  ASSERT_TRUE(u.ok());
-  ASSERT_TRUE(s->append({0, u->id, EntryKind::grant, 100, "g", "", kNow}).ok());
+  const int64_t user = funded(*s, 100);
+  ASSERT_TRUE(user);
   auto server = testing::shared_postgres();
   ASSERT_TRUE(server.ok());
   ASSERT_TRUE((*server)->restart().ok());
   // Every pooled connection is now dead; each call notices, reconnects and succeeds.
   for (int i = 0; i < 6; i++) {
-    auto b = s->balance(u->id);
+    auto b = s->balance(user);
     ASSERT_TRUE(b.ok()) << i << ": " << b.status().message;
     EXPECT_EQ(b->settled, 100);
   }
-  auto held = s->append({0, u->id, EntryKind::reserve, 10, "hold-after-restart", "", kNow});
+  auto held = s->append({0, user, EntryKind::reserve, 10, "hold-after-restart", "", kNow});
   ASSERT_TRUE(held.ok()) << held.status().message;
   auto again = s->create_user("b@example.com", kNow);
   EXPECT_TRUE(again.ok()) << again.status().message;
-  EXPECT_EQ(s->balance(u->id)->reserved, 10);
+  EXPECT_EQ(s->balance(user)->reserved, 10);
 }
 
 }  // namespace

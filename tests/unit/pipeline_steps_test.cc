@@ -2,9 +2,6 @@
 // coroutine runs (Flow), authentication, permission, rate limit, idempotency and the access log;
 // then the whole chain's promise that a request answered from memory never leaves its thread.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <future>
 #include <set>
 #include <thread>
@@ -16,12 +13,10 @@
 #include "api/services.h"
 #include "auth/keys.h"
 #include "common/crypto.h"
-#include "store/sqlite/sqlite_store.h"
+#include "../support/temp_sqlite.h"
 
 namespace varg {
 namespace {
-
-namespace fs = std::filesystem;
 
 Request request(const std::string& method, const std::string& path, Headers headers = {}, std::string body = "") {
   Request r;
@@ -102,12 +97,8 @@ class StepsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { crypto_init(); }
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "varg-steps-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto opened = SqliteStore::open((dir_ / "varg.db").string(), 2);
-    ASSERT_TRUE(opened.ok()) << opened.status().message;
-    store_ = std::move(*opened);
+    ASSERT_TRUE(db_.store);
+    store_ = db_.store.get();
     auth_ = std::make_unique<Authenticator>(*store_, clock_, hasher_);
     auto u = store_->create_user("steps@example.com", clock_.now());
     ASSERT_TRUE(u.ok());
@@ -116,16 +107,12 @@ class StepsTest : public ::testing::Test {
     ASSERT_TRUE(k.ok());
     key_ = k->key;
   }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
   Headers bearer_of(const std::string& k) { return {{"authorization", "Bearer " + k}}; }
 
-  fs::path dir_;
+  testing::TempSqlite db_{"varg-steps"};
+  SqliteStore* store_ = nullptr;
   ManualClock clock_{1'800'000'000'000};
   SecretHasher hasher_{"steps pepper"};
-  std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Authenticator> auth_;
   int64_t user_ = 0;
   std::string key_;

@@ -18,7 +18,7 @@
 #include "auth/keys.h"
 #include "common/crypto.h"
 #include "mail/mailer.h"
-#include "store/sqlite/sqlite_store.h"
+#include "../support/temp_sqlite.h"
 
 namespace varg {
 namespace {
@@ -52,12 +52,9 @@ class PipelineTest : public ::testing::Test {
   static void SetUpTestSuite() { crypto_init(); }
 
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "varg-pipeline-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto opened = SqliteStore::open((dir_ / "varg.db").string(), 2);
-    ASSERT_TRUE(opened.ok()) << opened.status().message;
-    store_ = std::move(*opened);
+    ASSERT_TRUE(db_.store);
+    dir_ = db_.dir;
+    store_ = db_.store.get();
     auth_ = std::make_unique<Authenticator>(*store_, clock_, hasher_);
     api_ = std::make_unique<Api>(Api::Options{1 << 20, 2, 64}, *auth_, metrics_);
     mailer_ = std::make_unique<OutboxMailer>((dir_ / "outbox").string(), "varg@localhost");
@@ -83,8 +80,6 @@ class PipelineTest : public ::testing::Test {
   void TearDown() override {
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>()));
     api_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
   }
 
   std::string issue(int64_t user_id, std::optional<const char*> perms, std::optional<int64_t> expires_at,
@@ -121,10 +116,11 @@ class PipelineTest : public ::testing::Test {
 
   size_t live_keys(int64_t user_id) { return store_->keys_of(user_id)->size(); }
 
+  testing::TempSqlite db_{"varg-pipeline"};
   fs::path dir_;
   ManualClock clock_{1'800'000'000'000};
   SecretHasher hasher_{"pipeline test pepper"};
-  std::unique_ptr<SqliteStore> store_;
+  SqliteStore* store_ = nullptr;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Mailer> mailer_;
   std::unique_ptr<Login> login_;
