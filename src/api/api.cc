@@ -108,9 +108,11 @@ void Api::start(Request req, Prepared p, std::function<void(Response)> done) {
   detach(serve(*owned, std::move(p), false), std::move(respond));
 }
 
-Response Api::run(const Request& req) {
+Response Api::run(const Request& req) { return run(req, prepare(req)); }
+
+Response Api::run(const Request& req, Prepared p) {
   std::optional<Response> out;
-  detach(serve(req, prepare(req), true), [&out](Response r) { out = std::move(r); });
+  detach(serve(req, std::move(p), true), [&out](Response r) { out = std::move(r); });
   return std::move(*out);  // on_worker: nothing hopped, so it finished before detach returned
 }
 
@@ -121,19 +123,14 @@ Api::Prepared Api::prepare(const Request& req) const {
 void Api::precheck(Request head, std::function<void(std::optional<Response>)> done) {
   Prepared p = prepare(head);
   const RouteSpec* route = route_of(p);
-  if (!route) {  // 404 or 405 whatever the body says
-    std::optional<Response> out;
-    detach(serve(head, std::move(p), true), [&out](Response r) { out = std::move(r); });
-    return done(std::move(out));
-  }
+  if (!route) return done(run(head, std::move(p)));  // 404 or 405 whatever the body says
   if (authn_.in_memory(route->auth, p.key_hash)) return done(std::nullopt);
   // A credential lookup may touch the store: on a worker, never on the network thread.
   auto shared = std::make_shared<std::pair<Request, Prepared>>(std::move(head), std::move(p));
   bool queued = pool_->submit([this, shared, done, route] {
     auto& [req, prepared] = *shared;
     if (authn_.now(req, route->auth, prepared.key_hash).ok()) return done(std::nullopt);
-    // The pipeline's own refusal, logged and counted like any other answer.
-    detach(serve(req, std::move(prepared), true), [&done](Response r) { done(std::move(r)); });
+    done(run(req, std::move(prepared)));  // the pipeline's own refusal, logged and counted like any other answer
   });
   if (!queued) done(error_response(family_of(shared->first.path), overloaded()));
 }

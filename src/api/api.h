@@ -75,6 +75,7 @@ class Api final : public HttpHandler {
   const RouteSpec* route_of(const Prepared& p) const {
     return p.match.kind == Router::Match::found ? &routes_[p.match.index] : nullptr;
   }
+  Response run(const Request& req, Prepared p);
   // The pipeline as a coroutine; `on_worker`: the calling thread may block (nothing hops).
   Task<Response> serve(const Request& req, Prepared p, bool on_worker);
   Task<Result<Response>> steps(Ctx& ctx, Prepared& p, Flow& flow);
