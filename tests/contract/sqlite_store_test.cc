@@ -101,6 +101,44 @@ TEST_F(SqliteFileTest, TwoStoresOnOneFileSeeEachOthersWrites) {
   EXPECT_EQ(admin->ledger_sum(u->id)->reserved, 300);
 }
 
+// Balances are read from memory until anything is written to the file, by this store or another
+// (`vargd admin`): every write is seen by the very next read, none is ever missed.
+TEST_F(SqliteFileTest, BalancesComeFromMemoryUntilAnyWriterWrites) {
+  auto server = open(4);
+  auto admin = open(1);
+  ASSERT_TRUE(server && admin);
+  auto u = admin->create_user("a@example.com", kNow);
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(admin->append({0, u->id, EntryKind::grant, 10, "g0", "", kNow}).ok());
+  EXPECT_EQ(server->balance(u->id)->settled, 10);
+  const int64_t before = server->balances_from_memory();
+  for (int i = 0; i < 100; i++) EXPECT_EQ(server->balance(u->id)->settled, 10);
+  EXPECT_GE(server->balances_from_memory() - before, 99) << "repeated reads are answered from memory";
+  for (int i = 1; i <= 200; i++) {  // another writer: the next read sees each grant
+    ASSERT_TRUE(admin->append({0, u->id, EntryKind::grant, 1, "g" + std::to_string(i), "", kNow}).ok());
+    ASSERT_EQ(server->balance(u->id)->settled, 10 + i) << "grant " << i << " not seen at once";
+  }
+  ASSERT_TRUE(server->append({0, u->id, EntryKind::reserve, 3, "own-hold", "", kNow}).ok());
+  EXPECT_EQ(server->balance(u->id)->reserved, 3) << "this store's own write is seen at once";
+  // Readers racing writers never keep a value older than a write that finished before they asked.
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> granted{210}, stale{0};
+  std::thread reader([&] {
+    while (!stop) {
+      const int64_t floor = granted.load();
+      if (server->balance(u->id)->settled < floor) stale++;
+    }
+  });
+  for (int i = 0; i < 200; i++) {
+    ASSERT_TRUE(admin->append({0, u->id, EntryKind::grant, 1, "r" + std::to_string(i), "", kNow}).ok());
+    granted++;
+  }
+  stop = true;
+  reader.join();
+  EXPECT_EQ(stale, 0);
+  EXPECT_EQ(server->balance(u->id)->settled, 410);
+}
+
 TEST_F(SqliteFileTest, WritersOnTwoStoresNeverOverdrawTheSameAccount) {
   auto a = open(4), b = open(4);
   ASSERT_TRUE(a && b);

@@ -154,6 +154,9 @@ struct Engine {
   // Optional upkeep on a writer connection, outside any transaction, after a leader's commits
   // (SQLite: bound the WAL). Cheap unless it has work to do; must not throw.
   std::function<void(Connection&)> maintain;
+  // Called after each group commit, before its writers return (SqliteStore: tells the other
+  // processes on the file that it changed).
+  std::function<void()> committed;
 };
 
 class Db {

@@ -1,9 +1,16 @@
 #include "store/sqlite/sqlite_store.h"
 
+
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -381,6 +388,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     struct stat st;
     if (::stat(wal.c_str(), &st) == 0 && st.st_size > kWalLimit) (void)c.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   };
+  // After every commit, one byte written to <db>-changes: an inotify event for every process on
+  // the file that it changed, queued after the commit is visible (the balance cache below).
+  std::shared_ptr<int> changes(new int(::open((path + "-changes").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)),
+                               [](int* fd) {
+                                 if (*fd >= 0) ::close(*fd);
+                                 delete fd;
+                               });
+  e.committed = [changes] {
+    if (*changes >= 0) (void)!::pwrite(*changes, "x", 1, 0);
+  };
   e.connect = [path](bool writer) -> Result<std::unique_ptr<sql::Connection>> {
     auto c = Connection::open(path, writer);
     if (!c.ok()) return c.status();
@@ -388,7 +405,85 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   };
   auto db = sql::Db::open(std::move(e));
   if (!db.ok()) return db.status();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(*db)));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db)));
+  store->balances_ = std::make_unique<Balances>(path + "-changes");
+  store->changes_fd_ = changes;
+  return store;
+}
+
+struct SqliteStore::Balances {
+  explicit Balances(const std::string& changes) {
+    fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && ::inotify_add_watch(fd, changes.c_str(), IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ~Balances() {
+    if (fd >= 0) ::close(fd);
+  }
+  // Drains the watch; true when anything was written since the last call (or the watch broke).
+  bool written() {
+    bool any = false;
+    alignas(inotify_event) char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        any = true;
+        for (char* p = buf; p < buf + n; p += sizeof(inotify_event) + reinterpret_cast<inotify_event*>(p)->len)
+          if (reinterpret_cast<inotify_event*>(p)->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) broken = true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return any || broken;
+    }
+  }
+  int fd = -1;
+  bool broken = false;  // the WAL file was replaced: nothing is cached any more
+  std::mutex mu;
+  uint64_t generation = 0;  // moves on every write seen: a read that started before one is not kept
+  struct Known {
+    Balance balance;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::unordered_map<int64_t, Known> known;
+  std::atomic<int64_t> hits{0};
+};
+
+SqliteStore::~SqliteStore() = default;
+
+int64_t SqliteStore::balances_from_memory() const { return balances_ ? balances_->hits.load() : 0; }
+
+Result<Balance> SqliteStore::balance(int64_t user_id) {
+  Balances* b = balances_.get();
+  if (!b || b->fd < 0 || b->broken) return SqlStore::balance(user_id);
+  uint64_t seen;
+  {
+    std::lock_guard lk(b->mu);
+    if (b->written()) {
+      b->generation++;
+      b->known.clear();
+    }
+    // At most kBalanceMs old even if a writer that does not signal (sqlite3 by hand) changed it.
+    if (auto it = b->known.find(user_id);
+        it != b->known.end() && std::chrono::steady_clock::now() - it->second.at < std::chrono::milliseconds(kBalanceMs)) {
+      b->hits++;
+      return it->second.balance;
+    }
+    seen = b->generation;
+  }
+  auto read = SqlStore::balance(user_id);
+  if (!read.ok()) return read;
+  std::lock_guard lk(b->mu);
+  if (b->written()) {  // a write landed while it was read: the value may predate it
+    b->generation++;
+    b->known.clear();
+  }
+  if (seen == b->generation && !b->broken) {
+    if (b->known.size() >= 100000) b->known.clear();  // bounded
+    b->known[user_id] = {*read, std::chrono::steady_clock::now()};
+  }
+  return read;
 }
 
 }  // namespace varg
