@@ -446,6 +446,9 @@ def run_all(a, tmp, procs):
     log("S3: cache hit and result file vs nginx static files")
     res["S3"] = {32: measure("S3", ["vargd_cache_hit", "nginx_static_json", "vargd_file", "nginx_static_png"], 32,
                              sample("vargd_after_S3_kib"))}
+    if a.profile == "1" and shutil.which("perf"):
+        profile_text += profile(vargd.pid, targets["vargd_cache_hit"], tmp, "S3 cache hit c=32")
+        profile_text += profile(vargd.pid, targets["vargd_file"], tmp, "S3 result file c=32")
 
     rss.update(load_rss)
     rss["vargd_peak_kib"] = hwm_kib(vargd.pid)
@@ -498,6 +501,9 @@ def run_all(a, tmp, procs):
                      "S2": {c: measure("PG S2", ["pg_metered"], c) for c in (1, 32)},
                      "S3": {32: measure("PG S3", ["pg_cache_hit", "pg_file"], 32)},
                      "peak_kib": hwm_kib(pg_vargd.pid)}
+        if a.profile == "1" and shutil.which("perf"):
+            profile_text += profile(pg_vargd.pid, targets["pg_balance"], tmp, "PostgreSQL S1 GET /v1/balance c=32")
+            profile_text += profile(pg_vargd.pid, targets["pg_metered"], tmp, "PostgreSQL S2 metered miss c=32")
         procs.stop(pg_vargd)
     res["S5"] = {"rss": rss}
     res["profile"] = profile_text
