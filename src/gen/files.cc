@@ -28,6 +28,12 @@ std::string media_type_for_ext(const std::string& ext) {
 }
 
 Result<FileRecord> Files::put(const std::string& bytes, bool* existed) {
+  auto f = stage(bytes);
+  if (!f.ok()) return f;
+  return store_.insert_file(*f, existed);
+}
+
+Result<FileRecord> Files::stage(const std::string& bytes) {
   FileRecord f;
   f.hash = to_hex(sha256(bytes));
   // Unguessable without the server secret, yet stable: the same bytes always get the same id.
@@ -39,7 +45,7 @@ Result<FileRecord> Files::put(const std::string& bytes, bool* existed) {
   f.ext = ext_for(f.media_type);
   f.created_at = clock_.now();
   VARG_TRY(blobs_.put(f.hash, bytes));
-  return store_.insert_file(f, existed);
+  return f;
 }
 
 Result<FileRecord> Files::by_name(const std::string& name) {

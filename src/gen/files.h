@@ -27,6 +27,9 @@ class Files {
   // Stores bytes (once per content); *existed tells whether the same bytes were already here.
   // The media type is what the bytes are (sniff_media_type), whatever the caller claims.
   Result<FileRecord> put(const std::string& bytes, bool* existed);
+  // The blob stored and its record made, but not written: the caller writes it in its own
+  // transaction (a job's result, with the job's completion: Store::Transition::file).
+  Result<FileRecord> stage(const std::string& bytes);
   Result<std::string> bytes(const FileRecord& f) { return blobs_.get(f.hash); }
   Result<int> open(const FileRecord& f) { return blobs_.open(f.hash); }  // an fd the caller closes
   std::string url(const FileRecord& f) const { return files_url_ + "/" + f.id + "." + f.ext; }

@@ -682,8 +682,9 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     fail(job, catalog_.find(job.model)->provider + ": the provider returned an empty result");
     return;
   }
+  // One result: its file record is written by the completing transaction (one write fewer).
   bool existed = false;
-  auto f = files_.put(bytes, &existed);
+  auto f = out.listing.is_null() ? files_.stage(bytes) : files_.put(bytes, &existed);
   if (!f.ok()) {
     fail(job, "could not store the result");
     return;
@@ -702,6 +703,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     job.output_media_type = kListingType;
   }
   Store::Transition t{job, JobStatus::processing, std::nullopt, std::nullopt};
+  if (out.listing.is_null()) t.file = *f;
   if (!job.reservation.empty())
     t.entry = ledger_.capture(job);
   // Charged and cached in the one transaction that completes the job: a cancel that came first

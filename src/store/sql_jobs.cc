@@ -267,6 +267,10 @@ Result<Store::Moved> SqlStore::transition_job(const Transition& tr) {
     if (!moved.ok()) return moved.status();
     if (!*moved) return Status::Ok();
     out.applied = true;
+    if (tr.file)
+      VARG_TRY(t.run("INSERT INTO files(id, hash, size, media_type, ext, created_at) VALUES(?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT DO NOTHING",
+                     {tr.file->id, tr.file->hash, tr.file->size, tr.file->media_type, tr.file->ext, tr.file->created_at}));
     if (tr.entry) VARG_TRY(append_in(t, *tr.entry));  // a failed settlement undoes the move too
     if (tr.publish && tr.job.status == JobStatus::completed)  // cached only with its completion
       VARG_TRY(t.run("INSERT INTO cache(key, file_id, media_type, created_at, expires_at) VALUES(?, ?, ?, ?, ?) "

@@ -291,6 +291,7 @@ class Store {
     JobStatus from = JobStatus::queued;
     std::optional<LedgerEntry> entry;
     std::optional<CacheEntry> publish;
+    std::optional<FileRecord> file{};  // the result's record, written with the move (kept if stored already)
   };
   struct Moved {
     bool applied = false;

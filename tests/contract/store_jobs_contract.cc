@@ -435,6 +435,39 @@ TEST_P(StoreContract, ACancelledJobIsNeverCachedAndItsFollowersFail) {
   EXPECT_FALSE(store().transition_job({again, JobStatus::cancelled, std::nullopt, std::nullopt}).ok());
 }
 
+TEST_P(StoreContract, AResultFileIsWrittenWithTheCompletionThatAppliesAndNotOtherwise) {
+  int64_t a = new_user("a@example.com");
+  JobRecord j = job_record(a, "job_file");
+  ASSERT_TRUE(admit(store(), j, std::nullopt, 0).ok());
+  JobRecord done = j;
+  done.status = JobStatus::completed;
+  done.output_file_id = "file_result";
+  done.output_media_type = "image/png";
+  Store::Transition t{done, JobStatus::queued, std::nullopt, std::nullopt};
+  t.file = FileRecord{"file_result", std::string(64, 'a'), 3, "image/png", "png", kNow};
+  auto moved = store().transition_job(t);
+  ASSERT_TRUE(moved.ok() && moved->applied) << moved.status().message;
+  auto f = store().file("file_result");
+  ASSERT_TRUE(f.ok()) << f.status().message;
+  EXPECT_EQ(f->size, 3);
+  // The same bytes again (another job, a repeat) keep the stored record.
+  JobRecord other = job_record(a, "job_file_2");
+  ASSERT_TRUE(admit(store(), other, std::nullopt, 0).ok());
+  JobRecord other_done = other;
+  other_done.status = JobStatus::completed;
+  Store::Transition t2{other_done, JobStatus::queued, std::nullopt, std::nullopt};
+  t2.file = FileRecord{"file_result", std::string(64, 'a'), 3, "image/png", "png", kNow + 9};
+  ASSERT_TRUE(store().transition_job(t2)->applied);
+  EXPECT_EQ(store().file("file_result")->created_at, kNow);
+  // A move that does not apply (the job was cancelled first) writes no file.
+  Store::Transition late{done, JobStatus::processing, std::nullopt, std::nullopt};
+  late.file = FileRecord{"file_never", std::string(64, 'b'), 1, "image/png", "png", kNow};
+  auto lost = store().transition_job(late);
+  ASSERT_TRUE(lost.ok());
+  EXPECT_FALSE(lost->applied);
+  EXPECT_EQ(store().file("file_never").status().code, Code::not_found);
+}
+
 TEST_P(StoreContract, TheRateLimitIsOneSlidingBudgetPerAccount) {
   int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
   const int64_t t0 = kNowMs - kNowMs % 60000;
