@@ -55,7 +55,7 @@ class State:
         self.reset()
 
     def reset(self):
-        self.mode, self.delay, self.fail_times = "ok", 0.0, 0
+        self.mode, self.delay, self.fail_times, self.hold = "ok", 0.0, 0, True
         self.calls, self.requests = [], {}
 
 
@@ -143,6 +143,7 @@ class Handler(BaseHTTPRequestHandler):
                 S.mode = cfg.get("mode", "ok")
                 S.delay = float(cfg.get("delay", 0))
                 S.fail_times = int(cfg.get("fail_times", 0))
+                S.hold = bool(cfg.get("hold", True))  # honour Replicate's `Prefer: wait` (false: answer at once)
             return self.send(200, {"ok": True})
         if p == "/_calls":
             with S.lock:
@@ -387,7 +388,7 @@ class Handler(BaseHTTPRequestHandler):
             kind = "mp4" if ("video" in model or "minimax" in model) else "png"
         rid = self.new_request("replicate", model, inp, kind)
         prefer = self.headers.get("Prefer", "")
-        if prefer.startswith("wait"):
+        if prefer.startswith("wait") and S.hold:
             wait = float(prefer.split("=", 1)[1]) if "=" in prefer else 60.0
             with S.lock:
                 ready_at = S.requests[rid]["ready_at"]
