@@ -108,7 +108,10 @@ Result<bool> update_job_in(Tx& t, const JobRecord& j, JobStatus from) {
 
 // The live followers of a leader that stopped being live, resolved with it.
 Result<std::vector<std::string>> resolve_followers(Tx& t, const JobRecord& leader) {
-  auto rows = t.run(std::string(kJobCols) + "WHERE leader = ? AND status IN ('queued', 'processing')", {leader.id});
+  // CAST: a bare `leader = ?` made SQLite re-prepare the statement on every bind (it checks the
+  // bound value against jobs_followers' `leader <> ''`); the live jobs' index serves it anyway.
+  auto rows = t.run(std::string(kJobCols) + "WHERE leader = CAST(? AS TEXT) AND status IN ('queued', 'processing')",
+                    {leader.id});
   if (!rows.ok()) return rows.status();
   std::vector<std::string> out;
   for (int i = 0; i < rows->size(); i++) {
