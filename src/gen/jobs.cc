@@ -195,6 +195,7 @@ void Jobs::timer() {
     // A finished job changes no more: forget its version once late watchers had their chance.
     while (!finished_.empty() && finished_.front().first < now - std::chrono::minutes(1)) {
       if (!watchers_.count(finished_.front().second)) versions_.erase(finished_.front().second);
+      final_.erase(finished_.front().second);
       finished_.pop_front();
     }
     lk.unlock();
@@ -716,7 +717,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     return;  // still processing in the store: it resumes (and settles) at the next start
   }
   if (!done->applied) return;  // cancel() settled it, notified and resolved its followers
-  finished(job.id, done->followers);
+  finished(job.id, done->followers, &job);
 }
 
 // Stores the further results and the listing that names them all (kListingType).
@@ -751,14 +752,16 @@ void Jobs::fail(JobRecord job, const std::string& why) {
     t.entry = ledger_.release(job);
   auto done = store_.transition_job(t);
   spdlog::info(json{{"msg", "job failed"}, {"job_id", job.id}, {"error", why}}.dump());
-  finished(job.id, done.ok() ? done->followers : std::vector<std::string>{});
+  const bool applied = done.ok() && done->applied;
+  finished(job.id, done.ok() ? done->followers : std::vector<std::string>{}, applied ? &t.job : nullptr);
 }
 
 // A job stopped being live: its watchers (and those of the followers resolved with it) hear it.
-void Jobs::finished(const std::string& id, const std::vector<std::string>& followers) {
+void Jobs::finished(const std::string& id, const std::vector<std::string>& followers, const JobRecord* final) {
   {
     std::lock_guard lk(mu_);
     header_keys_.erase(id);
+    if (final) final_[id] = *final;
   }
   notify(id, true);
   for (auto& f : followers) notify(f, true);
@@ -768,6 +771,10 @@ void Jobs::finished(const std::string& id, const std::vector<std::string>& follo
 
 Result<JobRecord> Jobs::load(const std::string& id) {
   if (auto q = hits_.queued(id)) return std::move(*q);
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = final_.find(id); it != final_.end()) return it->second;
+  }
   return store_.job(id);
 }
 
@@ -797,7 +804,7 @@ Status Jobs::cancel(int64_t user_id, const std::string& id) {
       std::lock_guard lk(mu_);
       if (auto f = cancel_flags_.find(id); f != cancel_flags_.end()) f->second->store(true);
     }
-    finished(id, moved->followers);
+    finished(id, moved->followers, &t.job);
     return Status::Ok();
   }
   return error(Code::conflict, "The job is changing state; retry");

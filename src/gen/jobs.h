@@ -159,7 +159,9 @@ class Jobs {
   Result<FileRecord> store_listing(const FileRecord& first, const ProviderOutput& out);
   nlohmann::json listing(const std::string& file_id) const;
   void fail(JobRecord job, const std::string& why);
-  void finished(const std::string& id, const std::vector<std::string>& followers);
+  // A job reached its final state (`final`: its record as written, kept a minute for the watchers
+  // that re-read it; null when not known here) and its followers with it.
+  void finished(const std::string& id, const std::vector<std::string>& followers, const JobRecord* final = nullptr);
 
   Store& store_;
   Files& files_;
@@ -183,6 +185,7 @@ class Jobs {
   std::map<int64_t, int> fetching_;                  // account → jobs fetching input URLs now
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> later_;  // waiting for a fetch slot
   std::map<std::string, uint64_t> versions_;
+  std::map<std::string, JobRecord> final_;  // records of jobs finished here in the last minute (final: never move)
   std::map<std::string, std::vector<Watcher>> watchers_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;
   std::vector<std::thread> threads_;
