@@ -188,9 +188,8 @@ static Result<JobRecord> submit_job(Services& s, Ctx& ctx, const std::string& c,
   return s.jobs->submit(submission(ctx, c, std::move(*body)), replayed);
 }
 
-Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c, const std::string& model) {
-  bool replayed = false;
-  auto j = submit_job(s, ctx, c, model, &replayed);
+// A submitted generation's answer: its JobResponse, held for `Prefer: wait`.
+static Result<Response> generation_response(Services& s, Ctx& ctx, const Result<JobRecord>& j, bool replayed) {
   if (!j.ok()) return j.status();
   Response r = job_response(*s.jobs, *j, replayed ? 200 : 202);
   if (replayed) r.set_header("Idempotent-Replayed", "true");
@@ -203,6 +202,12 @@ Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c, 
     };
   }
   return r;
+}
+
+Result<Response> submit_generation(Services& s, Ctx& ctx, const std::string& c, const std::string& model) {
+  bool replayed = false;
+  auto j = submit_job(s, ctx, c, model, &replayed);
+  return generation_response(s, ctx, j, replayed);
 }
 
 // POST /v1/ffmpeg/probe answers with the probe itself once its job ends (within 60 s; a job still
@@ -250,19 +255,27 @@ Result<Response> job_events(Services& s, Ctx& ctx) {
   return r;
 }
 
-// A generation starts where the request is: where reads do not block, a cached result is answered
-// from memory and reads without a worker (Jobs::cached); anything to admit moves to a worker.
+// A generation starts where the request is: where reads do not block, it is planned there and a
+// cached result answered from memory and reads (Jobs::cached); anything to admit moves to a worker,
+// its plan with it.
 static Task<Result<Response>> generate(Services& s, Ctx& ctx, Flow& flow, std::string c) {
-  if (flow.may_read() && !ctx.idempotency) {
-    auto body = parse_object(ctx.req.body);
-    if (!body.ok()) co_return body.status();
-    auto hit = s.jobs->cached(submission(ctx, c, std::move(*body)));
-    if (!hit.ok()) co_return hit.status();
-    if (*hit) co_return job_response(*s.jobs, **hit, 202);
+  if (!flow.may_read() || ctx.idempotency) {
+    const bool moved = co_await flow.to_worker();
+    if (!moved) co_return overloaded();
+    co_return submit_generation(s, ctx, c);
   }
+  auto body = parse_object(ctx.req.body);
+  if (!body.ok()) co_return body.status();
+  const Jobs::Submission sub = submission(ctx, c, std::move(*body));
+  std::optional<Jobs::Plan> plan;
+  auto hit = s.jobs->cached(sub, &plan);
+  if (!hit.ok()) co_return hit.status();
+  if (*hit) co_return job_response(*s.jobs, **hit, 202);
   const bool moved = co_await flow.to_worker();
   if (!moved) co_return overloaded();
-  co_return submit_generation(s, ctx, c);
+  bool replayed = false;
+  auto j = s.jobs->admit(sub, *plan, &replayed);
+  co_return generation_response(s, ctx, j, replayed);
 }
 
 void add_generation_routes(Api& api, Services& s) {

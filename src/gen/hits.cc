@@ -6,15 +6,10 @@
 
 namespace varg {
 
-Hits::Hits(Store& store, const Clock& clock) : store_(store), clock_(clock), thread_([this] { flusher(); }) {}
+Hits::Hits(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 
 Hits::~Hits() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_one();
-  thread_.join();
+  flusher_.stop();
   flush();
 }
 
@@ -70,17 +65,6 @@ Status Hits::flush() {
   }
   writing_.clear();
   return st;
-}
-
-void Hits::flusher() {
-  std::unique_lock lk(mu_);
-  while (!stopping_) {
-    cv_.wait_for(lk, std::chrono::milliseconds(kFlushMs), [this] { return stopping_; });
-    if (queued_.empty()) continue;
-    lk.unlock();
-    flush();
-    lk.lock();
-  }
 }
 
 }  // namespace varg

@@ -7,16 +7,15 @@
 // hit records: no charge (hits carry none), no cached file or entry; only those hits' job ids and
 // usage lines (docs/billing.md).
 #pragma once
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/periodic.h"
 #include "store/store.h"
 
 namespace varg {
@@ -40,18 +39,14 @@ class Hits {
   Status flush();
 
  private:
-  void flusher();
-
   Store& store_;
   const Clock& clock_;
   std::mutex hot_mu_;
   std::unordered_map<std::string, CacheEntry> hot_;
   std::mutex mu_;
   std::mutex write_mu_;  // one batch written at a time, in order
-  std::condition_variable cv_;
   std::map<std::string, JobRecord> queued_, writing_;
-  bool stopping_ = false;
-  std::thread thread_;
+  Periodic flusher_{std::chrono::milliseconds(kFlushMs), [this] { flush(); }};  // last
 };
 
 }  // namespace varg

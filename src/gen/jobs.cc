@@ -473,16 +473,19 @@ Result<bool> Jobs::complete_if_cached(JobRecord& j, bool lookup, bool plain) {
   return true;
 }
 
-Result<std::optional<JobRecord>> Jobs::cached(const Submission& s) {
-  if (!s.cache_control.empty() || s.idempotency) return std::optional<JobRecord>();
+Result<std::optional<JobRecord>> Jobs::cached(const Submission& s, std::optional<Plan>* planned) {
   auto p = plan(s, true);
   if (!p.ok()) return p.status();
   VARG_TRY(extras(*p, s));
-  JobRecord j = new_job(s, *p);
-  auto done = complete_if_cached(j, !p->fetch, p->webhook_url.empty());
-  if (!done.ok()) return done.status();
-  if (!*done) return std::optional<JobRecord>();
-  return std::optional<JobRecord>(std::move(j));
+  if (s.cache_control.empty() && !s.idempotency) {
+    JobRecord j = new_job(s, *p);
+    auto done = complete_if_cached(j, !p->fetch, p->webhook_url.empty());
+    if (!done.ok()) return done.status();
+    if (*done) return std::optional<JobRecord>(std::move(j));
+    p->hit_checked = !p->fetch && p->webhook_url.empty();
+  }
+  *planned = std::move(*p);
+  return std::optional<JobRecord>();
 }
 
 // Admission (submit and retry): the job row, its reservation and its place in the queue.
@@ -512,7 +515,7 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
     a.webhook->next_attempt_at = clock_.now_ms();
     a.webhook->created_at = clock_.now();
   }
-  auto quick = complete_if_cached(j, a.lookup_cache, !a.idempotency && !a.webhook);
+  auto quick = complete_if_cached(j, a.lookup_cache && !p.hit_checked, !a.idempotency && !a.webhook);
   if (!quick.ok()) return quick.status();
   if (*quick) {
     if (replayed) *replayed = false;

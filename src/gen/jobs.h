@@ -77,10 +77,24 @@ class Jobs {
     std::optional<IdempotencyRecord> idempotency{};
   };
   Result<JobRecord> submit(const Submission& s, bool* replayed = nullptr);
-  // The part of submit() that needs no transaction: the completed job when the result is cached
-  // (and the request keeps no Idempotency-Key and sends no webhook), nullopt when it must be
-  // admitted. Reads only: the request path may run it where reads do not block.
-  Result<std::optional<JobRecord>> cached(const Submission& s);
+  // What submit and estimate decide alike from a request: the normalized request (its rights
+  // checked when asked), its inputs, its cache key (empty while inputs named by URL are unfetched)
+  // and who pays (billing_mode "" with no_key set: no key, which only a cached result forgives).
+  struct Plan {
+    GenRequest req;
+    nlohmann::json inputs{};
+    bool fetch = false;
+    std::string cache_key{}, header_key{}, key_source = "none", billing_mode{};
+    Status no_key{};
+    std::string webhook_url{};  // "": none
+    bool hit_checked = false;   // cached() looked for a hit already
+  };
+  // submit() in two halves, the request planned once. cached() needs no transaction: the completed
+  // job when the result is cached (and the request keeps no Idempotency-Key and sends no webhook),
+  // else nullopt with `*planned` set for admit(). Reads only: the request path may run it where
+  // reads do not block.
+  Result<std::optional<JobRecord>> cached(const Submission& s, std::optional<Plan>* planned);
+  Result<JobRecord> admit(const Submission& s, const Plan& p, bool* replayed);
   // POST /v1/jobs/{id}/retry: the caller's failed or cancelled job run again as a new job — its
   // stored request and inputs, with the rights, keys and balance of now (`s` minus its body);
   // 409 for a job that is live or completed.
@@ -131,20 +145,8 @@ class Jobs {
   void sweep();
   void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
-  // What submit and estimate decide alike from a request: the normalized request (its rights
-  // checked when asked), its inputs, its cache key (empty while inputs named by URL are unfetched)
-  // and who pays (billing_mode "" with no_key set: no key, which only a cached result forgives).
-  struct Plan {
-    GenRequest req;
-    nlohmann::json inputs{};
-    bool fetch = false;
-    std::string cache_key{}, header_key{}, key_source = "none", billing_mode{};
-    Status no_key{};
-    std::string webhook_url{};  // "": none
-  };
   Result<Plan> plan(const Submission& s, bool check_rights);
   Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays
-  Result<JobRecord> admit(const Submission& s, const Plan& p, bool* replayed);
   JobRecord new_job(const Submission& s, const Plan& p) const;
   Result<bool> complete_if_cached(JobRecord& j, bool lookup, bool plain);
   Status extras(Plan& p, const Submission& s) const;

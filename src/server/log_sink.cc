@@ -6,21 +6,12 @@
 
 namespace varg {
 
-BufferedFdSink::BufferedFdSink(int fd, std::chrono::milliseconds every) : fd_(fd) {
+BufferedFdSink::BufferedFdSink(int fd, std::chrono::milliseconds every) : fd_(fd), flusher_(every, [this] { flush(); }) {
   buf_.reserve(kBuffer + 4096);
-  flusher_ = std::thread([this, every] {
-    std::unique_lock lk(stop_mu_);
-    while (!stop_cv_.wait_for(lk, every, [this] { return stopping_; })) flush();
-  });
 }
 
 BufferedFdSink::~BufferedFdSink() {
-  {
-    std::lock_guard lk(stop_mu_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_one();
-  flusher_.join();
+  flusher_.stop();
   flush();
 }
 

@@ -7,10 +7,10 @@
 #pragma once
 #include <spdlog/sinks/base_sink.h>
 
-#include <condition_variable>
 #include <mutex>
 #include <string>
-#include <thread>
+
+#include "common/periodic.h"
 
 namespace varg {
 
@@ -29,10 +29,7 @@ class BufferedFdSink final : public spdlog::sinks::base_sink<std::mutex> {
   void write_out();  // under the base sink's mutex
   int fd_;
   std::string buf_;
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
-  std::thread flusher_;
+  Periodic flusher_;  // last
 };
 
 }  // namespace varg
