@@ -5,7 +5,9 @@
 #include <libpq-fe.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -221,6 +223,45 @@ TEST_F(PostgresOnlyTest, AJobMovedOnOneInstanceIsAnnouncedToAnother) {
   std::vector<std::string> seen;
   for (int i = 0; i < 20 && seen.empty(); i++) seen = b->job_changes(100);
   EXPECT_EQ(seen, std::vector<std::string>{"job_1"});
+}
+
+// Balances come from memory: this instance's own writes are seen at once; another instance's, and
+// SQL by hand (the trigger covers every writer), as soon as their NOTIFY arrives — well before the
+// cache's 1 s bound, which alone would take a full second after a read was kept.
+TEST_F(PostgresOnlyTest, BalancesComeFromMemoryAndOtherWritersAreSeenWhenTheirNotifyArrives) {
+  auto a = store(2), b = store(2);
+  ASSERT_TRUE(a && b);
+  const int64_t user = funded(*a, 10);
+  ASSERT_TRUE(user);
+  EXPECT_EQ(b->balance(user)->settled, 10);
+  const int64_t before = b->balances_from_memory();
+  for (int i = 0; i < 100; i++) EXPECT_EQ(b->balance(user)->settled, 10);
+  EXPECT_GE(b->balances_from_memory() - before, 99) << "repeated reads are answered from memory";
+  ASSERT_TRUE(b->append({0, user, EntryKind::reserve, 3, "own-hold", "", kNow}).ok());
+  EXPECT_EQ(b->balance(user)->reserved, 3) << "this instance's own write is seen at once";
+
+  using ms = std::chrono::milliseconds;
+  auto seen_after = [&](int64_t want) {  // how long until b reads `want`
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      auto got = b->balance(user);
+      const auto took = std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start);
+      if ((got.ok() && got->settled == want) || took > ms(3000)) return took;
+      std::this_thread::sleep_for(ms(1));
+    }
+  };
+  std::vector<ms> waits;
+  for (int i = 1; i <= 9; i++) {
+    ASSERT_EQ(b->balance(user)->settled, 9 + i) << "kept in memory before the write";
+    if (i < 9)
+      ASSERT_TRUE(a->append({0, user, EntryKind::grant, 1, "g" + std::to_string(i), "", kNow}).ok());
+    else
+      exec("UPDATE accounts SET settled = settled + 1 WHERE user_id = " + std::to_string(user));
+    waits.push_back(seen_after(10 + i));
+  }
+  std::sort(waits.begin(), waits.end());
+  EXPECT_LT(waits.back(), ms(BalanceCache::kMs + 500)) << "a write not seen within the cache's bound";
+  EXPECT_LT(waits[waits.size() / 2], ms(250)) << "other writers' changes are not announced (only the 1 s bound works)";
 }
 
 TEST_F(PostgresOnlyTest, CallsRecoverAfterTheServerRestarts) {

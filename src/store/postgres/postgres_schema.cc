@@ -230,6 +230,17 @@ CREATE TABLE webhook_secrets(
   sealed TEXT NOT NULL,
   created_at BIGINT NOT NULL);
 )sql",
+    // 13: every change of a balance announced to the instances (their balances from memory),
+    // whoever writes it: vargd, `vargd admin`, SQL by hand
+    R"sql(
+CREATE FUNCTION varg_balance_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('varg_balances', CAST(NEW.user_id AS TEXT));
+  RETURN NULL;
+END $$;
+CREATE TRIGGER accounts_balance_changed AFTER INSERT OR UPDATE OF settled, reserved ON accounts
+  FOR EACH ROW EXECUTE FUNCTION varg_balance_changed();
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -8,6 +8,28 @@
 
 namespace varg {
 
+// The balance cache's signal: a connection that LISTENs to varg_balances, drained without blocking.
+// While it is down everything counts as written (nothing is kept); it reconnects at most once a second.
+struct PostgresStore::BalanceSignal {
+  std::string url;
+  int timeout_ms;
+  std::unique_ptr<pg::Conn> conn;
+  std::chrono::steady_clock::time_point next_try{};
+  bool written() {
+    if (conn && conn->connected()) {
+      const bool any = !conn->notifications(0).empty();
+      if (conn->connected()) return any;
+    }
+    conn.reset();
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_try) return true;
+    next_try = now + std::chrono::seconds(1);
+    auto c = pg::Conn::open(url, timeout_ms);
+    if (c.ok() && (*c)->exec("LISTEN varg_balances").ok()) conn = std::move(*c);
+    return true;  // what was written while nobody listened is unknown
+  }
+};
+
 namespace {
 constexpr int64_t kWriteLock = 0x76617268;  // one id for every vargd ("varh"; migrations use "varg")
 }
@@ -37,15 +59,24 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
     if (!c.ok()) return c.status();
     return std::unique_ptr<sql::Connection>(std::move(*c));
   };
+  auto signal = std::make_shared<BalanceSignal>(BalanceSignal{url, opts.statement_timeout_ms, nullptr, {}});
+  auto balances = std::make_shared<BalanceCache>([signal] { return signal->written(); });
+  e.committed = [balances] { balances->invalidate(); };
   auto db = sql::Db::open(std::move(e));
   if (!db.ok()) return db.status();
   std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(*db)));
+  store->balance_signal_ = std::move(signal);
+  store->balances_ = std::move(balances);
   store->url_ = url;
   store->timeout_ms_ = opts.statement_timeout_ms;
   return store;
 }
 
 PostgresStore::~PostgresStore() = default;
+
+Result<Balance> PostgresStore::balance(int64_t user_id) {
+  return balances_->get(user_id, [&] { return SqlStore::balance(user_id); });
+}
 
 std::vector<std::string> PostgresStore::job_changes(int timeout_ms) {
   std::lock_guard lk(listen_mu_);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "store/balance_cache.h"
 #include "store/sql_store.h"
 
 namespace varg {
@@ -35,6 +36,13 @@ class PostgresStore final : public SqlStore {
   Result<std::string> shared_secret(const std::string& fresh);
 
   std::vector<std::string> job_changes(int timeout_ms) override;
+  // Balances from memory (store/balance_cache.h): forgotten at each commit of this process and at
+  // each NOTIFY varg_balances, which a trigger on accounts sends for every writer (migration 13),
+  // so another instance's or `vargd admin`'s write is seen once its notification arrives — within
+  // milliseconds, and within BalanceCache::kMs whatever happens. Without the listener (the server
+  // went away) every read goes to the store until it is back.
+  Result<Balance> balance(int64_t user_id) override;
+  int64_t balances_from_memory() const { return balances_->hits(); }
   ~PostgresStore() override;
 
  private:
@@ -43,6 +51,9 @@ class PostgresStore final : public SqlStore {
   int timeout_ms_ = 10000;
   std::mutex listen_mu_;
   std::unique_ptr<pg::Conn> listener_;  // LISTEN varg_jobs, for job_changes
+  struct BalanceSignal;
+  std::shared_ptr<BalanceSignal> balance_signal_;
+  std::shared_ptr<BalanceCache> balances_;  // shared with the engine's commit hook
 };
 
 }  // namespace varg

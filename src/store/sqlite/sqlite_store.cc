@@ -369,6 +369,40 @@ class Connection final : public sql::Connection {
 
 }  // namespace
 
+// The inotify watch on <db>-changes: written() drains it, true when any process wrote since the
+// last call or the watch broke (the file was replaced).
+struct SqliteStore::ChangesWatch {
+  explicit ChangesWatch(const std::string& changes) {
+    fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && ::inotify_add_watch(fd, changes.c_str(), IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+      ::close(fd);
+      fd = -1;
+    }
+    broken = fd < 0;
+  }
+  ~ChangesWatch() {
+    if (fd >= 0) ::close(fd);
+  }
+  bool written() {
+    if (broken) return true;
+    bool any = false;
+    alignas(inotify_event) char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        any = true;
+        for (char* p = buf; p < buf + n; p += sizeof(inotify_event) + reinterpret_cast<inotify_event*>(p)->len)
+          if (reinterpret_cast<inotify_event*>(p)->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) broken = true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return any || broken;
+    }
+  }
+  int fd = -1;
+  bool broken = false;
+};
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, int connections,
                                                        sql::ConnectionFilter filter) {
   {
@@ -406,84 +440,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   auto db = sql::Db::open(std::move(e));
   if (!db.ok()) return db.status();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db)));
-  store->balances_ = std::make_unique<Balances>(path + "-changes");
+  store->watch_ = std::make_unique<ChangesWatch>(path + "-changes");
+  store->balances_ = std::make_unique<BalanceCache>([w = store->watch_.get()] { return w->written(); });
   store->changes_fd_ = changes;
   return store;
 }
 
-struct SqliteStore::Balances {
-  explicit Balances(const std::string& changes) {
-    fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd >= 0 && ::inotify_add_watch(fd, changes.c_str(), IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ~Balances() {
-    if (fd >= 0) ::close(fd);
-  }
-  // Drains the watch; true when anything was written since the last call (or the watch broke).
-  bool written() {
-    bool any = false;
-    alignas(inotify_event) char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) {
-        any = true;
-        for (char* p = buf; p < buf + n; p += sizeof(inotify_event) + reinterpret_cast<inotify_event*>(p)->len)
-          if (reinterpret_cast<inotify_event*>(p)->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) broken = true;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      return any || broken;
-    }
-  }
-  int fd = -1;
-  bool broken = false;  // the WAL file was replaced: nothing is cached any more
-  std::mutex mu;
-  uint64_t generation = 0;  // moves on every write seen: a read that started before one is not kept
-  struct Known {
-    Balance balance;
-    std::chrono::steady_clock::time_point at;
-  };
-  std::unordered_map<int64_t, Known> known;
-  std::atomic<int64_t> hits{0};
-};
-
 SqliteStore::~SqliteStore() = default;
 
-int64_t SqliteStore::balances_from_memory() const { return balances_ ? balances_->hits.load() : 0; }
+int64_t SqliteStore::balances_from_memory() const { return balances_ ? balances_->hits() : 0; }
 
 Result<Balance> SqliteStore::balance(int64_t user_id) {
-  Balances* b = balances_.get();
-  if (!b || b->fd < 0 || b->broken) return SqlStore::balance(user_id);
-  uint64_t seen;
-  {
-    std::lock_guard lk(b->mu);
-    if (b->written()) {
-      b->generation++;
-      b->known.clear();
-    }
-    // At most kBalanceMs old even if a writer that does not signal (sqlite3 by hand) changed it.
-    if (auto it = b->known.find(user_id);
-        it != b->known.end() && std::chrono::steady_clock::now() - it->second.at < std::chrono::milliseconds(kBalanceMs)) {
-      b->hits++;
-      return it->second.balance;
-    }
-    seen = b->generation;
-  }
-  auto read = SqlStore::balance(user_id);
-  if (!read.ok()) return read;
-  std::lock_guard lk(b->mu);
-  if (b->written()) {  // a write landed while it was read: the value may predate it
-    b->generation++;
-    b->known.clear();
-  }
-  if (seen == b->generation && !b->broken) {
-    if (b->known.size() >= 100000) b->known.clear();  // bounded
-    b->known[user_id] = {*read, std::chrono::steady_clock::now()};
-  }
-  return read;
+  if (!balances_) return SqlStore::balance(user_id);
+  return balances_->get(user_id, [&] { return SqlStore::balance(user_id); });
 }
 
 }  // namespace varg

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "store/balance_cache.h"
 #include "store/sql_store.h"
 
 namespace varg {
@@ -24,22 +25,19 @@ class SqliteStore final : public SqlStore {
 
   ~SqliteStore() override;
 
-  // Balances from memory: an account's balance read once is answered from memory until anything
-  // is written to the database by any process on the file — this one, another vargd, `vargd
-  // admin` — and for at most kBalanceMs. Every SqliteStore writes a byte to <db>-changes after
-  // each commit and before its writers return; an inotify watch on that file, drained without
-  // blocking by each read, clears what is known. So a balance read after a write returned always
-  // sees it (conformance `core` reads it right after `vargd admin grant`), and a read racing a
-  // commit is never kept. Reservations still decide in the store. Without inotify every read goes
-  // to the store.
-  static constexpr int kBalanceMs = 1000;
+  // Balances from memory (store/balance_cache.h) until anything is written to the database by any
+  // process on the file — this one, another vargd, `vargd admin`. Every SqliteStore writes a byte
+  // to <db>-changes after each commit and before its writers return; an inotify watch on that file
+  // is the cache's signal. So a balance read after a write returned always sees it (conformance
+  // `core` reads it right after `vargd admin grant`). Without inotify every read goes to the store.
   Result<Balance> balance(int64_t user_id) override;
   int64_t balances_from_memory() const;  // how many balance reads memory answered (tests)
 
  private:
   using SqlStore::SqlStore;
-  struct Balances;
-  std::unique_ptr<Balances> balances_;
+  struct ChangesWatch;
+  std::unique_ptr<ChangesWatch> watch_;
+  std::unique_ptr<BalanceCache> balances_;
   std::shared_ptr<int> changes_fd_;  // <db>-changes, written after each commit; closed with the store
 };
 
