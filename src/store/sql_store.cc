@@ -1,6 +1,7 @@
 // SqlStore: users, API keys, sessions, login codes, files, the result cache, idempotency records
 // and saved provider keys.
 #include <algorithm>
+#include <cmath>
 
 #include "store/sql_store_internal.h"
 
@@ -291,24 +292,26 @@ Status SqlStore::idempotency_abandon(const IdempotencyRecord& r) {
 
 // ---- rate limit ----
 
-Result<bool> SqlStore::admit_request(int64_t user_id, int64_t now_ms, int per_minute) {
+Result<int> SqlStore::take_requests(int64_t user_id, int64_t now_ms, int per_minute, int want) {
   const int64_t minute = now_ms / 60000;
-  bool admitted = false;
+  int64_t taken = 0;
   VARG_TRY(db().write([&](Tx& t) -> Status {
+    taken = 0;
     auto w = t.run("SELECT minute, n FROM rate_windows WHERE user_id = ? AND minute >= ?", {user_id, minute - 1});
     if (!w.ok()) return w.status();
     int64_t current = 0, previous = 0;
     for (int i = 0; i < w->size(); i++) (w->i64(i, 0) == minute ? current : previous) = w->i64(i, 1);
     const double into = double(now_ms % 60000) / 60000.0;
-    admitted = double(previous) * (1.0 - into) + double(current) + 1 <= double(per_minute);
-    if (!admitted) return Status::Ok();
+    const double room = double(per_minute) - (double(previous) * (1.0 - into) + double(current));
+    taken = std::clamp<int64_t>(int64_t(std::floor(room)), 0, want);
+    if (taken == 0) return Status::Ok();
     VARG_TRY(t.run("DELETE FROM rate_windows WHERE user_id = ? AND minute < ?", {user_id, minute - 1}));
-    return t.run("INSERT INTO rate_windows(user_id, minute, n) VALUES(?, ?, 1) "
-                 "ON CONFLICT (user_id, minute) DO UPDATE SET n = rate_windows.n + 1",
-                 {user_id, minute})
+    return t.run("INSERT INTO rate_windows(user_id, minute, n) VALUES(?, ?, ?) "
+                 "ON CONFLICT (user_id, minute) DO UPDATE SET n = rate_windows.n + excluded.n",
+                 {user_id, minute, taken})
         .status();
   }));
-  return admitted;
+  return int(taken);
 }
 
 // ---- provider keys ----

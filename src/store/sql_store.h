@@ -68,7 +68,7 @@ class SqlStore : public Store {
   Status idempotency_finish(const IdempotencyRecord& r) override;
   Status idempotency_abandon(const IdempotencyRecord& r) override;
 
-  Result<bool> admit_request(int64_t user_id, int64_t now_ms, int per_minute) override;
+  Result<int> take_requests(int64_t user_id, int64_t now_ms, int per_minute, int want) override;
 
   Status put_provider_key(const ProviderKeyRecord& k) override;
   Result<std::vector<ProviderKeyRecord>> provider_keys(int64_t user_id) override;

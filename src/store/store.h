@@ -350,10 +350,11 @@ class Store {
   // Deletes the pending claim of r's scope and key (nothing was done: a retry may try again).
   virtual Status idempotency_abandon(const IdempotencyRecord& r) = 0;
 
-  // The per-account rate limit, for stores several instances share: admits one more request of
-  // the account at `now_ms` if, over a sliding minute (the previous minute counted in proportion
-  // to what the window still covers), fewer than `per_minute` were admitted; counts it if so.
-  virtual Result<bool> admit_request(int64_t user_id, int64_t now_ms, int per_minute) = 0;
+  // The per-account rate limit, for stores several instances share: takes up to `want` request
+  // slots of the account at `now_ms`, as many as fit under `per_minute` over a sliding minute (the
+  // previous minute counted in proportion to what the window still covers), and counts them in
+  // the current minute. Returns how many it took (0: the budget is spent).
+  virtual Result<int> take_requests(int64_t user_id, int64_t now_ms, int per_minute, int want) = 0;
 
   // Saved provider keys (BYOK), sealed.
   virtual Status put_provider_key(const ProviderKeyRecord& k) = 0;

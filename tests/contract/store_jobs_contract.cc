@@ -471,22 +471,28 @@ TEST_P(StoreContract, AResultFileIsWrittenWithTheCompletionThatAppliesAndNotOthe
 TEST_P(StoreContract, TheRateLimitIsOneSlidingBudgetPerAccount) {
   int64_t a = new_user("a@example.com"), b = new_user("b@example.com");
   const int64_t t0 = kNowMs - kNowMs % 60000;
-  for (int i = 0; i < 3; i++) EXPECT_TRUE(*store().admit_request(a, t0 + i, 3)) << i;
-  EXPECT_FALSE(*store().admit_request(a, t0 + 10, 3)) << "a fourth request in the minute";
-  EXPECT_FALSE(*store().admit_request(a, t0 + 20, 3)) << "a refused request is not counted, and still refused";
-  EXPECT_TRUE(*store().admit_request(b, t0 + 30, 3)) << "another account has its own budget";
+  for (int i = 0; i < 3; i++) EXPECT_TRUE(*store().take_requests(a, t0 + i, 3, 1)) << i;
+  EXPECT_FALSE(*store().take_requests(a, t0 + 10, 3, 1)) << "a fourth request in the minute";
+  EXPECT_FALSE(*store().take_requests(a, t0 + 20, 3, 1)) << "a refused request is not counted, and still refused";
+  EXPECT_TRUE(*store().take_requests(b, t0 + 30, 3, 1)) << "another account has its own budget";
   // Half-way through the next minute the previous one still counts half: 1.5 + 1 fits, + 2 does not.
-  EXPECT_TRUE(*store().admit_request(a, t0 + 90'000, 3));
-  EXPECT_FALSE(*store().admit_request(a, t0 + 90'001, 3));
+  EXPECT_TRUE(*store().take_requests(a, t0 + 90'000, 3, 1));
+  EXPECT_FALSE(*store().take_requests(a, t0 + 90'001, 3, 1));
   std::atomic<int> admitted{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; t++)
     threads.emplace_back([&] {
       for (int i = 0; i < 5; i++)
-        if (*store().admit_request(b, t0 + 200'000, 10)) admitted++;
+        if (*store().take_requests(b, t0 + 200'000, 10, 1)) admitted++;
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(admitted, 10) << "concurrent requests never exceed the budget";
+  // Slots taken in batches: as many as fit, never more.
+  int64_t c = new_user("c@example.com");
+  EXPECT_EQ(*store().take_requests(c, t0 + 1, 10, 4), 4);
+  EXPECT_EQ(*store().take_requests(c, t0 + 2, 10, 4), 4);
+  EXPECT_EQ(*store().take_requests(c, t0 + 3, 10, 4), 2) << "only what is left of the budget";
+  EXPECT_EQ(*store().take_requests(c, t0 + 4, 10, 4), 0);
 }
 
 TEST_P(StoreContract, ConcurrentIdempotencyClaimsHaveOneWinner) {

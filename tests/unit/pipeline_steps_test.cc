@@ -179,8 +179,8 @@ TEST(PermissionStep, AScopedKeyNeedsTheRoutesPermissionAndFullRightsPassEverythi
   EXPECT_TRUE(check_permission(scoped, open, request("GET", "/v1/models")).ok());
 }
 
-Task<std::pair<Status, std::thread::id>> limited(RateLimiter& l, const Request& r, Flow& flow) {
-  Status s = co_await l.run(r, 7, flow);
+Task<std::pair<Status, std::thread::id>> limited(RateLimiter& l, const Request& r, Flow& flow, int64_t user = 7) {
+  Status s = co_await l.run(r, user, flow);
   co_return std::pair{s, std::this_thread::get_id()};
 }
 
@@ -203,6 +203,33 @@ TEST(RateLimitStep, OnlyChangesCountAndTheInProcessCountNeverHops) {
   auto [s, t] = finish(limited(limiter, request("POST", "/v1/image"), flow));
   EXPECT_EQ(s.code, Code::rate_limited);
   EXPECT_GT(s.retry_after, 0);
+}
+
+// Instances sharing a store take slots from it in batches and spend them from memory: together
+// they never admit more than the limit, refuse at most a batch minus one each below it, and a
+// request spending a slot in memory does not hop to a worker.
+TEST(RateLimitStep, SharedInstancesTakeSlotsInBatchesAndNeverExceedTheLimit) {
+  testing::TempSqlite db("varg-rate");
+  auto u = db.store->create_user("a@example.com", 1'800'000'000);
+  ASSERT_TRUE(u.ok());
+  ManualClock clock(1'800'000'000'000 - 1'800'000'000'000 % 60000);
+  RateLimiter a(clock, 640, db.store.get()), b(clock, 640, db.store.get());
+  ASSERT_EQ(a.batch(), 10);
+  WorkerPool pool(1, 8);
+  int admitted = 0, here = 0;
+  for (int i = 0; i < 800; i++) {
+    Flow flow(pool, false, false);
+    auto s = finish(limited(i % 3 ? a : b, request("POST", "/v1/image"), flow, u->id));
+    if (s.first.ok()) admitted++;
+    else EXPECT_EQ(s.first.code, Code::rate_limited);
+    if (s.second == std::this_thread::get_id()) here++;
+  }
+  EXPECT_LE(admitted, 640) << "two instances gave more than one budget";
+  EXPECT_GE(admitted, 640 - 2 * (a.batch() - 1));
+  EXPECT_GE(here, 500) << "slots in memory are spent without a hop";
+  clock.advance_ms(120000);  // a new window: the budget is back
+  Flow flow(pool, false, false);
+  EXPECT_TRUE(finish(limited(a, request("POST", "/v1/image"), flow, u->id)).first.ok());
 }
 
 Task<Result<Response>> answer(int* calls) {

@@ -14,9 +14,16 @@ Status RateLimiter::admit(int64_t who) {
   if (limit_ <= 0) return Status::Ok();
   const int64_t ms = clock_.now_ms(), minute = ms / 60000;
   if (shared_) {
-    auto ok = shared_->admit_request(who, ms, limit_);
-    if (!ok.ok()) return ok.status();
-    return *ok ? Status::Ok() : limited(limit_, ms);
+    if (spend(who, minute)) return Status::Ok();
+    auto took = shared_->take_requests(who, ms, limit_, batch());
+    if (!took.ok()) return took.status();
+    if (*took == 0) return limited(limit_, ms);
+    std::lock_guard lk(mu_);
+    if (slots_.size() > 200000) slots_.clear();
+    Slots& s = slots_[who];
+    if (s.minute != minute) s = {minute, 0};
+    s.left += *took - 1;  // one is this request's
+    return Status::Ok();
   }
   std::lock_guard lk(mu_);
   if (windows_.size() > 200000) windows_.clear();  // bounded memory under a flood of credentials
@@ -34,11 +41,20 @@ Status RateLimiter::admit(int64_t who) {
   return Status::Ok();
 }
 
+bool RateLimiter::spend(int64_t who, int64_t minute) {
+  std::lock_guard lk(mu_);
+  auto it = slots_.find(who);
+  if (it == slots_.end() || it->second.minute != minute || it->second.left == 0) return false;
+  it->second.left--;
+  return true;
+}
+
 Task<Status> RateLimiter::run(const Request& req, int64_t user_id, Flow& flow) {
   // Reads are cheap; writes and generations count, per account: every key and session of an
   // account shares one budget, so minting keys does not buy more.
   if (req.method == "GET" || req.method == "HEAD") co_return Status::Ok();
   if (shared_ && limit_ > 0) {
+    if (spend(user_id, clock_.now_ms() / 60000)) co_return Status::Ok();  // a slot in memory: no hop
     const bool moved = co_await flow.to_worker();
     if (!moved) co_return overloaded();
   }
