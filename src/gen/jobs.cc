@@ -607,9 +607,16 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
   json stored = json::parse(job.params);
   ProviderCall call{job.id, *m, stored["params"], {}, key, job.upstream_id, cancelled, nullptr};
   for (auto& i : stored["inputs"]) call.inputs.push_back({i["url"], i["hash"], i["media_type"]});
-  call.on_upstream_id = [this, &job](const std::string& up) {
+  call.on_upstream_id = [this, &job](const std::string& up) {  // kept: a restart resumes it, not a new one
+    JobRecord next = job;
+    next.upstream_id = up;
+    next.status = JobStatus::processing;
+    auto moved = store_.transition_job({next, job.status, std::nullopt, std::nullopt});
     job.upstream_id = up;
-    store_.transition_job({job, JobStatus::processing, std::nullopt, std::nullopt});
+    if (!moved.ok() || !moved->applied) return;  // a cancel won (its flag stops the call), or it stays as it was
+    const bool started = job.status == JobStatus::queued;
+    job.status = JobStatus::processing;
+    if (started) notify(job.id);
   };
   auto out = p->second->generate(call);
   if (!out.ok() && cancelled && !stopping_) p->second->cancel(*m, job.upstream_id, key);
@@ -630,19 +637,27 @@ void Jobs::run_job(const std::string& id) {
   auto loaded = store_.job(id);
   if (!loaded.ok() || !is_live(loaded->status) || !loaded->leader.empty()) return;
   JobRecord job = *loaded;
-  if (opts_.shared_store) {  // each job runs on one instance: the lease holder
-    const int64_t now = clock_.now_ms();
+  const int64_t now = clock_.now_ms();
+  // Each job runs on one instance: the lease holder. A job admitted here holds this instance's
+  // lease already (renewed every lease_ms / 5), so only a lease about to run out is claimed again.
+  if (opts_.shared_store && !(job.lease_owner == instance_ && job.lease_until > now + opts_.lease_ms / 2)) {
     auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
     if (!mine.ok() || !*mine) return;
   }
   json stored = json::parse(job.params);
   if (needs_fetch(stored["inputs"]) && !fetch_inputs(job, stored)) return;
   if (job.status == JobStatus::queued) {
-    job.status = JobStatus::processing;
     job.started_at = clock_.now();
-    auto moved = store_.transition_job({job, JobStatus::queued, std::nullopt, std::nullopt});
-    if (!moved.ok() || !moved->applied) return;  // cancelled meanwhile
-    notify(id);
+    // A queue API's submit reports its id at once: the move to processing is written with it (one
+    // write transaction fewer per generation). Otherwise it is written now.
+    const ModelSpec* m = catalog_.find(job.model);
+    auto p = m ? providers_.find(m->provider) : providers_.end();
+    if (p == providers_.end() || !p->second->submits_first() || !job.upstream_id.empty()) {
+      job.status = JobStatus::processing;
+      auto moved = store_.transition_job({job, JobStatus::queued, std::nullopt, std::nullopt});
+      if (!moved.ok() || !moved->applied) return;  // cancelled meanwhile
+      notify(id);
+    }
   }
   auto flag = std::make_shared<std::atomic<bool>>(false);
   {
@@ -693,6 +708,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     fail(job, "could not store the result");
     return;
   }
+  const JobStatus from = job.status;  // queued when a queue API's submit was its last write
   job.status = JobStatus::completed;
   job.completed_at = clock_.now();
   job.output_file_id = f->id;
@@ -706,7 +722,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
     job.output_file_id = l->id;
     job.output_media_type = kListingType;
   }
-  Store::Transition t{job, JobStatus::processing, std::nullopt, std::nullopt};
+  Store::Transition t{job, from, std::nullopt, std::nullopt};
   if (out.listing.is_null()) t.file = *f;
   if (!job.reservation.empty())
     t.entry = ledger_.capture(job);

@@ -50,6 +50,9 @@ class Provider {
  public:
   virtual ~Provider() = default;
   virtual bool needs_key() const { return true; }
+  // A queue API: generate()'s first upstream call submits the request and reports its id at once
+  // (on_upstream_id), so the job's move to processing is written with that id, not before it.
+  virtual bool submits_first() const { return false; }
   virtual Result<ProviderOutput> generate(ProviderCall& call) = 0;
   // Best effort: tell the upstream to stop (after a user cancel).
   virtual void cancel(const ModelSpec& /*model*/, const std::string& /*upstream_id*/, const std::string& /*api_key*/) {}

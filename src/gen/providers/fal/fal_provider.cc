@@ -38,6 +38,8 @@ class FalProvider final : public Provider {
  public:
   explicit FalProvider(Upstream u) : up_(std::move(u)) {}
 
+  bool submits_first() const override { return true; }
+
   Result<ProviderOutput> generate(ProviderCall& call) override {
     auto req = upstream_request(call.model, call.params, call.inputs);
     if (!req.ok()) return req.status();

@@ -34,6 +34,8 @@ class HiggsfieldProvider final : public Provider {
  public:
   explicit HiggsfieldProvider(Upstream u) : up_(std::move(u)) {}
 
+  bool submits_first() const override { return true; }
+
   Result<ProviderOutput> generate(ProviderCall& call) override {
     const Headers auth = headers(call.api_key);
     std::string id = call.upstream_id;

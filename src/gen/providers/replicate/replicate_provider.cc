@@ -20,6 +20,8 @@ class ReplicateProvider final : public Provider {
  public:
   explicit ReplicateProvider(Upstream u) : up_(std::move(u)) {}
 
+  bool submits_first() const override { return true; }
+
   Result<ProviderOutput> generate(ProviderCall& call) override {
     const Headers auth = headers(call.api_key);
     json prediction;
