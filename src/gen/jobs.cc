@@ -607,12 +607,14 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
   json stored = json::parse(job.params);
   ProviderCall call{job.id, *m, stored["params"], {}, key, job.upstream_id, cancelled, nullptr};
   for (auto& i : stored["inputs"]) call.inputs.push_back({i["url"], i["hash"], i["media_type"]});
-  call.on_upstream_id = [this, &job](const std::string& up) {  // kept: a restart resumes it, not a new one
+  call.on_upstream_id = [&job](const std::string& up) { job.upstream_id = up; };
+  bool kept = !job.upstream_id.empty();  // resumed: written already
+  call.on_running = [this, &job, &kept] {
+    if (kept) return;
+    kept = true;
     JobRecord next = job;
-    next.upstream_id = up;
     next.status = JobStatus::processing;
     auto moved = store_.transition_job({next, job.status, std::nullopt, std::nullopt});
-    job.upstream_id = up;
     if (!moved.ok() || !moved->applied) return;  // a cancel won (its flag stops the call), or it stays as it was
     const bool started = job.status == JobStatus::queued;
     job.status = JobStatus::processing;
@@ -648,8 +650,9 @@ void Jobs::run_job(const std::string& id) {
   if (needs_fetch(stored["inputs"]) && !fetch_inputs(job, stored)) return;
   if (job.status == JobStatus::queued) {
     job.started_at = clock_.now();
-    // A queue API's submit reports its id at once: the move to processing is written with it (one
-    // write transaction fewer per generation). Otherwise it is written now.
+    // A queue API's move to processing is written with its upstream id once the request turns out
+    // to take a while (ProviderCall::running), or with its completion: a generation the upstream
+    // finishes at once costs one write transaction, not three. Otherwise it is written now.
     const ModelSpec* m = catalog_.find(job.model);
     auto p = m ? providers_.find(m->provider) : providers_.end();
     if (p == providers_.end() || !p->second->submits_first() || !job.upstream_id.empty()) {

@@ -30,7 +30,15 @@ struct ProviderCall {
   std::string api_key;      // empty for providers that need none
   std::string upstream_id;  // non-empty when resuming after a restart
   const std::atomic<bool>& cancelled;
+  // A queue API's adapter reports the id its submit got (kept in memory: a cancel names it), then
+  // calls running() each time the upstream answers that the request is not finished yet: the
+  // first makes the id durable, so a restart resumes the request instead of submitting it again.
+  // A request finished at its first answer is written once, with its completion.
   std::function<void(const std::string&)> on_upstream_id;
+  std::function<void()> on_running{};
+  void running() const {
+    if (on_running) on_running();
+  }
 };
 
 // Either the bytes themselves or a URL the gateway fetches once. No media type: whatever a
@@ -50,8 +58,9 @@ class Provider {
  public:
   virtual ~Provider() = default;
   virtual bool needs_key() const { return true; }
-  // A queue API: generate()'s first upstream call submits the request and reports its id at once
-  // (on_upstream_id), so the job's move to processing is written with that id, not before it.
+  // A queue API: generate()'s first upstream call submits the request and reports its id
+  // (ProviderCall::on_upstream_id, running()), so the job's move to processing is written with
+  // that id when the request turns out to take a while, not before the submit.
   virtual bool submits_first() const { return false; }
   virtual Result<ProviderOutput> generate(ProviderCall& call) = 0;
   // Best effort: tell the upstream to stop (after a user cancel).

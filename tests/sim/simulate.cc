@@ -93,12 +93,16 @@ class Scripted final : public Provider {
  public:
   explicit Scripted(bool keyed) : keyed_(keyed) {}
   bool needs_key() const override { return keyed_; }
+  bool submits_first() const override { return keyed_; }  // a queue API: processing is written with its id, or never
   std::mt19937_64* rng = nullptr;
   std::function<void(const std::string& job_id)> cancel_now;
   int64_t calls = 0;
   Result<ProviderOutput> generate(ProviderCall& call) override {
     calls++;
-    if (call.upstream_id.empty()) call.on_upstream_id("up-" + call.job_id);
+    if (call.upstream_id.empty()) {
+      call.on_upstream_id("up-" + call.job_id);
+      if ((*rng)() % 2) call.running();  // "still working": the id is written; otherwise only with its end
+    }
     switch ((*rng)() % 10) {
       case 0: return error(Code::provider_error, "scripted failure");
       case 1: return error(Code::timeout, "scripted timeout");
