@@ -527,9 +527,10 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
   if (admitted->replayed) return std::move(admitted->job);
   j = std::move(admitted->job);
   if (j.status == JobStatus::queued && j.leader.empty()) {
-    if (!p.header_key.empty()) {
+    {
       std::lock_guard lk(mu_);
-      header_keys_[j.id] = p.header_key;
+      if (!p.header_key.empty()) header_keys_[j.id] = p.header_key;
+      live_[j.id] = j;
     }
     enqueue(j.id);
   }
@@ -618,6 +619,7 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
     if (!moved.ok() || !moved->applied) return;  // a cancel won (its flag stops the call), or it stays as it was
     const bool started = job.status == JobStatus::queued;
     job.status = JobStatus::processing;
+    remember(job);
     if (started) notify(job.id);
   };
   auto out = p->second->generate(call);
@@ -633,10 +635,17 @@ void Jobs::run(const std::string& id) {
     if (j.ok() && is_live(j->status)) fail(*j, std::string("internal error: the job record is unreadable (") + e.what() + ")");
     spdlog::error(json{{"msg", "job failed on an unreadable record"}, {"job_id", id}, {"error", e.what()}}.dump());
   }
+  std::lock_guard lk(mu_);
+  live_.erase(id);  // whatever became of it (stopped, taken by another instance), the store knows
 }
 
 void Jobs::run_job(const std::string& id) {
-  auto loaded = store_.job(id);
+  std::optional<JobRecord> here;
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = live_.find(id); it != live_.end()) here = it->second;
+  }
+  auto loaded = here ? Result<JobRecord>(std::move(*here)) : store_.job(id);
   if (!loaded.ok() || !is_live(loaded->status) || !loaded->leader.empty()) return;
   JobRecord job = *loaded;
   const int64_t now = clock_.now_ms();
@@ -647,7 +656,13 @@ void Jobs::run_job(const std::string& id) {
     if (!mine.ok() || !*mine) return;
   }
   json stored = json::parse(job.params);
-  if (needs_fetch(stored["inputs"]) && !fetch_inputs(job, stored)) return;
+  if (needs_fetch(stored["inputs"])) {
+    {
+      std::lock_guard lk(mu_);
+      live_.erase(id);  // fetching rewrites the record (inputs, cache key): the store has it
+    }
+    if (!fetch_inputs(job, stored)) return;
+  }
   if (job.status == JobStatus::queued) {
     job.started_at = clock_.now();
     // A queue API's move to processing is written with its upstream id once the request turns out
@@ -659,6 +674,7 @@ void Jobs::run_job(const std::string& id) {
       job.status = JobStatus::processing;
       auto moved = store_.transition_job({job, JobStatus::queued, std::nullopt, std::nullopt});
       if (!moved.ok() || !moved->applied) return;  // cancelled meanwhile
+      remember(job);
       notify(id);
     }
   }
@@ -783,6 +799,7 @@ void Jobs::finished(const std::string& id, const std::vector<std::string>& follo
   {
     std::lock_guard lk(mu_);
     header_keys_.erase(id);
+    live_.erase(id);
     if (final) final_[id] = *final;
   }
   notify(id, true);
@@ -796,8 +813,14 @@ Result<JobRecord> Jobs::load(const std::string& id) {
   {
     std::lock_guard lk(mu_);
     if (auto it = final_.find(id); it != final_.end()) return it->second;
+    if (auto it = live_.find(id); it != live_.end() && !opts_.shared_store) return it->second;
   }
   return store_.job(id);
+}
+
+void Jobs::remember(const JobRecord& j) {
+  std::lock_guard lk(mu_);
+  if (auto it = live_.find(j.id); it != live_.end()) it->second = j;
 }
 
 Result<JobRecord> Jobs::get(int64_t user_id, const std::string& id) {
@@ -811,6 +834,9 @@ Result<JobRecord> Jobs::get(int64_t user_id, const std::string& id) {
 Status Jobs::cancel(int64_t user_id, const std::string& id) {
   for (int attempt = 0; attempt < 3; attempt++) {
     auto j = get(user_id, id);
+    if (!j.ok()) return j.status();
+    if (!is_live(j->status)) return Status::Ok();
+    j = store_.job(id);  // the move is made from the stored record, whatever memory knows
     if (!j.ok()) return j.status();
     if (!is_live(j->status)) return Status::Ok();
     Store::Transition t{*j, j->status, std::nullopt, std::nullopt};

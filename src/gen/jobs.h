@@ -188,6 +188,10 @@ class Jobs {
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> later_;  // waiting for a fetch slot
   std::map<std::string, uint64_t> versions_;
   std::map<std::string, JobRecord> final_;  // records of jobs finished here in the last minute (final: never move)
+  // Jobs admitted here and not finished, as last written here: their worker starts from this
+  // record, and on a store only this process writes load() answers from it.
+  std::map<std::string, JobRecord> live_;
+  void remember(const JobRecord& j);  // a move of a live job written here
   std::map<std::string, std::vector<Watcher>> watchers_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> finished_;
   std::vector<std::thread> threads_;
