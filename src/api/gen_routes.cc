@@ -274,7 +274,7 @@ static Task<Result<Response>> generate(Services& s, Ctx& ctx, Flow& flow, std::s
   const bool moved = co_await flow.to_worker();
   if (!moved) co_return overloaded();
   bool replayed = false;
-  auto j = s.jobs->admit(sub, *plan, &replayed);
+  auto j = s.jobs->admit(sub, std::move(*plan), &replayed);
   co_return generation_response(s, ctx, j, replayed);
 }
 

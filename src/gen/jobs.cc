@@ -391,8 +391,8 @@ Status Jobs::extras(Plan& p, const Submission& s) const {
   return Status::Ok();
 }
 
-// Who pays: BYOK (header or saved key) costs nothing; only the gateway's pooled key is metered.
-// A cached result needs no key at all, so a missing key only fails a request that must run.
+// The request's inputs and cache key, and who pays when that needs no key: local code is free or
+// metered at the catalog's price; otherwise pay() decides, after the cache had its say.
 Status Jobs::settle(Plan& p, const Submission& s, json inputs) {
   const ModelSpec& m = *p.req.model;
   auto provider = providers_.find(m.provider);
@@ -407,7 +407,17 @@ Status Jobs::settle(Plan& p, const Submission& s, json inputs) {
     p.billing_mode = p.req.credits() > 0 ? "metered" : "free";
     return Status::Ok();
   }
-  auto key = keys_.resolve(s.user_id, m.provider, p.header_key);
+  p.payer_pending = true;
+  return Status::Ok();
+}
+
+// Who pays a provider that needs a key: BYOK (header or saved key) costs nothing; only the
+// gateway's pooled key is metered. A cached result needs no key at all — so a hit never reads or
+// unseals a saved key — and a missing key only fails a request that must run.
+Status Jobs::pay(Plan& p, const Submission& s) {
+  if (!p.payer_pending) return Status::Ok();
+  p.payer_pending = false;
+  auto key = keys_.resolve(s.user_id, p.req.model->provider, p.header_key);
   if (key.ok()) {
     p.key_source = key->source;
     p.billing_mode = key->source == "pooled" ? "metered" : "byok";
@@ -421,7 +431,7 @@ Result<JobRecord> Jobs::submit(const Submission& s, bool* replayed) {
   auto p = plan(s, true);
   if (!p.ok()) return p.status();
   VARG_TRY(extras(*p, s));
-  return admit(s, *p, replayed);
+  return admit(s, std::move(*p), replayed);
 }
 
 Result<JobRecord> Jobs::retry(const Submission& s, const std::string& id, bool* replayed) {
@@ -438,7 +448,7 @@ Result<JobRecord> Jobs::retry(const Submission& s, const std::string& id, bool* 
   again.capability = old->capability;
   VARG_TRY(settle(p, again, stored["inputs"]));
   VARG_TRY(extras(p, s));
-  return admit(again, p, replayed);
+  return admit(again, std::move(p), replayed);
 }
 
 // A new job's record, as the request and its plan decide it.
@@ -455,10 +465,14 @@ JobRecord Jobs::new_job(const Submission& s, const Plan& p) const {
   j.cache_key = p.cache_key;
   j.lease_owner = instance_;  // this instance runs it, unless it dies first
   j.lease_until = clock_.now_ms() + opts_.lease_ms;
+  bill(j, p);
+  return j;
+}
+
+void Jobs::bill(JobRecord& j, const Plan& p) const {
   j.key_source = p.key_source;
   j.billing_mode = p.billing_mode;
   j.cost_cents = j.billing_mode == "metered" ? p.req.credits() : 0;
-  return j;
 }
 
 // A cache hit that keeps no Idempotency-Key and sends no webhook (`plain`) needs no transaction:
@@ -489,8 +503,17 @@ Result<std::optional<JobRecord>> Jobs::cached(const Submission& s, std::optional
 }
 
 // Admission (submit and retry): the job row, its reservation and its place in the queue.
-Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed) {
+Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
   JobRecord j = new_job(s, p);
+  const bool plain = !s.idempotency && p.webhook_url.empty();
+  auto quick = complete_if_cached(j, s.cache_control.empty() && !p.fetch && !p.hit_checked, plain);
+  if (!quick.ok()) return quick.status();
+  if (*quick) {
+    if (replayed) *replayed = false;
+    return j;
+  }
+  VARG_TRY(pay(p, s));
+  bill(j, p);
   Store::Admission a;
   if (!p.no_key.ok()) a.unless_hit = p.no_key;
   if (j.cost_cents > 0) {
@@ -514,12 +537,6 @@ Result<JobRecord> Jobs::admit(const Submission& s, const Plan& p, bool* replayed
     a.webhook->url = p.webhook_url;
     a.webhook->next_attempt_at = clock_.now_ms();
     a.webhook->created_at = clock_.now();
-  }
-  auto quick = complete_if_cached(j, a.lookup_cache && !p.hit_checked, !a.idempotency && !a.webhook);
-  if (!quick.ok()) return quick.status();
-  if (*quick) {
-    if (replayed) *replayed = false;
-    return j;
   }
   auto admitted = store_.admit_job(a);
   if (!admitted.ok()) return admitted.status();
@@ -545,6 +562,7 @@ Result<Jobs::Estimate> Jobs::estimate(const Submission& s) {
     if (!hit.ok()) return hit.status();
     if (*hit) return Estimate{0, "cached"};
   }
+  VARG_TRY(pay(*p, s));
   if (!p->no_key.ok()) return p->no_key;
   return Estimate{p->billing_mode == "metered" ? p->req.credits() : 0, p->billing_mode};
 }

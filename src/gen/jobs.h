@@ -88,13 +88,14 @@ class Jobs {
     Status no_key{};
     std::string webhook_url{};  // "": none
     bool hit_checked = false;   // cached() looked for a hit already
+    bool payer_pending = false; // pay() has yet to resolve the provider key
   };
   // submit() in two halves, the request planned once. cached() needs no transaction: the completed
   // job when the result is cached (and the request keeps no Idempotency-Key and sends no webhook),
   // else nullopt with `*planned` set for admit(). Reads only: the request path may run it where
   // reads do not block.
   Result<std::optional<JobRecord>> cached(const Submission& s, std::optional<Plan>* planned);
-  Result<JobRecord> admit(const Submission& s, const Plan& p, bool* replayed);
+  Result<JobRecord> admit(const Submission& s, Plan p, bool* replayed);
   // POST /v1/jobs/{id}/retry: the caller's failed or cancelled job run again as a new job — its
   // stored request and inputs, with the rights, keys and balance of now (`s` minus its body);
   // 409 for a job that is live or completed.
@@ -146,7 +147,9 @@ class Jobs {
   void notify(const std::string& id, bool terminal = false);
   void enqueue(const std::string& id);
   Result<Plan> plan(const Submission& s, bool check_rights);
-  Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays
+  Status settle(Plan& p, const Submission& s, nlohmann::json inputs);  // inputs, cache key, who pays if no key decides
+  Status pay(Plan& p, const Submission& s);  // the provider key and so the billing mode (before admission)
+  void bill(JobRecord& j, const Plan& p) const;
   JobRecord new_job(const Submission& s, const Plan& p) const;
   Result<bool> complete_if_cached(JobRecord& j, bool lookup, bool plain);
   Status extras(Plan& p, const Submission& s) const;
