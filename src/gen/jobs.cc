@@ -193,9 +193,8 @@ void Jobs::timer() {
       it = ws.empty() ? watchers_.erase(it) : std::next(it);
     }
     // A finished job changes no more: forget its version once late watchers had their chance.
-    while (!finished_.empty() && finished_.front().first < now - std::chrono::minutes(1)) {
+    while (!finished_.empty() && finished_.front().first < now - std::chrono::seconds(10)) {
       if (!watchers_.count(finished_.front().second)) versions_.erase(finished_.front().second);
-      final_.erase(finished_.front().second);
       finished_.pop_front();
     }
     lk.unlock();
@@ -818,7 +817,13 @@ void Jobs::finished(const std::string& id, const std::vector<std::string>& follo
     std::lock_guard lk(mu_);
     header_keys_.erase(id);
     live_.erase(id);
-    if (final) final_[id] = *final;
+    if (final && final_.insert_or_assign(id, *final).second) {
+      final_order_.push_back(id);
+      if (final_order_.size() > kFinalKept) {  // bounded under any throughput
+        final_.erase(final_order_.front());
+        final_order_.pop_front();
+      }
+    }
   }
   notify(id, true);
   for (auto& f : followers) notify(f, true);

@@ -190,7 +190,11 @@ class Jobs {
   std::map<int64_t, int> fetching_;                  // account → jobs fetching input URLs now
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> later_;  // waiting for a fetch slot
   std::map<std::string, uint64_t> versions_;
-  std::map<std::string, JobRecord> final_;  // records of jobs finished here in the last minute (final: never move)
+  // Records of the last kFinalKept jobs finished here (final: they never move), for the watchers
+  // that re-read a job as it finishes.
+  static constexpr size_t kFinalKept = 2048;
+  std::map<std::string, JobRecord> final_;
+  std::deque<std::string> final_order_;
   // Jobs admitted here and not finished, as last written here: their worker starts from this
   // record, and on a store only this process writes load() answers from it.
   std::map<std::string, JobRecord> live_;

@@ -99,8 +99,10 @@ struct Server::Impl {
   bool catching_signals = false;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
-  std::mutex conns_mu;
-  std::set<std::shared_ptr<beast::tcp_stream>> idle_conns;  // waiting for a next request
+  // Connections waiting for their next request, one set per network thread, touched only on that
+  // thread (no lock on the request path): shutdown closes each set from its own thread.
+  std::vector<std::set<std::shared_ptr<beast::tcp_stream>>> idle_conns;
+  static thread_local size_t t_context;  // the index of the context this thread runs
   FrontDoor door{opts};
 
   static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int threads) {
@@ -110,7 +112,8 @@ struct Server::Impl {
     return v;
   }
   Impl(Options o, HttpHandler& h)
-      : opts(std::move(o)), handler(h), contexts(make_contexts(opts.threads)), ioc(*contexts[0]) {}
+      : opts(std::move(o)), handler(h), contexts(make_contexts(opts.threads)), ioc(*contexts[0]),
+        idle_conns(contexts.size()) {}
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket sock);
@@ -165,13 +168,16 @@ void Server::Impl::begin_stop() {
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel();
-  std::lock_guard lk(conns_mu);
-  for (auto& s : idle_conns)  // each on its own thread: streams are not thread-safe
-    asio::post(s->get_executor(), [s] {
-      beast::error_code ignored;
-      s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+  for (size_t i = 0; i < contexts.size(); i++)  // each on its own thread: streams are not thread-safe
+    asio::post(*contexts[i], [this, i] {
+      for (auto& s : idle_conns[i]) {
+        beast::error_code ignored;
+        s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      }
     });
 }
+
+thread_local size_t Server::Impl::t_context = 0;
 
 void Server::catch_signals() {
   auto& im = *impl_;
@@ -199,7 +205,12 @@ void Server::run(bool handle_signals) {
   std::vector<std::thread> pool;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   for (auto& c : im.contexts) guards.push_back(asio::make_work_guard(*c));
-  for (size_t i = 1; i < im.contexts.size(); i++) pool.emplace_back([&im, i] { im.contexts[i]->run(); });
+  for (size_t i = 1; i < im.contexts.size(); i++)
+    pool.emplace_back([&im, i] {
+      Impl::t_context = i;
+      im.contexts[i]->run();
+    });
+  Impl::t_context = 0;
   im.ioc.run();
   for (auto& t : pool) t.join();
   im.stopping = true;
@@ -415,17 +426,12 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
 
     // Between requests on a kept-alive connection the idle deadline applies; shutdown may cut it.
     const bool idle = !first && buf.size() == 0;
-    if (idle) {
-      std::lock_guard lk(conns_mu);
-      idle_conns.insert(stream);
-    }
+    auto& idle_here = idle_conns[t_context];
+    if (idle) idle_here.insert(stream);
     first = false;
     stream->expires_after(idle ? opts.idle_timeout : opts.read_timeout);
     auto [hec, hn] = co_await http::async_read_header(*stream, buf, parser, tuple_awaitable);
-    if (idle) {
-      std::lock_guard lk(conns_mu);
-      idle_conns.erase(stream);
-    }
+    if (idle) idle_here.erase(stream);
     if (hec) {
       if (hec == http::error::header_limit) {
         Response r = handler.refuse("/", 431, "Request headers are too large");
