@@ -504,8 +504,8 @@ Result<std::optional<JobRecord>> Jobs::cached(const Submission& s, std::optional
 // Admission (submit and retry): the job row, its reservation and its place in the queue.
 Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
   JobRecord j = new_job(s, p);
-  const bool plain = !s.idempotency && p.webhook_url.empty();
-  auto quick = complete_if_cached(j, s.cache_control.empty() && !p.fetch && !p.hit_checked, plain);
+  const bool plain = !s.idempotency && p.webhook_url.empty(), lookup = s.cache_control.empty() && !p.fetch;
+  auto quick = complete_if_cached(j, lookup && !p.hit_checked, plain);
   if (!quick.ok()) return quick.status();
   if (*quick) {
     if (replayed) *replayed = false;
@@ -524,7 +524,7 @@ Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
   // active-jobs cap, the reservation and the job row (402 or 429: nothing written, no provider call).
   a.job = j;
   a.max_active = opts_.max_active_per_account;
-  a.lookup_cache = s.cache_control.empty() && !p.fetch;
+  a.lookup_cache = lookup;
   a.join_flight = s.cache_control != "no-store" && !p.fetch;
   a.now = clock_.now();
   a.idempotency = s.idempotency;
@@ -664,7 +664,7 @@ void Jobs::run_job(const std::string& id) {
   }
   auto loaded = here ? Result<JobRecord>(std::move(*here)) : store_.job(id);
   if (!loaded.ok() || !is_live(loaded->status) || !loaded->leader.empty()) return;
-  JobRecord job = *loaded;
+  JobRecord job = std::move(*loaded);
   const int64_t now = clock_.now_ms();
   // Each job runs on one instance: the lease holder. A job admitted here holds this instance's
   // lease already (renewed every lease_ms / 5), so only a lease about to run out is claimed again.
