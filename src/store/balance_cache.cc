@@ -2,39 +2,22 @@
 
 namespace varg {
 
-void BalanceCache::drain() {
-  if (written_()) {
-    generation_++;
-    known_.clear();
-  }
-}
-
-void BalanceCache::invalidate() {
-  std::lock_guard lk(mu_);
-  generation_++;
-  known_.clear();
-}
-
 Result<Balance> BalanceCache::get(int64_t user_id, const std::function<Result<Balance>()>& read) {
-  uint64_t seen;
+  const auto before = signal_->version();
+  if (!before) return read();
   {
     std::lock_guard lk(mu_);
-    drain();
-    if (auto it = known_.find(user_id);
-        it != known_.end() && std::chrono::steady_clock::now() - it->second.at < std::chrono::milliseconds(kMs)) {
+    if (auto it = known_.find(user_id); it != known_.end() && it->second.version == *before &&
+                                        std::chrono::steady_clock::now() - it->second.at < std::chrono::milliseconds(kMs)) {
       hits_++;
       return it->second.balance;
     }
-    seen = generation_;
   }
   auto got = read();
-  if (!got.ok()) return got;
+  if (!got.ok() || signal_->version() != before) return got;  // a write landed while it was read
   std::lock_guard lk(mu_);
-  drain();  // a write landed while it was read: the value may predate it
-  if (seen == generation_) {
-    if (known_.size() >= kMaxAccounts) known_.clear();  // bounded
-    known_[user_id] = {*got, std::chrono::steady_clock::now()};
-  }
+  if (known_.size() >= kMaxAccounts) known_.clear();  // bounded
+  known_[user_id] = {*got, *before, std::chrono::steady_clock::now()};
   return got;
 }
 

@@ -33,6 +33,7 @@ class Conn final : public sql::Connection {
   // timeout_ms for the first (broken() would drop them: a listener checks connected() instead).
   std::vector<std::string> notifications(int timeout_ms);
   bool connected() const { return PQstatus(pg_) == CONNECTION_OK; }
+  int socket() const { return PQsocket(pg_); }  // readable when notifications may have arrived
 
  private:
   Conn(PGconn* c, int timeout_ms) : pg_(c), timeout_ms_(timeout_ms) {}

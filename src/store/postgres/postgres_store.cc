@@ -1,5 +1,9 @@
 #include "store/postgres/postgres_store.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <thread>
 
@@ -8,26 +12,58 @@
 
 namespace varg {
 
-// The balance cache's signal: a connection that LISTENs to varg_balances, drained without blocking.
-// While it is down everything counts as written (nothing is kept); it reconnects at most once a second.
-struct PostgresStore::BalanceSignal {
-  std::string url;
-  int timeout_ms;
-  std::unique_ptr<pg::Conn> conn;
-  std::chrono::steady_clock::time_point next_try{};
-  bool written() {
-    if (conn && conn->connected()) {
-      const bool any = !conn->notifications(0).empty();
-      if (conn->connected()) return any;
-    }
-    conn.reset();
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next_try) return true;
-    next_try = now + std::chrono::seconds(1);
-    auto c = pg::Conn::open(url, timeout_ms);
-    if (c.ok() && (*c)->exec("LISTEN varg_balances").ok()) conn = std::move(*c);
-    return true;  // what was written while nobody listened is unknown
+// The balance cache's version: moved by this process's commits and, from a thread of its own
+// that LISTENs to varg_balances, at each notification and at each (re)connection. While that
+// connection is down there is no version (nothing is kept); it reconnects once a second.
+struct PostgresStore::BalanceSignal final : BalanceCache::Signal {
+  BalanceSignal(std::string url, int timeout_ms) : wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    auto first = connect(url, timeout_ms);  // before the store is used: its first reads can be kept
+    thread = std::thread([this, url = std::move(url), timeout_ms, c = std::move(first)]() mutable {
+      for (;;) {
+        if (c) listen(*c);
+        if (stop) return;
+        if (!c) wait(-1, 1000);
+        c = connect(url, timeout_ms);
+      }
+    });
   }
+  ~BalanceSignal() override {
+    stop = true;
+    (void)!::eventfd_write(wake, 1);
+    thread.join();
+    ::close(wake);
+  }
+  std::optional<uint64_t> version() const override {
+    if (!listening) return std::nullopt;
+    return count.load();
+  }
+  void written() { count++; }
+
+ private:
+  // Waits up to ms for the connection's socket (or the stop signal) to be readable.
+  bool wait(int socket, int ms) {
+    pollfd p[2] = {{wake, POLLIN, 0}, {socket, POLLIN, 0}};
+    ::poll(p, socket >= 0 ? 2 : 1, ms);
+    return !stop && socket >= 0 && (p[1].revents != 0);
+  }
+  // A listening connection, or null; from it on there is a version again.
+  std::unique_ptr<pg::Conn> connect(const std::string& url, int timeout_ms) {
+    auto c = pg::Conn::open(url, timeout_ms);
+    if (!c.ok() || !(*c)->exec("LISTEN varg_balances").ok()) return nullptr;
+    count++;  // what was written while nobody listened is unknown
+    listening = true;
+    return std::move(*c);
+  }
+  void listen(pg::Conn& c) {
+    while (!stop && c.connected())
+      if (wait(c.socket(), 1000) && !c.notifications(0).empty()) count++;
+    listening = false;
+    count++;
+  }
+  const int wake;
+  std::atomic<bool> stop = false, listening = false;
+  std::atomic<uint64_t> count{0};
+  std::thread thread;  // last: started once the rest exists
 };
 
 namespace {
@@ -59,14 +95,12 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
     if (!c.ok()) return c.status();
     return std::unique_ptr<sql::Connection>(std::move(*c));
   };
-  auto signal = std::make_shared<BalanceSignal>(BalanceSignal{url, opts.statement_timeout_ms, nullptr, {}});
-  auto balances = std::make_shared<BalanceCache>([signal] { return signal->written(); });
-  e.committed = [balances] { balances->invalidate(); };
+  auto signal = std::make_shared<BalanceSignal>(url, opts.statement_timeout_ms);
+  e.committed = [signal] { signal->written(); };
   auto db = sql::Db::open(std::move(e));
   if (!db.ok()) return db.status();
   std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(*db)));
-  store->balance_signal_ = std::move(signal);
-  store->balances_ = std::move(balances);
+  store->balances_ = std::make_unique<BalanceCache>(std::move(signal));
   store->url_ = url;
   store->timeout_ms_ = opts.statement_timeout_ms;
   return store;

@@ -52,8 +52,7 @@ class PostgresStore final : public SqlStore {
   std::mutex listen_mu_;
   std::unique_ptr<pg::Conn> listener_;  // LISTEN varg_jobs, for job_changes
   struct BalanceSignal;
-  std::shared_ptr<BalanceSignal> balance_signal_;
-  std::shared_ptr<BalanceCache> balances_;  // shared with the engine's commit hook
+  std::unique_ptr<BalanceCache> balances_;
 };
 
 }  // namespace varg

@@ -3,7 +3,7 @@
 
 #include <sqlite3.h>
 #include <fcntl.h>
-#include <sys/inotify.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -369,38 +369,32 @@ class Connection final : public sql::Connection {
 
 }  // namespace
 
-// The inotify watch on <db>-changes: written() drains it, true when any process wrote since the
-// last call or the watch broke (the file was replaced).
-struct SqliteStore::ChangesWatch {
-  explicit ChangesWatch(const std::string& changes) {
-    fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd >= 0 && ::inotify_add_watch(fd, changes.c_str(), IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
-      ::close(fd);
-      fd = -1;
+// <db>-changes holds one 64-bit counter, mapped shared by every process on the database and
+// incremented after each commit, before the writer returns: the balance cache's version. If the
+// file cannot be mapped nothing is kept (every balance read goes to the store).
+struct SqliteStore::ChangesCounter final : BalanceCache::Signal {
+  explicit ChangesCounter(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && (st.st_size >= 8 || ::ftruncate(fd, 8) == 0)) {
+      void* m = ::mmap(nullptr, 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if (m != MAP_FAILED) count = static_cast<uint64_t*>(m);
     }
-    broken = fd < 0;
+    ::close(fd);
   }
-  ~ChangesWatch() {
-    if (fd >= 0) ::close(fd);
+  ~ChangesCounter() override {
+    if (count) ::munmap(count, 8);
   }
-  bool written() {
-    if (broken) return true;
-    bool any = false;
-    alignas(inotify_event) char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) {
-        any = true;
-        for (char* p = buf; p < buf + n; p += sizeof(inotify_event) + reinterpret_cast<inotify_event*>(p)->len)
-          if (reinterpret_cast<inotify_event*>(p)->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) broken = true;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      return any || broken;
-    }
+  std::optional<uint64_t> version() const override {
+    if (!count) return std::nullopt;
+    return std::atomic_ref<uint64_t>(*count).load();
   }
-  int fd = -1;
-  bool broken = false;
+  void written() {
+    if (count) std::atomic_ref<uint64_t>(*count).fetch_add(1);
+  }
+  uint64_t* count = nullptr;
+  static_assert(std::atomic_ref<uint64_t>::is_always_lock_free, "shared between processes");
 };
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, int connections,
@@ -422,16 +416,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
     struct stat st;
     if (::stat(wal.c_str(), &st) == 0 && st.st_size > kWalLimit) (void)c.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   };
-  // After every commit, one byte written to <db>-changes: an inotify event for every process on
-  // the file that it changed, queued after the commit is visible (the balance cache below).
-  std::shared_ptr<int> changes(new int(::open((path + "-changes").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600)),
-                               [](int* fd) {
-                                 if (*fd >= 0) ::close(*fd);
-                                 delete fd;
-                               });
-  e.committed = [changes] {
-    if (*changes >= 0) (void)!::pwrite(*changes, "x", 1, 0);
-  };
+  auto changes = std::make_shared<ChangesCounter>(path + "-changes");
+  e.committed = [changes] { changes->written(); };
   e.connect = [path](bool writer) -> Result<std::unique_ptr<sql::Connection>> {
     auto c = Connection::open(path, writer);
     if (!c.ok()) return c.status();
@@ -440,9 +426,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   auto db = sql::Db::open(std::move(e));
   if (!db.ok()) return db.status();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db)));
-  store->watch_ = std::make_unique<ChangesWatch>(path + "-changes");
-  store->balances_ = std::make_unique<BalanceCache>([w = store->watch_.get()] { return w->written(); });
-  store->changes_fd_ = changes;
+  store->balances_ = std::make_unique<BalanceCache>(std::move(changes));
   return store;
 }
 

@@ -26,19 +26,19 @@ class SqliteStore final : public SqlStore {
   ~SqliteStore() override;
 
   // Balances from memory (store/balance_cache.h) until anything is written to the database by any
-  // process on the file — this one, another vargd, `vargd admin`. Every SqliteStore writes a byte
-  // to <db>-changes after each commit and before its writers return; an inotify watch on that file
-  // is the cache's signal. So a balance read after a write returned always sees it (conformance
-  // `core` reads it right after `vargd admin grant`). Without inotify every read goes to the store.
+  // process on the file — this one, another vargd, `vargd admin`. Every SqliteStore increments a
+  // counter in a shared mapping of <db>-changes after each commit and before its writers return;
+  // that counter is the cache's version. So a balance read after a write returned always sees it
+  // (conformance `core` reads it right after `vargd admin grant`). If the file cannot be mapped
+  // every read goes to the store; if it is deleted while processes run, they see each other's
+  // writes within BalanceCache::kMs.
   Result<Balance> balance(int64_t user_id) override;
   int64_t balances_from_memory() const;  // how many balance reads memory answered (tests)
 
  private:
   using SqlStore::SqlStore;
-  struct ChangesWatch;
-  std::unique_ptr<ChangesWatch> watch_;
+  struct ChangesCounter;
   std::unique_ptr<BalanceCache> balances_;
-  std::shared_ptr<int> changes_fd_;  // <db>-changes, written after each commit; closed with the store
 };
 
 }  // namespace varg
