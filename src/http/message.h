@@ -59,6 +59,14 @@ struct Response {
   void set_header(std::string name, std::string value);
 };
 
+// The status line and header fields of r, ready for the wire, ending with the empty line. CR, LF
+// and NUL in a name or value become spaces, so no field can be split in two (response splitting).
+// `length`: the Content-Length to announce; nullopt for none (1xx, 204, 304, or a body that ends
+// with the connection).
+std::string response_head(const Response& r, unsigned version, bool keep_alive, std::optional<uint64_t> length);
+// A status without a body: 1xx, 204, 304.
+inline bool bodiless(int status) { return status < 200 || status == 204 || status == 304; }
+
 std::string normalize_path(std::string_view path);
 std::string percent_decode(std::string_view s);
 

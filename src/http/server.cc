@@ -248,51 +248,35 @@ awaitable<Response> Server::Impl::dispatch(Request req) {
       use_awaitable);
 }
 
+// The head and the body in one gathered write (one sendmsg for a small response); a large body to
+// a slow client is fine while it keeps reading at min_rate.
 awaitable<bool> Server::Impl::write(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version,
                                     bool head) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res.set(k, v);
-  res.keep_alive(keep_alive);
-  if (head) {
-    res.content_length(r.body.size());
-  } else {
-    res.body() = std::move(r.body);
-    res.prepare_payload();
-  }
-  http::serializer<false, http::string_body> sr{res};
-  beast::error_code ec;
-  if (head) {
-    sr.split(true);
-    stream.expires_after(opts.write_timeout);
-    std::tie(ec, std::ignore) = co_await http::async_write_header(stream, sr, tuple_awaitable);
-    co_return !ec;
-  }
-  // A large file to a slow client is fine while it keeps reading at min_rate.
+  const bool none = bodiless(r.status);
+  const std::string text = response_head(r, version, keep_alive, none ? std::nullopt : std::optional<uint64_t>(r.body.size()));
+  const std::string_view body = head || none ? std::string_view() : std::string_view(r.body);
+  const size_t total = text.size() + body.size();
   Progress p;
-  while (!ec && !sr.is_done()) {
+  for (size_t sent = 0; sent < total;) {
+    std::array<asio::const_buffer, 2> rest{asio::buffer(text) + sent, asio::buffer(body.data(), body.size())};
+    if (sent > text.size()) rest = {rest[1] + (sent - text.size()), asio::const_buffer()};
     stream.expires_after(opts.write_timeout);
-    size_t n = 0;
-    std::tie(ec, n) = co_await http::async_write_some(stream, sr, tuple_awaitable);
+    auto [ec, n] = co_await stream.async_write_some(rest, tuple_awaitable);
+    if (ec) co_return false;
+    sent += n;
     p.bytes += n;
     if (p.too_slow(opts.write_timeout, opts.min_rate)) co_return false;
   }
-  co_return !ec;
+  co_return true;
 }
 
-// The header through Beast, then the file with sendfile(2): the bytes go from the page cache to
+// The head, then the file with sendfile(2): the bytes go from the page cache to
 // the socket without passing through this process. Each wait for the socket to drain has the
 // write deadline; the whole transfer must keep min_rate, as any other response.
 awaitable<bool> Server::Impl::write_file(beast::tcp_stream& stream, Response& r, bool keep_alive, unsigned version,
                                          bool head) {
   const FileBody& f = *r.file;
-  http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::content_type, r.content_type);
-  for (auto& [k, v] : r.headers) res.set(k, v);
-  res.keep_alive(keep_alive);
-  res.content_length(uint64_t(f.length));
-  http::serializer<false, http::empty_body> sr{res};
-  sr.split(true);
+  const std::string text = response_head(r, version, keep_alive, uint64_t(f.length));
   auto& sock = stream.socket();
   // Corked: the header and the file's first bytes leave in full segments, and the last one at once
   // when uncorked (else Nagle holds the body behind the header's ACK, which the client delays).
@@ -304,7 +288,7 @@ awaitable<bool> Server::Impl::write_file(beast::tcp_stream& stream, Response& r,
     void set(int on) const { ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
   } cork(fd);
   stream.expires_after(opts.write_timeout);
-  auto [ec, n] = co_await http::async_write_header(stream, sr, tuple_awaitable);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text), tuple_awaitable);
   if (ec) co_return false;
   if (head) co_return true;
   sock.native_non_blocking(true, ec);
@@ -336,10 +320,8 @@ awaitable<bool> Server::Impl::write_file(beast::tcp_stream& stream, Response& r,
 
 awaitable<void> Server::Impl::write_stream(beast::tcp_stream& stream, Response& r) {
   // Head first, then each piece as the producer delivers it, until it ends or the client leaves.
-  std::string head = "HTTP/1.1 " + std::to_string(r.status) + " OK\r\nContent-Type: " + r.content_type +
-                     "\r\nCache-Control: no-cache\r\nConnection: close\r\n";
-  for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
-  head += "\r\n";
+  r.set_header("Cache-Control", "no-cache");
+  const std::string head = response_head(r, 11, false, std::nullopt);
   stream.expires_after(opts.write_timeout);
   auto [ec, n] = co_await asio::async_write(stream, asio::buffer(head), tuple_awaitable);
   auto ex = co_await asio::this_coro::executor;

@@ -1,4 +1,5 @@
-// Routing: path patterns with {params}, 405 with an Allow list, path normalization, query decoding.
+// Routing: path patterns with {params}, 405 with an Allow list, path normalization, query decoding;
+// the response head written to the wire.
 #include <gtest/gtest.h>
 
 #include "http/message.h"
@@ -150,6 +151,36 @@ TEST(PercentDecode, HandlesTruncatedEscapes) {
   EXPECT_EQ(percent_decode("%4"), "%4");
   EXPECT_EQ(percent_decode("%"), "%");
   EXPECT_EQ(percent_decode("a+b"), "a b");
+}
+
+TEST(ResponseHead, StatusLineFieldsLengthAndConnection) {
+  Response r;
+  r.status = 404;
+  r.headers = {{"X-Request-Id", "req_1"}};
+  EXPECT_EQ(response_head(r, 11, true, 7),
+            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nX-Request-Id: req_1\r\n"
+            "Content-Length: 7\r\n\r\n");
+  EXPECT_EQ(response_head(r, 11, false, std::nullopt),
+            "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nX-Request-Id: req_1\r\n"
+            "Connection: close\r\n\r\n");
+  EXPECT_EQ(response_head(r, 10, true, 0).find("HTTP/1.0 404 Not Found\r\n"), 0u);
+  EXPECT_NE(response_head(r, 10, true, 0).find("\r\nConnection: keep-alive\r\n"), std::string::npos);
+  EXPECT_TRUE(bodiless(204) && bodiless(304) && bodiless(101) && !bodiless(200) && !bodiless(404));
+}
+
+TEST(ResponseHead, AFieldCarryingLineBreaksCannotAddAFieldOrEndTheHead) {
+  Response r;  // e.g. a file name or a redirect target that came from a caller
+  r.headers = {{"Content-Disposition", "attachment; filename=\"a\r\nSet-Cookie: session=stolen\r\n\r\n<script>\""},
+               {"X-Evil\r\nSet-Cookie", "x\0y"}};
+  r.content_type = "text/plain\nX-Injected: 1";
+  const std::string head = response_head(r, 11, true, 0);
+  EXPECT_EQ(head.find("\r\nSet-Cookie"), std::string::npos) << head;
+  EXPECT_EQ(head.find("\nX-Injected"), std::string::npos) << head;
+  EXPECT_EQ(head.find('\0'), std::string::npos);
+  EXPECT_EQ(head.find("\r\n\r\n"), head.size() - 4) << "the head ends once, at its end";
+  size_t lines = 0;
+  for (size_t at = 0; (at = head.find("\r\n", at)) != std::string::npos; at += 2) lines++;
+  EXPECT_EQ(lines, 6u) << "status line, 4 fields, the empty line: " << head;
 }
 
 }  // namespace
