@@ -47,7 +47,10 @@ void add_account_routes(Api& api, Services& s) {
            "api.billing.balance", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
              auto b = s.store.balance(ctx.principal.user_id);
              if (!b.ok()) return b.status();
-             return json_response(200, {{"balance_cents", b->available()}, {"currency", "usd"}, {"reserved_cents", b->reserved}});
+             Response r;  // the hottest route: two integers, formatted without building a json value
+             r.body = "{\"balance_cents\":" + std::to_string(b->available()) + ",\"currency\":\"usd\",\"reserved_cents\":" +
+                      std::to_string(b->reserved) + "}";
+             return r;
            },
            true});
 

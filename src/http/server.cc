@@ -11,7 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
-#include <set>
+#include <list>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -99,9 +99,13 @@ struct Server::Impl {
   bool catching_signals = false;
   std::atomic<bool> stopping{false};
   std::atomic<int> in_flight{0};
-  // Connections waiting for their next request, one set per network thread, touched only on that
-  // thread (no lock on the request path): shutdown closes each set from its own thread.
-  std::vector<std::set<std::shared_ptr<beast::tcp_stream>>> idle_conns;
+  // The connections of each network thread, touched only on that thread (no lock, no allocation
+  // on the request path): shutdown closes, from each thread, those waiting for their next request.
+  struct Open {
+    beast::tcp_stream* stream;
+    bool idle;
+  };
+  std::vector<std::list<Open>> open_conns;
   static thread_local size_t t_context;  // the index of the context this thread runs
   FrontDoor door{opts};
 
@@ -113,12 +117,12 @@ struct Server::Impl {
   }
   Impl(Options o, HttpHandler& h)
       : opts(std::move(o)), handler(h), contexts(make_contexts(opts.threads)), ioc(*contexts[0]),
-        idle_conns(contexts.size()) {}
+        open_conns(contexts.size()) {}
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket sock);
   awaitable<void> admitted(tcp::socket sock, const std::string& remote);
-  awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream, const std::string& remote);
+  awaitable<void> serve(beast::tcp_stream& stream, const std::string& remote);
   awaitable<void> turn_away(tcp::socket sock, int status, std::string message);
   awaitable<Response> dispatch(Request req);
   awaitable<std::optional<Response>> precheck(Request head);
@@ -170,9 +174,9 @@ void Server::Impl::begin_stop() {
   signals.cancel();
   for (size_t i = 0; i < contexts.size(); i++)  // each on its own thread: streams are not thread-safe
     asio::post(*contexts[i], [this, i] {
-      for (auto& s : idle_conns[i]) {
+      for (auto& c : open_conns[i]) {
         beast::error_code ignored;
-        s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        if (c.idle) c.stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
       }
     });
 }
@@ -365,11 +369,11 @@ awaitable<void> Server::Impl::admitted(tcp::socket sock, const std::string& remo
     const std::string& ip;
     ~Leave() { door.disconnect(ip); }
   } leave{door, remote};
-  auto stream = std::make_shared<beast::tcp_stream>(std::move(sock));
+  beast::tcp_stream stream(std::move(sock));
   co_await serve(stream, remote);
   beast::error_code ec;
-  stream->socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream->close();
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
 }
 
 awaitable<std::optional<Response>> Server::Impl::precheck(Request head) {
@@ -398,9 +402,16 @@ awaitable<Server::Impl::BodyRead> Server::Impl::read_body(beast::tcp_stream& str
   co_return BodyRead::complete;
 }
 
-awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, const std::string& remote) {
+awaitable<void> Server::Impl::serve(beast::tcp_stream& stream, const std::string& remote) {
   beast::flat_buffer buf;
   bool first = true;
+  auto& here = open_conns[t_context];
+  const auto me = here.insert(here.end(), Open{&stream, false});
+  struct Close {
+    std::list<Open>& list;
+    std::list<Open>::iterator at;
+    ~Close() { list.erase(at); }
+  } close{here, me};
   while (!stopping) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
@@ -408,21 +419,20 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
 
     // Between requests on a kept-alive connection the idle deadline applies; shutdown may cut it.
     const bool idle = !first && buf.size() == 0;
-    auto& idle_here = idle_conns[t_context];
-    if (idle) idle_here.insert(stream);
+    me->idle = idle;
     first = false;
-    stream->expires_after(idle ? opts.idle_timeout : opts.read_timeout);
-    auto [hec, hn] = co_await http::async_read_header(*stream, buf, parser, tuple_awaitable);
-    if (idle) idle_here.erase(stream);
+    stream.expires_after(idle ? opts.idle_timeout : opts.read_timeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, buf, parser, tuple_awaitable);
+    me->idle = false;
     if (hec) {
       if (hec == http::error::header_limit) {
         Response r = handler.refuse("/", 431, "Request headers are too large");
-        co_await write(*stream, r, false, 11, false);
+        co_await write(stream, r, false, 11, false);
       } else if (hec != http::error::end_of_stream && hec != beast::error::timeout &&
                  hec != asio::error::connection_reset && hec != asio::error::eof && hec != asio::error::operation_aborted &&
                  (hn > 0 || buf.size() > 0)) {  // bytes arrived and were not HTTP: a garbage request line
         Response r = handler.refuse("/", 400, "Malformed HTTP request");
-        co_await write(*stream, r, false, 11, false);
+        co_await write(stream, r, false, 11, false);
       }
       co_return;
     }
@@ -461,8 +471,8 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
     } unreserve{door, remote, reserved};
     // A refusal before or while the body arrives: the unread rest makes the connection unusable.
     auto refuse = [&](Response r) -> awaitable<void> {
-      co_await write(*stream, r, false, version, false);
-      co_await drain(*stream);
+      co_await write(stream, r, false, version, false);
+      co_await drain(stream);
     };
     if (parser.chunked() || (parser.content_length() && *parser.content_length() > 0)) {
       const size_t limit = handler.body_limit(req.method, req.path);
@@ -484,10 +494,10 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
       parser.body_limit(limit);
       if (beast::iequals(hdr[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, 11};
-        stream->expires_after(opts.write_timeout);
-        co_await http::async_write(*stream, cont, tuple_awaitable);
+        stream.expires_after(opts.write_timeout);
+        co_await http::async_write(stream, cont, tuple_awaitable);
       }
-      const BodyRead got = co_await read_body(*stream, buf, parser);
+      const BodyRead got = co_await read_body(stream, buf, parser);
       if (got == BodyRead::failed) co_return;  // no progress, a disconnect, a malformed body
       if (got == BodyRead::over_limit) {       // chunked past the limit
         co_await refuse(handler.refuse(req.path, 413, too_large));
@@ -495,7 +505,7 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
       }
       if (got == BodyRead::too_slow) {
         Response r = handler.refuse(req.path, 408, "The request body arrived too slowly");
-        co_await write(*stream, r, false, version, false);
+        co_await write(stream, r, false, version, false);
         co_return;
       }
       req.body = std::move(parser.get().body());
@@ -505,12 +515,12 @@ awaitable<void> Server::Impl::serve(std::shared_ptr<beast::tcp_stream> stream, c
     if (reserved) door.release(remote, reserved), reserved = 0;
     bool ok;
     if (res.stream) {
-      co_await write_stream(*stream, res);
+      co_await write_stream(stream, res);
       ok = false;
     } else if (res.file) {
-      ok = co_await write_file(*stream, res, keep_alive && !stopping, version, head);
+      ok = co_await write_file(stream, res, keep_alive && !stopping, version, head);
     } else {
-      ok = co_await write(*stream, res, keep_alive && !stopping, version, head);
+      ok = co_await write(stream, res, keep_alive && !stopping, version, head);
     }
     if (!ok || !keep_alive) co_return;
   }
