@@ -25,6 +25,6 @@ bool AccessToken::well_formed(std::string_view t) {
   return t.size() == kPrefix.size() + 40 && t.substr(0, kPrefix.size()) == kPrefix && is_base62(t.substr(kPrefix.size()));
 }
 
-std::string SecretHasher::hash(std::string_view secret) const { return to_hex(hmac_sha256(pepper_, secret)); }
+std::string SecretHasher::hash(std::string_view secret) const { return to_hex(hmac_(secret)); }
 
 }  // namespace varg

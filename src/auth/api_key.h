@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/crypto.h"
+
 namespace varg {
 
 struct ApiKey {
@@ -28,11 +30,11 @@ struct AccessToken {
 // Keyed hash of a secret under the server pepper, as lowercase hex. Used for keys, tokens and codes.
 class SecretHasher {
  public:
-  explicit SecretHasher(std::string pepper) : pepper_(std::move(pepper)) {}
+  explicit SecretHasher(std::string_view pepper) : hmac_(pepper) {}
   std::string hash(std::string_view secret) const;
 
  private:
-  std::string pepper_;
+  HmacSha256 hmac_;
 };
 
 }  // namespace varg

@@ -1,5 +1,7 @@
 #include "common/crypto.h"
 
+#include <cstring>
+
 #include <sodium.h>
 
 #include <array>
@@ -83,6 +85,26 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
   std::string out(crypto_auth_hmacsha256_BYTES, '\0');
   crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
+HmacSha256::HmacSha256(std::string_view key) {
+  static_assert(sizeof(crypto_auth_hmacsha256_state) == sizeof keyed_);
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  std::memcpy(keyed_, &st, sizeof st);
+  sodium_memzero(&st, sizeof st);
+}
+
+HmacSha256::~HmacSha256() { sodium_memzero(keyed_, sizeof keyed_); }
+
+std::string HmacSha256::operator()(std::string_view data) const {
+  crypto_auth_hmacsha256_state st;
+  std::memcpy(&st, keyed_, sizeof st);
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  sodium_memzero(&st, sizeof st);
   return out;
 }
 

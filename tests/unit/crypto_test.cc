@@ -65,6 +65,17 @@ TEST_F(CryptoTest, Sha256AndHmacMatchKnownVectors) {
   // RFC 4231 test case 2.
   EXPECT_EQ(to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const HmacSha256 jefe("Jefe");
+  EXPECT_EQ(to_hex(jefe("what do ya want for nothing?")), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // The keyed state is reused, never consumed: every message, any key length, as the one-shot.
+  const std::string long_key(131, '\xaa');  // longer than a block: hashed first (RFC 4231 case 6)
+  const HmacSha256 keyed(long_key);
+  EXPECT_EQ(to_hex(keyed("Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  for (const std::string& msg : {std::string(), std::string("a"), std::string(64, 'x'), std::string(1000, 'y')}) {
+    EXPECT_EQ(jefe(msg), hmac_sha256("Jefe", msg));
+    EXPECT_EQ(keyed(msg), hmac_sha256(long_key, msg));
+  }
 }
 
 TEST_F(CryptoTest, HexRoundTripsAndRejectsGarbage) {
