@@ -474,10 +474,17 @@ void Jobs::bill(JobRecord& j, const Plan& p) const {
   j.cost_cents = j.billing_mode == "metered" ? p.req.credits() : 0;
 }
 
-// A cache hit that keeps no Idempotency-Key and sends no webhook (`plain`) needs no transaction:
-// its entry comes from memory or a read, its usage row goes out with the next batch (gen/hits.h).
-Result<bool> Jobs::complete_if_cached(JobRecord& j, bool lookup, bool plain) {
-  if (!lookup || !plain || j.cache_key.empty()) return false;
+namespace {
+// A cache hit that keeps no Idempotency-Key and sends no webhook needs no transaction, when the
+// request allows a lookup (no Cache-Control, no input to fetch first).
+bool quick_hit_allowed(const Jobs::Submission& s, const Jobs::Plan& p) {
+  return s.cache_control.empty() && !p.fetch && !s.idempotency && p.webhook_url.empty() && !p.cache_key.empty();
+}
+}  // namespace
+
+// The quick hit: its entry comes from memory or a read, its usage row goes out with the next batch
+// (gen/hits.h).
+Result<bool> Jobs::complete_if_cached(JobRecord& j) {
   auto hit = hits_.entry(j.cache_key);
   if (!hit.ok()) return hit.status();
   if (!*hit) return false;
@@ -490,13 +497,13 @@ Result<std::optional<JobRecord>> Jobs::cached(const Submission& s, std::optional
   auto p = plan(s, true);
   if (!p.ok()) return p.status();
   VARG_TRY(extras(*p, s));
-  if (s.cache_control.empty() && !s.idempotency) {
+  if (quick_hit_allowed(s, *p)) {
     JobRecord j = new_job(s, *p);
-    auto done = complete_if_cached(j, !p->fetch, p->webhook_url.empty());
+    auto done = complete_if_cached(j);
     if (!done.ok()) return done.status();
     if (*done) return std::optional<JobRecord>(std::move(j));
-    p->hit_checked = !p->fetch && p->webhook_url.empty();
   }
+  p->hit_checked = true;
   *planned = std::move(*p);
   return std::optional<JobRecord>();
 }
@@ -504,8 +511,7 @@ Result<std::optional<JobRecord>> Jobs::cached(const Submission& s, std::optional
 // Admission (submit and retry): the job row, its reservation and its place in the queue.
 Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
   JobRecord j = new_job(s, p);
-  const bool plain = !s.idempotency && p.webhook_url.empty(), lookup = s.cache_control.empty() && !p.fetch;
-  auto quick = complete_if_cached(j, lookup && !p.hit_checked, plain);
+  auto quick = !p.hit_checked && quick_hit_allowed(s, p) ? complete_if_cached(j) : Result<bool>(false);
   if (!quick.ok()) return quick.status();
   if (*quick) {
     if (replayed) *replayed = false;
@@ -524,7 +530,7 @@ Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
   // active-jobs cap, the reservation and the job row (402 or 429: nothing written, no provider call).
   a.job = j;
   a.max_active = opts_.max_active_per_account;
-  a.lookup_cache = lookup;
+  a.lookup_cache = s.cache_control.empty() && !p.fetch;
   a.join_flight = s.cache_control != "no-store" && !p.fetch;
   a.now = clock_.now();
   a.idempotency = s.idempotency;
@@ -606,24 +612,27 @@ void Jobs::worker() {
   }
 }
 
-Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<bool>& cancelled) {
+std::pair<const ModelSpec*, Provider*> Jobs::route_of(const JobRecord& job) const {
   const ModelSpec* m = catalog_.find(job.model);
-  if (!m) return error(Code::provider_error, "model " + job.model + " is no longer in the catalog");
-  auto p = providers_.find(m->provider);
-  if (p == providers_.end()) return error(Code::provider_error, "provider " + m->provider + " is not enabled");
+  auto p = m ? providers_.find(m->provider) : providers_.end();
+  return {m, p == providers_.end() ? nullptr : p->second.get()};
+}
+
+Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const ModelSpec& m, Provider& p,
+                                           const std::atomic<bool>& cancelled) {
   std::string key;
-  if (p->second->needs_key()) {
+  if (p.needs_key()) {
     std::string header;
     {
       std::lock_guard lk(mu_);
       if (auto it = header_keys_.find(job.id); it != header_keys_.end()) header = it->second;
     }
-    auto k = header.empty() ? keys_.key_for(job.user_id, m->provider, job.key_source) : Result<std::string>(header);
+    auto k = header.empty() ? keys_.key_for(job.user_id, m.provider, job.key_source) : Result<std::string>(header);
     if (!k.ok()) return k.status();
     key = *k;
   }
   json stored = json::parse(job.params);
-  ProviderCall call{job.id, *m, stored["params"], {}, key, job.upstream_id, cancelled, nullptr};
+  ProviderCall call{job.id, m, stored["params"], {}, key, job.upstream_id, cancelled, nullptr};
   for (auto& i : stored["inputs"]) call.inputs.push_back({i["url"], i["hash"], i["media_type"]});
   call.on_upstream_id = [&job](const std::string& up) { job.upstream_id = up; };
   bool kept = !job.upstream_id.empty();  // resumed: written already
@@ -639,8 +648,8 @@ Result<ProviderOutput> Jobs::call_provider(JobRecord& job, const std::atomic<boo
     remember(job);
     if (started) notify(job.id);
   };
-  auto out = p->second->generate(call);
-  if (!out.ok() && cancelled && !stopping_) p->second->cancel(*m, job.upstream_id, key);
+  auto out = p.generate(call);
+  if (!out.ok() && cancelled && !stopping_) p.cancel(m, job.upstream_id, key);
   return out;
 }
 
@@ -680,14 +689,18 @@ void Jobs::run_job(const std::string& id) {
     }
     if (!fetch_inputs(job, stored)) return;
   }
+  const auto [m, provider] = route_of(job);
+  if (!m || !provider) {
+    fail(job, m ? m->provider + ": the provider is not enabled on this instance"
+                : job.model + ": the model is no longer in the catalog");
+    return;
+  }
   if (job.status == JobStatus::queued) {
     job.started_at = clock_.now();
     // A queue API's move to processing is written with its upstream id once the request turns out
     // to take a while (ProviderCall::running), or with its completion: a generation the upstream
     // finishes at once costs one write transaction, not three. Otherwise it is written now.
-    const ModelSpec* m = catalog_.find(job.model);
-    auto p = m ? providers_.find(m->provider) : providers_.end();
-    if (p == providers_.end() || !p->second->submits_first() || !job.upstream_id.empty()) {
+    if (!provider->submits_first() || !job.upstream_id.empty()) {
       job.status = JobStatus::processing;
       auto moved = store_.transition_job({job, JobStatus::queued, std::nullopt, std::nullopt});
       if (!moved.ok() || !moved->applied) return;  // cancelled meanwhile
@@ -700,7 +713,7 @@ void Jobs::run_job(const std::string& id) {
     std::lock_guard lk(mu_);
     cancel_flags_[id] = flag;
   }
-  auto out = call_provider(job, *flag);
+  auto out = call_provider(job, *m, *provider, *flag);
   {
     std::lock_guard lk(mu_);
     cancel_flags_.erase(id);
@@ -711,9 +724,8 @@ void Jobs::run_job(const std::string& id) {
     complete(job, *out);
   } else {
     // Upstream errors already name their provider; others (a missing key, a local failure) get it here.
-    const ModelSpec* m = catalog_.find(job.model);
     const std::string& msg = out.status().message;
-    fail(job, out.status().provider.empty() ? (m ? m->provider : job.model) + ": " + msg : msg);
+    fail(job, out.status().provider.empty() ? m->provider + ": " + msg : msg);
   }
 }
 

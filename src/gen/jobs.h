@@ -87,7 +87,7 @@ class Jobs {
     std::string cache_key{}, header_key{}, key_source = "none", billing_mode{};
     Status no_key{};
     std::string webhook_url{};  // "": none
-    bool hit_checked = false;   // cached() looked for a hit already
+    bool hit_checked = false;   // cached() ran complete_if_cached already
     bool payer_pending = false; // pay() has yet to resolve the provider key
   };
   // submit() in two halves, the request planned once. cached() needs no transaction: the completed
@@ -151,14 +151,17 @@ class Jobs {
   Status pay(Plan& p, const Submission& s);  // the provider key and so the billing mode (before admission)
   void bill(JobRecord& j, const Plan& p) const;
   JobRecord new_job(const Submission& s, const Plan& p) const;
-  Result<bool> complete_if_cached(JobRecord& j, bool lookup, bool plain);
+  Result<bool> complete_if_cached(JobRecord& j);
   Status extras(Plan& p, const Submission& s) const;
   Result<nlohmann::json> name_inputs(const std::vector<nlohmann::json>& files);
   // The cache key of a request whose inputs all carry their content hash.
   std::string key_of(const std::string& capability, const ModelSpec& m, const nlohmann::json& params,
                      const nlohmann::json& inputs, int64_t user) const;
   bool fetch_inputs(JobRecord& job, nlohmann::json& stored);
-  Result<ProviderOutput> call_provider(JobRecord& job, const std::atomic<bool>& cancelled);
+  // The job's model and the provider that runs it; null when either is gone (from the catalog, or
+  // not enabled on this instance).
+  std::pair<const ModelSpec*, Provider*> route_of(const JobRecord& job) const;
+  Result<ProviderOutput> call_provider(JobRecord& job, const ModelSpec& m, Provider& p, const std::atomic<bool>& cancelled);
   Result<JobRecord> load(const std::string& id);  // a queued hit, or the store's row
   void complete(JobRecord job, const ProviderOutput& out);
   Result<FileRecord> store_listing(const FileRecord& first, const ProviderOutput& out);
