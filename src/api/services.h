@@ -43,6 +43,7 @@ void add_generation_routes(Api& api, Services& s);  // needs jobs, files
 void add_billing_routes(Api& api, Services& s);     // needs payments, provider_keys, jobs
 void add_dashboard_routes(Api& api, Services& s);   // the web dashboard and its own routes
 void add_webhook_routes(Api& api, Services& s);     // needs webhooks
+void add_mcp_routes(Api& api, Services& s);         // /mcp (docs/mcp.md); needs jobs
 
 // Generation steps shared by /v1 and the dashboard's playground, so validation, billing and the
 // cache are one code path.

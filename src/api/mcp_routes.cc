@@ -1,0 +1,469 @@
+// /mcp: a Model Context Protocol server over Streamable HTTP (SPEC 14; docs/mcp.md). JSON-RPC 2.0
+// messages in POST bodies, answered as application/json; sessions by Mcp-Session-Id. Every tool is
+// one or two requests through this same Api — the caller's credential goes with them — so a tool
+// obeys the key's permissions, rate limit and billing exactly as the HTTP route it names.
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <regex>
+#include <set>
+
+#include "api/services.h"
+#include "common/crypto.h"
+#include "http/client.h"
+
+namespace varg {
+
+namespace {
+
+constexpr const char* kLatest = "2025-06-18";
+constexpr const char* kOlder = "2025-03-26";  // the first Streamable HTTP revision: allows batches
+bool supported(const std::string& v) { return v == kLatest || v == kOlder; }
+
+// JSON-RPC error codes (JSON-RPC 2.0 section 5.1).
+constexpr int kParseError = -32700, kInvalidRequest = -32600, kMethodNotFound = -32601, kInvalidParams = -32602;
+
+json rpc_error(const json& id, int code, const std::string& message) {
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
+}
+json rpc_result(const json& id, json result) { return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; }
+
+Response http_json(int status, const json& body) { return json_response(status, body); }
+
+// Session ids carry what they need, signed: any instance verifies one without a shared table.
+// "<random>.<version>.<mac>", the MAC over the random part, the account and the version.
+class Sessions {
+ public:
+  explicit Sessions(const SecretHasher& hasher) : hasher_(hasher) {}
+  std::string open(int64_t user_id, const std::string& version) {
+    const std::string nonce = random_base62(22), tag = version == kOlder ? "1" : "2";
+    return nonce + "." + tag + "." + mac(nonce, user_id, tag);
+  }
+  // The session's protocol version, or "" when the id is not one of ours for this account, or ended.
+  std::string check(const std::string& id, int64_t user_id) {
+    const size_t a = id.find('.'), b = a == std::string::npos ? a : id.find('.', a + 1);
+    if (b == std::string::npos || id.size() > 128) return "";
+    const std::string nonce = id.substr(0, a), tag = id.substr(a + 1, b - a - 1);
+    if ((tag != "1" && tag != "2") || !constant_time_equal(id.substr(b + 1), mac(nonce, user_id, tag))) return "";
+    std::lock_guard lk(mu_);
+    if (ended_.count(nonce)) return "";
+    return tag == "1" ? kOlder : kLatest;
+  }
+  // DELETE /mcp. Ended sessions are remembered by this instance (the most recent 100,000).
+  void end(const std::string& id) {
+    std::lock_guard lk(mu_);
+    const std::string nonce = id.substr(0, id.find('.'));
+    if (!ended_.insert(nonce).second) return;
+    order_.push_back(nonce);
+    if (order_.size() > 100000) ended_.erase(order_.front()), order_.pop_front();
+  }
+
+ private:
+  std::string mac(const std::string& nonce, int64_t user_id, const std::string& tag) const {
+    return hasher_.hash("mcp-session:" + nonce + ":" + std::to_string(user_id) + ":" + tag).substr(0, 32);
+  }
+  const SecretHasher& hasher_;
+  std::mutex mu_;
+  std::set<std::string> ended_;
+  std::deque<std::string> order_;
+};
+
+// ---- tools -----------------------------------------------------------------------------------
+
+json object_schema(json properties, json required = json::array()) {
+  json s = {{"type", "object"}, {"properties", std::move(properties)}, {"additionalProperties", false}};
+  if (!required.empty()) s["required"] = std::move(required);
+  return s;
+}
+
+const json& tool_list() {
+  static const json tools = [] {
+    const json job_id = {{"type", "string"}, {"description", "A job id as returned by call_tool (job_...) or render_video (render_...)"}};
+    const json wait = {{"type", "integer"}, {"minimum", 0}, {"maximum", 300},
+                       {"description", "Seconds to wait for the job to finish before answering (0: answer at once)"}};
+    const json tool_name = {{"type", "string"},
+                            {"enum", {"image", "video", "speech", "music", "transcription", "ffmpeg", "render"}},
+                            {"description", "What to run: a generation capability, media processing (ffmpeg) or a render"}};
+    const json input = {{"type", "object"},
+                        {"description",
+                         "The body of the matching HTTP request: POST /v1/<tool> (e.g. {\"model\":\"flux-pro\",\"prompt\":\"...\"}); "
+                         "for ffmpeg an optional \"operation\" (command, trim, resize, slice, probe) picks POST /v1/ffmpeg/<operation>; "
+                         "for render the body of POST /api/render ({\"code\": TSX})"}};
+    return json::array({
+        {{"name", "list_models"},
+         {"description", "The model catalog: each model's id, capability, provider and price in credits (1 credit = 1 cent)"},
+         {"inputSchema", object_schema(json::object())}},
+        {{"name", "check_balance"},
+         {"description", "The account's spendable and reserved credits"},
+         {"inputSchema", object_schema(json::object())}},
+        {{"name", "estimate_cost"},
+         {"description", "What a call_tool request would cost now, in credits, without running it"},
+         {"inputSchema", object_schema({{"tool", tool_name}, {"input", input}}, {"tool", "input"})}},
+        {{"name", "call_tool"},
+         {"description",
+          "Run a generation, media-processing job or render, billed like the HTTP API (a cached result is free). Answers "
+          "the job (status, output URL when completed); with wait, after it finishes or the wait runs out"},
+         {"inputSchema", object_schema({{"tool", tool_name}, {"input", input}, {"wait", wait}}, {"tool", "input"})}},
+        {{"name", "get_job"},
+         {"description", "A job's state and, once completed, its output URL (wait applies to generation jobs, not renders)"},
+         {"inputSchema", object_schema({{"job_id", job_id}, {"wait", wait}}, {"job_id"})}},
+        {{"name", "list_jobs"},
+         {"description", "The account's jobs, newest first"},
+         {"inputSchema", object_schema({{"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+                                        {"cursor", {{"type", "string"}, {"description", "next_cursor of the previous page"}}},
+                                        {"capability", {{"type", "string"}}},
+                                        {"status", {{"type", "string"}, {"enum", {"queued", "processing", "completed", "failed", "cancelled"}}}}})}},
+        {{"name", "cancel_job"},
+         {"description", "Cancel a queued or processing job (its reservation is released); answers the job"},
+         {"inputSchema", object_schema({{"job_id", job_id}}, {"job_id"})}},
+        {{"name", "upload_file"},
+         {"description", "Store an input file and get its URL for call_tool inputs: either a URL to fetch or base64 data"},
+         {"inputSchema", object_schema({{"url", {{"type", "string"}, {"description", "An http(s) URL to fetch"}}},
+                                        {"data", {{"type", "string"}, {"description", "The file's bytes, base64"}}},
+                                        {"media_type", {{"type", "string"}, {"description", "e.g. image/png (with data)"}}}})}},
+        {{"name", "render_video"},
+         {"description", "Render a varg TSX video composition (its generations billed like call_tool); answers the render job "
+                         "(poll it with get_job until its status is no longer rendering)"},
+         {"inputSchema", object_schema({{"code", {{"type", "string"}, {"description", "The TSX composition"}}},
+                                        {"providerKeys", {{"type", "object"}, {"description", "Optional provider keys for this render (BYOK)"}}}},
+                                       {"code"})}},
+    });
+  }();
+  return tools;
+}
+
+bool safe_id(const std::string& s) {
+  static const std::regex ok("[A-Za-z0-9_-]{1,64}");
+  return std::regex_match(s, ok);
+}
+
+std::string query_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(char(c));
+    else {
+      static const char* hex = "0123456789ABCDEF";
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// One inner request of a tool: what Api::handle runs with the caller's own credential.
+struct Call {
+  std::string method, path, query{}, body{}, content_type = "application/json";
+  int wait = 0;
+  std::string fetch{};  // upload_file by URL: the body is fetched from here first
+};
+
+// A tool's arguments → the request(s) it makes; an error message for arguments that cannot make one.
+Result<std::vector<Call>> calls_of(const std::string& tool, const json& args) {
+  auto str = [&](const char* k) { return args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
+  auto wait_of = [&]() -> int {
+    if (!args.contains("wait") || !args["wait"].is_number_integer()) return 0;
+    return int(std::clamp<int64_t>(args["wait"].get<int64_t>(), 0, 300));
+  };
+  auto invalid = [](const std::string& m) { return error(Code::invalid, m); };
+  if (!args.is_object()) return invalid("arguments must be an object");
+  if (tool == "list_models") return std::vector<Call>{{"GET", "/v1/models"}};
+  if (tool == "check_balance") return std::vector<Call>{{"GET", "/v1/balance"}};
+  if (tool == "estimate_cost" || tool == "call_tool") {
+    const std::string t = str("tool");
+    if (!args.contains("input") || !args["input"].is_object()) return invalid("input must be an object: the body of the HTTP request");
+    json input = args["input"];
+    std::string path;
+    if (t == "render") {
+      path = tool == "estimate_cost" ? "/api/render/estimate" : "/api/render";
+    } else if (t == "ffmpeg") {
+      std::string op = input.contains("operation") && input["operation"].is_string() ? input["operation"].get<std::string>() : "command";
+      input.erase("operation");
+      if (op != "command" && op != "trim" && op != "resize" && op != "slice" && op != "probe")
+        return invalid("operation must be one of command, trim, resize, slice, probe");
+      path = op == "command" ? "/v1/ffmpeg" : "/v1/ffmpeg/" + op;
+      if (tool == "estimate_cost") {
+        input["model"] = op;  // each operation is a catalog model (POST /v1/ffmpeg/<op> sets it the same way)
+        input = {{"capability", "ffmpeg"}, {"body", input}}, path = "/v1/estimate";
+      }
+    } else if (t == "image" || t == "video" || t == "speech" || t == "music" || t == "transcription") {
+      path = "/v1/" + t;
+      if (tool == "estimate_cost") input = {{"capability", t}, {"body", input}}, path = "/v1/estimate";
+    } else {
+      return invalid("tool must be one of image, video, speech, music, transcription, ffmpeg, render");
+    }
+    Call c{"POST", path, "", input.dump()};
+    if (tool == "call_tool") c.wait = wait_of();
+    return std::vector<Call>{c};
+  }
+  if (tool == "get_job" || tool == "cancel_job") {
+    const std::string id = str("job_id");
+    if (!safe_id(id)) return invalid("job_id must be a job id (job_... or render_...)");
+    const bool render = id.starts_with("render_");  // a render job has its own routes (SPEC 10)
+    const std::string path = (render ? "/api/render/jobs/" : "/v1/jobs/") + id;
+    Call get{"GET", path};
+    if (tool == "get_job") {
+      if (!render) get.wait = wait_of();
+      return std::vector<Call>{get};
+    }
+    return std::vector<Call>{{"DELETE", path}, get};  // then the job as it now is
+  }
+  if (tool == "list_jobs") {
+    std::string q;
+    for (const char* k : {"limit", "cursor", "capability", "status"}) {
+      if (!args.contains(k)) continue;
+      const json& v = args[k];
+      const std::string s = v.is_string() ? v.get<std::string>() : v.is_number_integer() ? std::to_string(v.get<int64_t>()) : "";
+      if (s.empty()) return invalid(std::string(k) + " has the wrong type");
+      q += (q.empty() ? "" : "&") + std::string(k) + "=" + query_escape(s);
+    }
+    return std::vector<Call>{{"GET", "/v1/jobs", q}};
+  }
+  if (tool == "upload_file") {
+    if (args.contains("data")) {
+      if (!args["data"].is_string()) return invalid("data must be base64 text");
+      auto bytes = from_base64(args["data"].get<std::string>());
+      if (!bytes || bytes->empty()) return invalid("data is not base64, or empty");
+      Call c{"POST", "/v1/files", "", std::move(*bytes)};
+      c.content_type = str("media_type").empty() ? "application/octet-stream" : str("media_type");
+      return std::vector<Call>{c};
+    }
+    const std::string url = str("url");
+    if (!url.starts_with("https://") && !url.starts_with("http://")) return invalid("give url (http or https, to fetch) or data (base64)");
+    Call c{"POST", "/v1/files"};
+    c.fetch = url;  // fetched by the exchange, then uploaded
+    return std::vector<Call>{c};
+  }
+  if (tool == "render_video") {
+    if (str("code").empty()) return invalid("code must be the TSX composition");
+    json body = {{"code", str("code")}};
+    if (args.contains("providerKeys")) body["providerKeys"] = args["providerKeys"];
+    return std::vector<Call>{{"POST", "/api/render", "", body.dump()}};
+  }
+  return error(Code::not_found, "no tool named " + tool);
+}
+
+// The HTTP answer of a tool as its result: the body as text and, from 2025-06-18, structuredContent;
+// an HTTP error is a result with isError (the model reads the message), not a JSON-RPC error.
+json tool_result(const Response& r, const std::string& version) {
+  json body = json::parse(r.body, nullptr, false);
+  const bool error = r.status >= 400;
+  std::string text = r.body;
+  if (error && body.is_object() && body.contains("message") && body["message"].is_string())
+    text = "HTTP " + std::to_string(r.status) + ": " + body["message"].get<std::string>() + "\n" + r.body;
+  json out = {{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", error}};
+  if (version == kLatest && body.is_object()) out["structuredContent"] = body;
+  return out;
+}
+
+// One POST's messages, answered one after the other; tool calls go through the Api asynchronously
+// (a `wait` holds no thread), and the answer is delivered when the last one is done.
+struct Exchange : std::enable_shared_from_this<Exchange> {
+  Api& api;
+  Request outer;  // its Authorization header and address go with every inner request
+  std::string version;
+  std::vector<json> messages;
+  std::vector<json> answers;
+  bool batch = false;
+  size_t at = 0;
+  std::function<void(Response)> deliver;
+
+  bool allow_private = false;  // --allow-private-urls: what an input URL may name
+  size_t max_bytes = 0;        // --upload-body-limit
+
+  Exchange(Api& a, const Request& r) : api(a), outer(r) {}
+
+  // upload_file by URL: the bytes fetched with the same guards as a generation's input URL
+  // (public addresses only unless allowed, the upload limit, a timeout).
+  Status fetch(Call& c) const {
+    HttpCall call;
+    call.url = c.fetch;
+    call.timeout_ms = 60000;
+    call.max_bytes = max_bytes;
+    call.allow_private = allow_private;
+    auto r = http_call(call);
+    if (!r.ok()) return error(Code::invalid, "could not fetch " + c.fetch + ": " + r.status().message);
+    if (r->status != 200) return error(Code::invalid, "could not fetch " + c.fetch + ": HTTP " + std::to_string(r->status));
+    c.body = std::move(r->body);
+    c.content_type = r->header("content-type").empty() ? "application/octet-stream" : r->header("content-type");
+    return Status::Ok();
+  }
+
+  void next() {
+    while (at < messages.size()) {
+      const json& m = messages[at++];
+      if (!m.contains("id")) continue;  // a notification (or a response to us): nothing to answer
+      const json id = m["id"];
+      const std::string method = m.value("method", "");
+      const json params = m.contains("params") && m["params"].is_object() ? m["params"] : json::object();
+      if (method == "ping") {
+        answers.push_back(rpc_result(id, json::object()));
+      } else if (method == "tools/list") {
+        answers.push_back(rpc_result(id, {{"tools", tool_list()}}));
+      } else if (method == "tools/call") {
+        const std::string name = params.value("name", "");
+        auto calls = calls_of(name, params.contains("arguments") ? params["arguments"] : json::object());
+        if (!calls.ok() && calls.status().code == Code::not_found) {
+          answers.push_back(rpc_error(id, kInvalidParams, "Unknown tool: " + name));
+        } else if (!calls.ok()) {
+          answers.push_back(rpc_result(id, {{"content", json::array({{{"type", "text"}, {"text", calls.status().message}}})},
+                                            {"isError", true}}));
+        } else {
+          return run_calls(id, std::move(*calls), 0);  // continues with next() when they are done
+        }
+      } else if (method == "initialize") {
+        answers.push_back(rpc_error(id, kInvalidRequest, "The session is initialized already"));
+      } else if (method == "resources/list" || method == "prompts/list") {
+        answers.push_back(rpc_error(id, kMethodNotFound, "This server offers tools only"));
+      } else {
+        answers.push_back(rpc_error(id, kMethodNotFound, "Unknown method: " + method));
+      }
+    }
+    finish();
+  }
+
+  void run_calls(json id, std::vector<Call> calls, size_t i) {
+    if (!calls[i].fetch.empty()) {
+      if (Status st = fetch(calls[i]); !st.ok()) {
+        answers.push_back(rpc_result(id, {{"content", json::array({{{"type", "text"}, {"text", st.message}}})}, {"isError", true}}));
+        return next();
+      }
+    }
+    Request inner;
+    const Call& c = calls[i];
+    inner.method = c.method;
+    inner.path = c.path;
+    inner.query = c.query;
+    inner.target = c.path + (c.query.empty() ? "" : "?" + c.query);
+    inner.body = c.body;
+    inner.remote_ip = outer.remote_ip;
+    inner.headers = {{"authorization", std::string(outer.header("authorization"))}, {"content-type", c.content_type}};
+    if (c.wait > 0) inner.headers.emplace_back("prefer", "wait=" + std::to_string(c.wait));
+    auto self = shared_from_this();
+    api.handle(std::move(inner), [self, id, calls = std::move(calls), i](Response r) mutable {
+      if (i + 1 < calls.size() && r.status < 400) return self->run_calls(id, std::move(calls), i + 1);
+      self->answers.push_back(rpc_result(id, tool_result(r, self->version)));
+      self->next();
+    });
+  }
+
+  void finish() {
+    if (answers.empty()) {
+      Response r;
+      r.status = 202;  // only notifications and responses: accepted, nothing to say
+      r.content_type = "application/json";
+      return deliver(std::move(r));
+    }
+    deliver(http_json(200, batch ? json(answers) : answers.front()));
+  }
+};
+
+}  // namespace
+
+void add_mcp_routes(Api& api, Services& s) {
+  auto sessions = std::make_shared<Sessions>(s.hasher);
+  const std::string server_version = "1.0";
+
+  // The caller's credential, or the 401 an MCP client expects (with the challenge it reads).
+  auto authenticate = [&s](const Request& req) -> Result<Principal> {
+    std::string_view h = req.header("authorization");
+    if (!h.starts_with("Bearer ") && !h.starts_with("bearer ")) return error(Code::unauthorized, Authenticator::kInvalid);
+    return s.auth.api_key(h.substr(7));
+  };
+  auto refused = [](const Status& st) {
+    Response r = error_response(Family::gateway, st);
+    if (r.status == 401) r.set_header("WWW-Authenticate", "Bearer realm=\"vargd\", error=\"invalid_token\"");
+    return r;
+  };
+  // A message sent before or without initialize, or on a session that is not this account's.
+  auto session_of = [sessions](const Request& req, const Principal& p, std::string* version) -> std::optional<Response> {
+    const std::string id(req.header("mcp-session-id"));
+    if (id.empty()) return http_json(400, rpc_error(nullptr, kInvalidRequest, "Mcp-Session-Id is required: send initialize first"));
+    *version = sessions->check(id, p.user_id);
+    if (version->empty()) return http_json(404, rpc_error(nullptr, kInvalidRequest, "No such session (ended or never opened): initialize again"));
+    const std::string asked(req.header("mcp-protocol-version"));
+    if (!asked.empty() && !supported(asked))
+      return http_json(400, rpc_error(nullptr, kInvalidRequest, "Unsupported MCP-Protocol-Version " + asked + "; this server speaks " +
+                                                                    kLatest + " and " + kOlder));
+    return std::nullopt;
+  };
+
+  api.add({"POST", "/mcp", "Model Context Protocol (Streamable HTTP): JSON-RPC requests (docs/mcp.md)", Auth::none, "", "",
+           nullptr, 0, [&api, &s, authenticate, refused, session_of, sessions, server_version](Ctx& ctx) -> Result<Response> {
+             auto p = authenticate(ctx.req);
+             if (!p.ok()) return refused(p.status());
+             const std::string accept(ctx.req.header("accept"));
+             if (!accept.empty() && accept.find("application/json") == std::string::npos &&
+                 accept.find("text/event-stream") == std::string::npos && accept.find("*/*") == std::string::npos)
+               return http_json(406, rpc_error(nullptr, kInvalidRequest, "Accept application/json or text/event-stream"));
+             json body = json::parse(ctx.req.body, nullptr, false);
+             if (body.is_discarded()) return http_json(400, rpc_error(nullptr, kParseError, "The body is not JSON"));
+             auto ex = std::make_shared<Exchange>(api, ctx.req);
+             ex->allow_private = s.jobs->options().allow_private_urls;
+             ex->max_bytes = s.jobs->options().input_max_bytes;
+             ex->batch = body.is_array();
+             if (ex->batch) {
+               if (body.empty()) return http_json(400, rpc_error(nullptr, kInvalidRequest, "An empty batch"));
+               for (auto& m : body) ex->messages.push_back(m);
+             } else {
+               ex->messages.push_back(body);
+             }
+             for (auto& m : ex->messages)
+               if (!m.is_object() || m.value("jsonrpc", "") != "2.0" || (!m.contains("method") && !m.contains("result") && !m.contains("error")))
+                 return http_json(400, rpc_error(m.is_object() && m.contains("id") ? m["id"] : json(nullptr), kInvalidRequest,
+                                                 "Not a JSON-RPC 2.0 message"));
+
+             // initialize: alone, without a session; it opens one.
+             const json& first = ex->messages.front();
+             if (first.value("method", "") == "initialize") {
+               if (ex->batch) return http_json(400, rpc_error(nullptr, kInvalidRequest, "initialize cannot be part of a batch"));
+               if (!first.contains("id")) return http_json(400, rpc_error(nullptr, kInvalidRequest, "initialize is a request: it needs an id"));
+               const json params = first.contains("params") && first["params"].is_object() ? first["params"] : json::object();
+               const std::string asked = params.value("protocolVersion", "");
+               const std::string version = supported(asked) ? asked : kLatest;  // else ours: the client decides whether to go on
+               Response r = http_json(200, rpc_result(first["id"], {{"protocolVersion", version},
+                                                                    {"capabilities", {{"tools", {{"listChanged", false}}}}},
+                                                                    {"serverInfo", {{"name", "vargd"}, {"version", server_version}}},
+                                                                    {"instructions",
+                                                                     "varg: AI media generation billed in credits (1 credit = 1 cent). "
+                                                                     "list_models and estimate_cost first; call_tool runs a generation "
+                                                                     "(wait for it, or poll get_job); results are URLs."}}));
+               r.set_header("Mcp-Session-Id", sessions->open(p->user_id, version));
+               return r;
+             }
+             std::string version;
+             if (auto refusal = session_of(ctx.req, *p, &version)) return std::move(*refusal);
+             if (ex->batch && version == kLatest)
+               return http_json(400, rpc_error(nullptr, kInvalidRequest, "Protocol revision 2025-06-18 has no batches: send one message per request"));
+             ex->version = version;
+             Response held;
+             held.deferred = [ex](std::function<void(Response)> deliver) {
+               ex->deliver = std::move(deliver);
+               ex->next();
+             };
+             return held;
+           }});
+
+  api.add({"GET", "/mcp", "Model Context Protocol: the server's own event stream (not offered: 405)", Auth::none, "", "",
+           nullptr, 0, [authenticate, refused](Ctx& ctx) -> Result<Response> {
+             auto p = authenticate(ctx.req);
+             if (!p.ok()) return refused(p.status());
+             Response r = http_json(405, rpc_error(nullptr, kInvalidRequest, "This server sends no messages of its own: POST requests"));
+             r.set_header("Allow", "POST, DELETE");
+             return r;
+           }});
+
+  api.add({"DELETE", "/mcp", "Model Context Protocol: end a session", Auth::none, "", "", nullptr, 0,
+           [authenticate, refused, session_of, sessions](Ctx& ctx) -> Result<Response> {
+             auto p = authenticate(ctx.req);
+             if (!p.ok()) return refused(p.status());
+             std::string version;
+             if (auto refusal = session_of(ctx.req, *p, &version)) return std::move(*refusal);
+             sessions->end(std::string(ctx.req.header("mcp-session-id")));
+             Response r;
+             r.status = 204;
+             return r;
+           }});
+}
+
+}  // namespace varg

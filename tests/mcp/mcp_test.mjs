@@ -1,0 +1,250 @@
+// End-to-end: the official MCP TypeScript SDK client (@modelcontextprotocol/sdk, from npm) against
+// the real vargd on 127.0.0.1:0 in a temp dir, over Streamable HTTP at /mcp (SPEC 14): initialize,
+// every tool with the local-* models (a generated image downloaded from its URL, a render), a 402,
+// a scoped key's 403, a missing key's 401, and the transport's rules checked with raw requests.
+// Usage: node mcp_test.mjs path/to/vargd
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const VARGD = path.resolve(process.argv[2] || process.env.VARGD || 'vargd');
+
+if (!fs.existsSync(path.join(HERE, 'node_modules', '@modelcontextprotocol', 'sdk'))) {
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: HERE, stdio: 'inherit' });
+  if (r.status !== 0) { console.error('npm ci failed'); process.exit(1); }
+}
+const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+
+let failures = 0;
+const cleanups = [];
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}\n     ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
+  }
+}
+function expect(cond, msg) { if (!cond) throw new Error(msg); }
+
+// ---- vargd, its accounts and keys ----
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'varg-mcp-'));
+const data = path.join(dir, 'data');
+function admin(...args) {
+  const r = spawnSync(VARGD, ['admin', ...args, '--data-dir', data], { encoding: 'utf8' });
+  const key = /varg_[0-9A-Za-z]{30,}/.exec(r.stdout + r.stderr);
+  if (!key) throw new Error(`vargd admin ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return key[0];
+}
+const rich = admin('create-user', '--email', 'rich@example.com', '--credits', '100');
+const poor = admin('create-user', '--email', 'poor@example.com', '--credits', '0');
+const log = fs.openSync(path.join(dir, 'vargd.log'), 'a');
+const proc = spawn(VARGD, ['--listen', '127.0.0.1:0', '--data-dir', data, '--allow-private-urls', '1'],
+  { cwd: dir, stdio: ['ignore', 'pipe', log] });
+cleanups.push(() => { proc.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); });
+const base = await new Promise((resolve, reject) => {
+  readline.createInterface({ input: proc.stdout }).once('line', (line) => {
+    const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+    m ? resolve(`http://127.0.0.1:${m[1]}`) : reject(new Error(line));
+  });
+  proc.once('exit', (c) => reject(new Error(`vargd exited ${c}: ${fs.readFileSync(path.join(dir, 'vargd.log'), 'utf8').slice(-2000)}`)));
+});
+const MCP = new URL(`${base}/mcp`);
+
+async function connect(key) {
+  const client = new Client({ name: 'varg-mcp-test', version: '1.0.0' });
+  const headers = key ? { Authorization: `Bearer ${key}` } : {};
+  await client.connect(new StreamableHTTPClientTransport(MCP, { requestInit: { headers } }));
+  cleanups.push(() => client.close().catch(() => {}));
+  return client;
+}
+async function tool(client, name, args = {}) {
+  const r = await client.callTool({ name, arguments: args });
+  const text = r.content && r.content[0] && r.content[0].text;
+  return { ...r, json: r.structuredContent ?? (() => { try { return JSON.parse(text); } catch { return null; } })(), text };
+}
+async function raw(headers, body, method = 'POST') {
+  const r = await fetch(MCP, {
+    method, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', ...headers },
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch {}
+  return { status: r.status, headers: r.headers, json, text };
+}
+const init = (version) => ({ jsonrpc: '2.0', id: 1, method: 'initialize',
+  params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '0' } } });
+
+// ---- the SDK client ----
+let client, image;
+await step('the SDK client initializes: vargd, protocol 2025-06-18, tools capability', async () => {
+  client = await connect(rich);
+  expect(client.getServerVersion().name === 'vargd', JSON.stringify(client.getServerVersion()));
+  expect(client.getServerCapabilities().tools, JSON.stringify(client.getServerCapabilities()));
+});
+
+await step('tools/list names every tool, each with an object input schema', async () => {
+  const { tools } = await client.listTools();
+  const names = tools.map((t) => t.name).sort();
+  const want = ['call_tool', 'cancel_job', 'check_balance', 'estimate_cost', 'get_job', 'list_jobs', 'list_models', 'render_video', 'upload_file'];
+  expect(JSON.stringify(names) === JSON.stringify(want), names.join(','));
+  for (const t of tools) expect(t.inputSchema.type === 'object' && t.description.length > 20, JSON.stringify(t));
+  const call = tools.find((t) => t.name === 'call_tool');
+  expect(call.inputSchema.properties.tool.enum.includes('image') && call.inputSchema.required.includes('input'), JSON.stringify(call.inputSchema));
+});
+
+await step('list_models, check_balance and estimate_cost answer like their HTTP routes', async () => {
+  const models = await tool(client, 'list_models');
+  expect(!models.isError && models.json.models.some((m) => m.id === 'local-image'), models.text.slice(0, 300));
+  const bal = await tool(client, 'check_balance');
+  expect(!bal.isError && bal.json.balance_cents === 100 && bal.json.currency === 'usd', bal.text);
+  const est = await tool(client, 'estimate_cost', { tool: 'image', input: { model: 'local-image', prompt: 'a fox' } });
+  expect(!est.isError && est.json.credits === 0, est.text);
+  const ff = await tool(client, 'estimate_cost', { tool: 'ffmpeg', input: { operation: 'probe', url: 'https://example.com/a.mp4' } });
+  expect(!ff.isError && ff.json.credits > 0, ff.text);
+});
+
+await step('call_tool with wait generates an image whose URL downloads; get_job and list_jobs see it', async () => {
+  const r = await tool(client, 'call_tool', { tool: 'image', input: { model: 'local-image', prompt: 'a fox in the snow' }, wait: 30 });
+  expect(!r.isError && r.json.status === 'completed', r.text);
+  image = r.json;
+  const url = image.output && (image.output.url || (image.output.images && image.output.images[0].url)) || image.output_url;
+  expect(url, `no output URL: ${r.text}`);
+  const got = await fetch(url);
+  const bytes = Buffer.from(await got.arrayBuffer());
+  expect(got.status === 200 && bytes.subarray(1, 4).toString() === 'PNG', `${got.status} ${bytes.subarray(0, 8).toString('hex')}`);
+  image.bytes = bytes;
+  const job = await tool(client, 'get_job', { job_id: image.job_id });
+  expect(!job.isError && job.json.job_id === image.job_id && job.json.status === 'completed', job.text);
+  const list = await tool(client, 'list_jobs', { limit: 10 });
+  expect(!list.isError && list.json.jobs.some((j) => j.job_id === image.job_id), list.text.slice(0, 300));
+});
+
+await step('cancel_job answers the job as it now is; an unknown job and bad arguments are isError results', async () => {
+  const c = await tool(client, 'cancel_job', { job_id: image.job_id });
+  expect(!c.isError && c.json.status === 'completed', c.text);
+  const missing = await tool(client, 'get_job', { job_id: 'job_doesnotexist' });
+  expect(missing.isError && /404/.test(missing.text), missing.text);
+  const bad = await tool(client, 'get_job', { job_id: '../../v1/balance' });
+  expect(bad.isError, bad.text);
+  const model = await tool(client, 'call_tool', { tool: 'image', input: { model: 'no-such-model', prompt: 'x' } });
+  expect(model.isError && /model/i.test(model.text), model.text);
+});
+
+await step('upload_file stores base64 data and a fetched URL, deduplicated', async () => {
+  const a = await tool(client, 'upload_file', { data: image.bytes.toString('base64'), media_type: 'image/png' });
+  expect(!a.isError && a.json.file_id && a.json.media_type === 'image/png', a.text);
+  const url = image.output && (image.output.url || (image.output.images && image.output.images[0].url)) || image.output_url;
+  const b = await tool(client, 'upload_file', { url });
+  expect(!b.isError && b.json.deduplicated === true && b.json.hash === a.json.hash, b.text);
+});
+
+await step('render_video renders a composition with the local models; get_job follows it to completed', async () => {
+  const code = 'export default (<Render width={160} height={120} fps={12}><Clip duration={1}>{Image({ model: varg.imageModel("local-image"), prompt: "mcp" })}</Clip></Render>);';
+  const r = await tool(client, 'render_video', { code });
+  expect(!r.isError && r.json.job_id && r.json.job_id.startsWith('render_'), r.text);
+  let j = r.json;
+  for (let i = 0; i < 600 && j.status === 'rendering'; i++) {
+    await new Promise((res) => setTimeout(res, 100));
+    j = (await tool(client, 'get_job', { job_id: r.json.job_id })).json;
+  }
+  expect(j.status === 'completed' && j.output_url, JSON.stringify(j));
+  const got = await fetch(j.output_url);
+  expect(got.status === 200, `${got.status}`);
+});
+
+await step('a call the balance cannot cover is an isError result with the 402 message; nothing is charged', async () => {
+  const p = await connect(poor);
+  const r = await tool(p, 'call_tool', { tool: 'ffmpeg', input: { operation: 'probe', url: `${base}/files/none.png` } });
+  expect(r.isError && /402/.test(r.text) && /credit|balance/i.test(r.text), r.text);
+  const bal = await tool(p, 'check_balance');
+  expect(bal.json.balance_cents === 0 && bal.json.reserved_cents === 0, bal.text);
+});
+
+await step('a scoped key reads its balance and is denied a generation (403 as isError)', async () => {
+  const r = await fetch(`${base}/api/keys`, { method: 'POST', headers: { Authorization: `Bearer ${rich}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'mcp-billing-only', permissions: { api: { billing_read: {} } } }) });
+  const made = await r.json();
+  expect(r.status === 201 || r.status === 200, JSON.stringify(made));
+  const scoped = await connect(made.key);
+  const bal = await tool(scoped, 'check_balance');
+  expect(!bal.isError && bal.json.balance_cents === 100, bal.text);
+  const gen = await tool(scoped, 'call_tool', { tool: 'image', input: { model: 'local-image', prompt: 'denied' } });
+  expect(gen.isError && /403/.test(gen.text), gen.text);
+});
+
+await step('without a key the client is refused: 401 with a Bearer challenge', async () => {
+  let refused = null;
+  try { await connect(null); } catch (e) { refused = e; }
+  expect(refused, 'connected without a key');
+  const r = await raw({}, init('2025-06-18'));
+  expect(r.status === 401 && /^Bearer /.test(r.headers.get('www-authenticate') || ''), `${r.status} ${r.headers.get('www-authenticate')}`);
+  const bad = await raw({ Authorization: 'Bearer varg_notakeyatall' }, init('2025-06-18'));
+  expect(bad.status === 401, `${bad.status}`);
+});
+
+// ---- the transport's rules, raw ----
+const auth = { Authorization: `Bearer ${rich}` };
+await step('sessions: initialize opens one; a request without it is 400, with an unknown one 404, after DELETE 404', async () => {
+  const r = await raw(auth, init('2025-06-18'));
+  const sid = r.headers.get('mcp-session-id');
+  expect(r.status === 200 && r.json.result.protocolVersion === '2025-06-18' && sid && /^[\x21-\x7e]+$/.test(sid), r.text);
+  const ping = { jsonrpc: '2.0', id: 2, method: 'ping' };
+  expect((await raw(auth, ping)).status === 400, 'no session id accepted');
+  expect((await raw({ ...auth, 'Mcp-Session-Id': sid.slice(0, -1) + (sid.endsWith('a') ? 'b' : 'a') }, ping)).status === 404, 'a forged id accepted');
+  const other = await raw({ Authorization: `Bearer ${poor}`, 'Mcp-Session-Id': sid }, ping);
+  expect(other.status === 404, `another account's session accepted: ${other.status}`);
+  const ok = await raw({ ...auth, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '2025-06-18' }, ping);
+  expect(ok.status === 200 && ok.json.id === 2 && JSON.stringify(ok.json.result) === '{}', ok.text);
+  const note = await raw({ ...auth, 'Mcp-Session-Id': sid }, { jsonrpc: '2.0', method: 'notifications/initialized' });
+  expect(note.status === 202, `${note.status}`);
+  expect((await raw({ ...auth, 'Mcp-Session-Id': sid, 'MCP-Protocol-Version': '1999-01-01' }, ping)).status === 400, 'a bad version accepted');
+  const del = await raw({ ...auth, 'Mcp-Session-Id': sid }, undefined, 'DELETE');
+  expect(del.status === 204, `${del.status}`);
+  expect((await raw({ ...auth, 'Mcp-Session-Id': sid }, ping)).status === 404, 'an ended session accepted');
+});
+
+await step('versions: 2025-03-26 is negotiated and takes batches; 2025-06-18 refuses them; others get the latest', async () => {
+  const old = await raw(auth, init('2025-03-26'));
+  expect(old.json.result.protocolVersion === '2025-03-26', old.text);
+  const sid = old.headers.get('mcp-session-id');
+  const batch = await raw({ ...auth, 'Mcp-Session-Id': sid }, [
+    { jsonrpc: '2.0', id: 'a', method: 'ping' },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 'b', method: 'tools/call', params: { name: 'check_balance', arguments: {} } }]);
+  expect(batch.status === 200 && Array.isArray(batch.json) && batch.json.length === 2, batch.text);
+  const b = batch.json.find((m) => m.id === 'b');
+  expect(b.result.structuredContent === undefined && JSON.parse(b.result.content[0].text).balance_cents === 100, JSON.stringify(b));
+  const latest = await raw(auth, init('2025-06-18'));
+  const refused = await raw({ ...auth, 'Mcp-Session-Id': latest.headers.get('mcp-session-id') }, [{ jsonrpc: '2.0', id: 1, method: 'ping' }]);
+  expect(refused.status === 400, `${refused.status}`);
+  const future = await raw(auth, init('2099-01-01'));
+  expect(future.json.result.protocolVersion === '2025-06-18', future.text);
+});
+
+await step('malformed messages: JSON-RPC errors, never a 500', async () => {
+  const sid = (await raw(auth, init('2025-06-18'))).headers.get('mcp-session-id');
+  const s = { ...auth, 'Mcp-Session-Id': sid };
+  const parse = await raw(s, '{"jsonrpc": "2.0", "id": 1, "method": ');
+  expect(parse.status === 400 && parse.json.error.code === -32700, parse.text);
+  const notrpc = await raw(s, { id: 1, method: 'ping' });
+  expect(notrpc.status === 400 && notrpc.json.error.code === -32600, notrpc.text);
+  const unknown = await raw(s, { jsonrpc: '2.0', id: 3, method: 'no/such' });
+  expect(unknown.json.error.code === -32601, unknown.text);
+  const notool = await raw(s, { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'rm_rf', arguments: {} } });
+  expect(notool.json.error.code === -32602, notool.text);
+  const get = await raw(s, undefined, 'GET');
+  expect(get.status === 405, `${get.status}`);
+});
+
+for (const c of cleanups.reverse()) await c();
+console.log(failures ? `${failures} failed` : 'all passed');
+process.exit(failures ? 1 : 0);
