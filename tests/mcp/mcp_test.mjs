@@ -45,17 +45,20 @@ function admin(...args) {
 }
 const rich = admin('create-user', '--email', 'rich@example.com', '--credits', '100');
 const poor = admin('create-user', '--email', 'poor@example.com', '--credits', '0');
-const log = fs.openSync(path.join(dir, 'vargd.log'), 'a');
-const proc = spawn(VARGD, ['--listen', '127.0.0.1:0', '--data-dir', data, '--allow-private-urls', '1'],
-  { cwd: dir, stdio: ['ignore', 'pipe', log] });
-cleanups.push(() => { proc.kill('SIGTERM'); fs.rmSync(dir, { recursive: true, force: true }); });
-const base = await new Promise((resolve, reject) => {
-  readline.createInterface({ input: proc.stdout }).once('line', (line) => {
-    const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-    m ? resolve(`http://127.0.0.1:${m[1]}`) : reject(new Error(line));
+async function startVargd(extra) {
+  const log = fs.openSync(path.join(dir, 'vargd.log'), 'a');
+  const proc = spawn(VARGD, ['--listen', '127.0.0.1:0', '--data-dir', data, ...extra], { cwd: dir, stdio: ['ignore', 'pipe', log] });
+  cleanups.push(() => proc.kill('SIGTERM'));
+  return new Promise((resolve, reject) => {
+    readline.createInterface({ input: proc.stdout }).once('line', (line) => {
+      const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      m ? resolve(`http://127.0.0.1:${m[1]}`) : reject(new Error(line));
+    });
+    proc.once('exit', (c) => reject(new Error(`vargd exited ${c}: ${fs.readFileSync(path.join(dir, 'vargd.log'), 'utf8').slice(-2000)}`)));
   });
-  proc.once('exit', (c) => reject(new Error(`vargd exited ${c}: ${fs.readFileSync(path.join(dir, 'vargd.log'), 'utf8').slice(-2000)}`)));
-});
+}
+cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+const base = await startVargd(['--allow-private-urls', '1']);
 const MCP = new URL(`${base}/mcp`);
 
 async function connect(key) {
@@ -145,6 +148,17 @@ await step('upload_file stores base64 data and a fetched URL, deduplicated', asy
   const url = image.output && (image.output.url || (image.output.images && image.output.images[0].url)) || image.output_url;
   const b = await tool(client, 'upload_file', { url });
   expect(!b.isError && b.json.deduplicated === true && b.json.hash === a.json.hash, b.text);
+});
+
+await step('upload_file will not fetch a private address for a caller (SSRF) unless the operator allows it', async () => {
+  const strict = await startVargd([]);  // the same data dir: a second instance, private URLs refused
+  const c = new Client({ name: 'strict', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(`${strict}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${rich}` } } }));
+  cleanups.push(() => c.close().catch(() => {}));
+  for (const url of [`${base}/healthz`, 'http://169.254.169.254/latest/meta-data/', 'http://[::1]:1/x', 'file:///etc/passwd']) {
+    const r = await tool(c, 'upload_file', { url });
+    expect(r.isError && /fetch|http or https/.test(r.text), `${url}: ${r.text}`);
+  }
 });
 
 await step('render_video renders a composition with the local models; get_job follows it to completed', async () => {
