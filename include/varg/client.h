@@ -125,6 +125,17 @@ class Client {
   // Fetches a public result URL (no key sent) into a file; returns its size in bytes.
   Result<size_t> download(const std::string& url, const std::string& path);
 
+  // One Model Context Protocol message to the gateway's /mcp (`varg mcp`, the stdio bridge):
+  // method POST (a JSON-RPC message or batch) or DELETE (end the session). Any HTTP status is an
+  // answer; only a transport failure is an error.
+  struct McpAnswer {
+    int status = 0;
+    std::string body;
+    std::string session_id;  // Mcp-Session-Id of an initialize answer
+  };
+  Result<McpAnswer> mcp(const std::string& method, const std::string& message, const std::string& session_id,
+                        const std::string& protocol_version);
+
  private:
   Result<Job> submit(const std::string& path, json request, const GenerateOptions& options);
   Result<json> call(const std::string& method, const std::string& url, const json* body,

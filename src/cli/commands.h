@@ -15,5 +15,6 @@ void add_generation_commands(CLI::App& app, Context& ctx);  // image, video, spe
 void add_render_command(CLI::App& app, Context& ctx);       // render FILE.tsx
 void add_job_commands(CLI::App& app, Context& ctx);         // models, jobs, retry, estimate
 void add_ffmpeg_commands(CLI::App& app, Context& ctx);      // ffmpeg trim|resize|slice|probe|run
+void add_mcp_command(CLI::App& app, Context& ctx);          // mcp: the gateway's MCP tools over stdio
 
 }  // namespace varg::cli

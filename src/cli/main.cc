@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add_render_command(app, ctx);
   add_job_commands(app, ctx);
   add_ffmpeg_commands(app, ctx);
+  add_mcp_command(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

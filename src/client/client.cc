@@ -115,6 +115,30 @@ Result<json> Client::exchange(const std::string& method, const std::string& url,
   return parsed;
 }
 
+Result<Client::McpAnswer> Client::mcp(const std::string& method, const std::string& message,
+                                      const std::string& session_id, const std::string& protocol_version) {
+  HttpRequest req;
+  req.method = method;
+  req.url = gateway("/mcp");
+  req.timeout = std::max(opts_.timeout, std::chrono::milliseconds(330'000));  // call_tool may wait 300 s
+  req.connect_timeout = opts_.connect_timeout;
+  req.headers = {"Accept: application/json, text/event-stream", "Authorization: Bearer " + opts_.api_key};
+  if (!session_id.empty()) req.headers.push_back("Mcp-Session-Id: " + session_id);
+  if (!protocol_version.empty()) req.headers.push_back("MCP-Protocol-Version: " + protocol_version);
+  if (method == "POST") {
+    req.body = message;
+    req.has_body = true;
+    req.headers.push_back("Content-Type: application/json");
+  }
+  req.keep_headers = {"Mcp-Session-Id"};
+  auto res = send(req);
+  if (!res.ok()) return res.error();
+  McpAnswer a{res->status, std::move(res->body), ""};
+  for (auto& [k, v] : res->headers)
+    if (k == "Mcp-Session-Id") a.session_id = v;
+  return a;
+}
+
 Result<json> Client::send_login_code(const std::string& email) {
   const json body = {{"email", email}};
   return call("POST", app("/api/auth/cli/send-otp"), &body);

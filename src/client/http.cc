@@ -67,6 +67,10 @@ Result<HttpResponse> send(const HttpRequest& request) {
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
+  for (const auto& name : request.keep_headers) {
+    curl_header* h = nullptr;
+    if (curl_easy_header(c, name.c_str(), 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h) response.headers.emplace_back(name, h->value);
+  }
   return response;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "varg/result.h"
@@ -18,12 +19,14 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
   FILE* sink = nullptr;  // when set, the response body is written here instead of kept
+  std::vector<std::string> keep_headers{};  // response header fields to return (their names)
 };
 
 struct HttpResponse {
   int status = 0;
   std::string body;
   size_t bytes = 0;  // body bytes received
+  std::vector<std::pair<std::string, std::string>> headers{};  // those of keep_headers present
 };
 
 // Sends one request. Only transport failures (no connection, timeout) are errors here; any HTTP

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VARGD = path.resolve(process.argv[2] || process.env.VARGD || 'vargd');
+const VARG = process.argv[3] ? path.resolve(process.argv[3]) : '';  // the CLI, for `varg mcp` over stdio
 
 if (!fs.existsSync(path.join(HERE, 'node_modules', '@modelcontextprotocol', 'sdk'))) {
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: HERE, stdio: 'inherit' });
@@ -19,6 +20,7 @@ if (!fs.existsSync(path.join(HERE, 'node_modules', '@modelcontextprotocol', 'sdk
 }
 const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
 
 let failures = 0;
 const cleanups = [];
@@ -203,6 +205,32 @@ await step('without a key the client is refused: 401 with a Bearer challenge', a
   expect(r.status === 401 && /^Bearer /.test(r.headers.get('www-authenticate') || ''), `${r.status} ${r.headers.get('www-authenticate')}`);
   const bad = await raw({ Authorization: 'Bearer varg_notakeyatall' }, init('2025-06-18'));
   expect(bad.status === 401, `${bad.status}`);
+});
+
+await step('varg mcp: the same tools over stdio, forwarded to the gateway with the saved key', async () => {
+  expect(VARG, 'usage: mcp_test.mjs vargd varg');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'varg-mcp-home-'));
+  cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+  const stdio = new Client({ name: 'stdio-test', version: '1' });
+  await stdio.connect(new StdioClientTransport({ command: VARG, args: ['mcp'], cwd: home, stderr: 'pipe',
+    env: { PATH: process.env.PATH, HOME: home, VARG_API_KEY: rich, VARG_GATEWAY_URL: base, VARG_APP_URL: base } }));
+  cleanups.push(() => stdio.close().catch(() => {}));
+  expect(stdio.getServerVersion().name === 'vargd', JSON.stringify(stdio.getServerVersion()));
+  const { tools } = await stdio.listTools();
+  expect(tools.length === 9, tools.map((t) => t.name).join(','));
+  const [bal, gen] = await Promise.all([tool(stdio, 'check_balance'),
+    tool(stdio, 'call_tool', { tool: 'image', input: { model: 'local-image', prompt: 'over stdio' }, wait: 30 })]);
+  expect(!bal.isError && bal.json.balance_cents === 100, bal.text);
+  expect(!gen.isError && gen.json.status === 'completed', gen.text);
+  const denied = await tool(stdio, 'call_tool', { tool: 'image', input: { model: 'no-such-model', prompt: 'x' } });
+  expect(denied.isError, denied.text);
+});
+
+await step('varg mcp without a saved key exits with a message, before speaking MCP', async () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'varg-mcp-nokey-'));
+  cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+  const r = spawnSync(VARG, ['mcp'], { cwd: home, input: '', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: home, VARG_GATEWAY_URL: base } });
+  expect(r.status !== 0 && /login|VARG_API_KEY/.test(r.stderr) && r.stdout === '', `${r.status} ${r.stderr} ${r.stdout}`);
 });
 
 // ---- the transport's rules, raw ----
