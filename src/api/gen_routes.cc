@@ -181,6 +181,29 @@ static Jobs::Submission submission(Ctx& ctx, const std::string& capability, json
   return sub;
 }
 
+// ?limit= of a listing: 1 to 100, default 20.
+static Result<int> page_limit(const Request& req) {
+  const std::string limit = req.query_param("limit").value_or("20");
+  if (limit.empty() || limit.size() > 3 || limit.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(limit) < 1 || std::stoi(limit) > 100)
+    return error(Code::invalid, "Query parameter 'limit' must be an integer from 1 to 100", "limit");
+  return std::stoi(limit);
+}
+
+// ?cursor= of a listing: "<time>.<id of the previous page's last row>" (ids start with `prefix`).
+static Status page_cursor(const Request& req, std::string_view prefix, int64_t* at, std::string* id) {
+  auto cursor = req.query_param("cursor");
+  if (!cursor || cursor->empty()) return Status::Ok();
+  const size_t dot = cursor->find('.');
+  const std::string when = cursor->substr(0, dot);
+  if (dot == std::string::npos || when.empty() || when.size() > 18 || when.find_first_not_of("0123456789") != std::string::npos ||
+      !cursor->substr(dot + 1).starts_with(prefix))
+    return error(Code::invalid, "Query parameter 'cursor' is not a cursor this API returned", "cursor");
+  *at = std::stoll(when);
+  *id = cursor->substr(dot + 1);
+  return Status::Ok();
+}
+
 static Result<JobRecord> submit_job(Services& s, Ctx& ctx, const std::string& c, const std::string& model, bool* replayed) {
   auto body = parse_object(ctx.req.body);
   if (!body.ok()) return body.status();
@@ -326,26 +349,16 @@ void add_generation_routes(Api& api, Services& s) {
            "generate", "api.generate.jobs", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
              Store::JobPage q;
              q.user_id = ctx.principal.user_id;
-             const std::string limit = ctx.req.query_param("limit").value_or("20");
-             if (limit.empty() || limit.size() > 3 || limit.find_first_not_of("0123456789") != std::string::npos ||
-                 std::stoi(limit) < 1 || std::stoi(limit) > 100)
-               return error(Code::invalid, "Query parameter 'limit' must be an integer from 1 to 100", "limit");
-             q.limit = std::stoi(limit) + 1;  // one more: is there a next page?
+             auto limit = page_limit(ctx.req);
+             if (!limit.ok()) return limit.status();
+             q.limit = *limit + 1;  // one more: is there a next page?
              q.capability = ctx.req.query_param("capability").value_or("");
              if (!q.capability.empty()) VARG_TRY(check_capability(q.capability, "Query parameter"));
              q.status = ctx.req.query_param("status").value_or("");
              if (!q.status.empty() && !job_status_from(q.status))
                return error(Code::invalid, "Query parameter 'status' must be queued, processing, completed, failed or cancelled", "status");
              // The cursor is the last job of the previous page: "<created_at>.<job id>".
-             if (auto cursor = ctx.req.query_param("cursor"); cursor && !cursor->empty()) {
-               const size_t dot = cursor->find('.');
-               const std::string when = cursor->substr(0, dot);
-               if (dot == std::string::npos || when.empty() || when.size() > 18 ||
-                   when.find_first_not_of("0123456789") != std::string::npos || !cursor->substr(dot + 1).starts_with("job_"))
-                 return error(Code::invalid, "Query parameter 'cursor' is not a cursor this API returned", "cursor");
-               q.after_created = std::stoll(when);
-               q.after_id = cursor->substr(dot + 1);
-             }
+             VARG_TRY(page_cursor(ctx.req, "job_", &q.after_created, &q.after_id));
              VARG_TRY(s.jobs->flush_hits());
              auto page = s.store.jobs_page(q);
              if (!page.ok()) return page.status();
@@ -397,8 +410,32 @@ void add_generation_routes(Api& api, Services& s) {
              bool existed = false;
              auto f = s.files->put(ctx.req.body, &existed);  // typed by its bytes, not by Content-Type
              if (!f.ok()) return f.status();
+             VARG_TRY(s.store.record_upload(ctx.principal.user_id, f->id, s.clock.now_ms()));
              return json_response(200, {{"file_id", f->id}, {"url", s.files->url(*f)}, {"hash", hash}, {"size", f->size},
                                         {"media_type", f->media_type}, {"deduplicated", existed}});
+           }});
+
+  api.add({"GET", "/v1/files", "The account's uploads, newest first: ?limit=&cursor=", Auth::api_key, "generate",
+           "api.generate.upload", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             Store::UploadPage q;
+             q.user_id = ctx.principal.user_id;
+             auto limit = page_limit(ctx.req);
+             if (!limit.ok()) return limit.status();
+             q.limit = *limit + 1;  // one more: is there a next page?
+             VARG_TRY(page_cursor(ctx.req, "file_", &q.after_at, &q.after_id));
+             auto page = s.store.uploads_page(q);
+             if (!page.ok()) return page.status();
+             json out = json::array(), next = nullptr;
+             for (size_t i = 0; i < page->size() && int(i) + 1 < q.limit; i++) {
+               const auto& [f, at] = (*page)[i];
+               out.push_back({{"file_id", f.id}, {"url", s.files->url(f)}, {"hash", "sha256:" + f.hash}, {"size", f.size},
+                              {"media_type", f.media_type}, {"uploaded_at", iso8601(at / 1000)}});
+             }
+             if (int(page->size()) == q.limit) {
+               const auto& last = (*page)[page->size() - 2];
+               next = std::to_string(last.uploaded_at) + "." + last.file.id;
+             }
+             return json_response(200, {{"files", out}, {"next_cursor", next}});
            }});
 
   api.add({"GET", "/files/{name}", "A result or upload file (public, immutable; Range, ETag)", Auth::none, "", "",

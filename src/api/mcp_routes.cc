@@ -116,6 +116,10 @@ const json& tool_list() {
         {{"name", "cancel_job"},
          {"description", "Cancel a queued or processing job (its reservation is released); answers the job"},
          {"inputSchema", object_schema({{"job_id", job_id}}, {"job_id"})}},
+        {{"name", "list_files"},
+         {"description", "The files this account uploaded (upload_file, POST /v1/files), newest first; generated results are in list_jobs"},
+         {"inputSchema", object_schema({{"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+                                        {"cursor", {{"type", "string"}, {"description", "next_cursor of the previous page"}}}})}},
         {{"name", "upload_file"},
          {"description", "Store an input file and get its URL for call_tool inputs: either a URL to fetch or base64 data"},
          {"inputSchema", object_schema({{"url", {{"type", "string"}, {"description", "An http(s) URL to fetch"}}},
@@ -208,16 +212,18 @@ Result<std::vector<Call>> calls_of(const std::string& tool, const json& args) {
     }
     return std::vector<Call>{{"DELETE", path}, get};  // then the job as it now is
   }
-  if (tool == "list_jobs") {
+  if (tool == "list_jobs" || tool == "list_files") {
+    const bool jobs = tool == "list_jobs";
     std::string q;
     for (const char* k : {"limit", "cursor", "capability", "status"}) {
+      if (!jobs && (std::string_view(k) == "capability" || std::string_view(k) == "status")) continue;
       if (!args.contains(k)) continue;
       const json& v = args[k];
       const std::string s = v.is_string() ? v.get<std::string>() : v.is_number_integer() ? std::to_string(v.get<int64_t>()) : "";
       if (s.empty()) return invalid(std::string(k) + " has the wrong type");
       q += (q.empty() ? "" : "&") + std::string(k) + "=" + query_escape(s);
     }
-    return std::vector<Call>{{"GET", "/v1/jobs", q}};
+    return std::vector<Call>{{"GET", jobs ? "/v1/jobs" : "/v1/files", q}};
   }
   if (tool == "upload_file") {
     if (args.contains("data")) {

@@ -229,6 +229,22 @@ Result<FileRecord> SqlStore::file(const std::string& id) {
   return read_one(db(), "No such file", std::string(kFileCols) + "WHERE id = ?", {id}, read_file);
 }
 
+Status SqlStore::record_upload(int64_t user_id, const std::string& file_id, int64_t now) {
+  return write_one(db(), "INSERT INTO uploads(user_id, file_id, created_at) VALUES(?, ?, ?) ON CONFLICT (user_id, file_id) DO NOTHING",
+                   {user_id, file_id, now});
+}
+
+Result<std::vector<Store::Upload>> SqlStore::uploads_page(const UploadPage& q) {
+  const bool after = !q.after_id.empty();
+  return read_all(db(),
+                  "SELECT f.id, f.hash, f.size, f.media_type, f.ext, f.created_at, u.created_at FROM uploads u "
+                  "JOIN files f ON f.id = u.file_id WHERE u.user_id = ? AND "
+                  "(? = 0 OR u.created_at < ? OR (u.created_at = ? AND u.file_id < ?)) "
+                  "ORDER BY u.created_at DESC, u.file_id DESC LIMIT ?",
+                  {q.user_id, int64_t(after), q.after_at, q.after_at, q.after_id, int64_t(q.limit)},
+                  [](const Rows& r, int i) { return Upload{read_file(r, i), r.i64(i, 6)}; });
+}
+
 Result<std::optional<CacheEntry>> SqlStore::cache_get(const std::string& key, int64_t now) {
   auto e = read_one(db(), "", "SELECT key, file_id, media_type, created_at, expires_at FROM cache WHERE key = ? AND expires_at > ?",
                     {key, now}, [](const Rows& r, int i) {

@@ -59,6 +59,8 @@ class SqlStore : public Store {
                                         int limit) override;
 
   Result<FileRecord> insert_file(const FileRecord& f, bool* existed) override;
+  Status record_upload(int64_t user_id, const std::string& file_id, int64_t now) override;
+  Result<std::vector<Upload>> uploads_page(const UploadPage& q) override;
   Result<FileRecord> file(const std::string& id) override;
   Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) override;
   Status cache_put(const CacheEntry& e) override;

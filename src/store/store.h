@@ -336,6 +336,20 @@ class Store {
   // Files, content-addressed: inserting known content returns the existing record and sets *existed.
   virtual Result<FileRecord> insert_file(const FileRecord& f, bool* existed) = 0;
   virtual Result<FileRecord> file(const std::string& id) = 0;
+  // Uploads (POST /v1/files): which account uploaded which file. A file is shared by content; each
+  // account that uploaded it sees it, from its first upload. Pages newest first, after the cursor.
+  virtual Status record_upload(int64_t user_id, const std::string& file_id, int64_t now_ms) = 0;
+  struct Upload {
+    FileRecord file;
+    int64_t uploaded_at = 0;
+  };
+  struct UploadPage {
+    int64_t user_id = 0;
+    int64_t after_at = 0;
+    std::string after_id;
+    int limit = 20;
+  };
+  virtual Result<std::vector<Upload>> uploads_page(const UploadPage& q) = 0;
 
   // The result cache.
   virtual Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) = 0;

@@ -572,4 +572,32 @@ TEST_P(StoreContract, FilesDeduplicateByContentAndTheCacheExpires) {
   EXPECT_FALSE(store().cache_get("sha256:k", kNow + 10)->has_value());
 }
 
+TEST_P(StoreContract, UploadsArePerAccountRecordedOnceAndPagedNewestFirst) {
+  const int64_t a = new_user("uploader@example.com"), b = new_user("other@example.com");
+  bool existed = false;
+  for (const char* id : {"file_a", "file_b", "file_c"})
+    ASSERT_TRUE(store().insert_file({id, std::string("h") + id, 3, "image/png", "png", kNow}, &existed).ok());
+  ASSERT_TRUE(store().record_upload(a, "file_a", 1000).ok());
+  ASSERT_TRUE(store().record_upload(a, "file_b", 2000).ok());
+  ASSERT_TRUE(store().record_upload(a, "file_c", 2000).ok());
+  ASSERT_TRUE(store().record_upload(a, "file_a", 3000).ok()) << "the same file again: its first upload stays";
+  ASSERT_TRUE(store().record_upload(b, "file_b", 5000).ok());
+  auto first = store().uploads_page({a, 0, "", 2});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].file.id, "file_c");  // same time: the larger id first
+  EXPECT_EQ((*first)[1].file.id, "file_b");
+  EXPECT_EQ((*first)[1].uploaded_at, 2000);
+  EXPECT_EQ((*first)[1].file.media_type, "image/png");
+  auto rest = store().uploads_page({a, 2000, "file_b", 10});
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].file.id, "file_a");
+  EXPECT_EQ((*rest)[0].uploaded_at, 1000);
+  auto theirs = store().uploads_page({b, 0, "", 10});
+  ASSERT_TRUE(theirs.ok());
+  ASSERT_EQ(theirs->size(), 1u) << "an account sees only its own uploads";
+  EXPECT_EQ((*theirs)[0].file.id, "file_b");
+}
+
 }  // namespace varg

@@ -99,7 +99,7 @@ await step('the SDK client initializes: vargd, protocol 2025-06-18, tools capabi
 await step('tools/list names every tool, each with an object input schema', async () => {
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name).sort();
-  const want = ['call_tool', 'cancel_job', 'check_balance', 'estimate_cost', 'get_job', 'list_jobs', 'list_models', 'render_video', 'upload_file'];
+  const want = ['call_tool', 'cancel_job', 'check_balance', 'estimate_cost', 'get_job', 'list_files', 'list_jobs', 'list_models', 'render_video', 'upload_file'];
   expect(JSON.stringify(names) === JSON.stringify(want), names.join(','));
   for (const t of tools) expect(t.inputSchema.type === 'object' && t.description.length > 20, JSON.stringify(t));
   const call = tools.find((t) => t.name === 'call_tool');
@@ -150,6 +150,14 @@ await step('upload_file stores base64 data and a fetched URL, deduplicated', asy
   const url = image.output && (image.output.url || (image.output.images && image.output.images[0].url)) || image.output_url;
   const b = await tool(client, 'upload_file', { url });
   expect(!b.isError && b.json.deduplicated === true && b.json.hash === a.json.hash, b.text);
+  const other = await tool(client, 'upload_file', { data: Buffer.from('second upload').toString('base64'), media_type: 'text/plain' });
+  expect(!other.isError, other.text);
+  const page1 = await tool(client, 'list_files', { limit: 1 });
+  expect(!page1.isError && page1.json.files.length === 1 && page1.json.files[0].file_id === other.json.file_id && page1.json.next_cursor, page1.text);
+  const page2 = await tool(client, 'list_files', { limit: 10, cursor: page1.json.next_cursor });
+  expect(page2.json.files.length === 1 && page2.json.files[0].file_id === a.json.file_id && page2.json.next_cursor === null, page2.text);
+  const poorList = await tool(await connect(poor), 'list_files', {});
+  expect(!poorList.isError && poorList.json.files.length === 0, `another account sees uploads: ${poorList.text}`);
 });
 
 await step('upload_file will not fetch a private address for a caller (SSRF) unless the operator allows it', async () => {
@@ -217,7 +225,7 @@ await step('varg mcp: the same tools over stdio, forwarded to the gateway with t
   cleanups.push(() => stdio.close().catch(() => {}));
   expect(stdio.getServerVersion().name === 'vargd', JSON.stringify(stdio.getServerVersion()));
   const { tools } = await stdio.listTools();
-  expect(tools.length === 9, tools.map((t) => t.name).join(','));
+  expect(tools.length === 10, tools.map((t) => t.name).join(','));
   const [bal, gen] = await Promise.all([tool(stdio, 'check_balance'),
     tool(stdio, 'call_tool', { tool: 'image', input: { model: 'local-image', prompt: 'over stdio' }, wait: 30 })]);
   expect(!bal.isError && bal.json.balance_cents === 100, bal.text);

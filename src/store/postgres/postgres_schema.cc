@@ -241,6 +241,15 @@ END $$;
 CREATE TRIGGER accounts_balance_changed AFTER INSERT OR UPDATE OF settled, reserved ON accounts
   FOR EACH ROW EXECUTE FUNCTION varg_balance_changed();
 )sql",
+    // 14: who uploaded which file, as SQLite's migration 11
+    R"sql(
+CREATE TABLE uploads(
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  file_id TEXT NOT NULL REFERENCES files(id),
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, file_id));
+CREATE INDEX uploads_by_time ON uploads(user_id, created_at);
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

@@ -250,6 +250,15 @@ CREATE TABLE webhook_secrets(
   sealed TEXT NOT NULL,
   created_at INTEGER NOT NULL);
 )sql",
+    // 11: who uploaded which file, when (ms: the listing is newest first); uploads made before it have no owner
+    R"sql(
+CREATE TABLE uploads(
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  file_id TEXT NOT NULL REFERENCES files(id),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, file_id)) WITHOUT ROWID;
+CREATE INDEX uploads_by_time ON uploads(user_id, created_at);
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
