@@ -68,6 +68,40 @@ class Sessions {
   std::deque<std::string> order_;
 };
 
+// An answer sent as server-sent events while it is made (progress notifications, then the
+// response): pieces pushed from any thread, handed to the server as it asks for them.
+class Pushed final : public BodyStream {
+ public:
+  void push(std::optional<std::string> piece) {
+    std::unique_lock lk(mu_);
+    if (!waiting_) return pieces_.push_back(std::move(piece));
+    auto deliver = std::move(waiting_);
+    waiting_ = nullptr;
+    lk.unlock();
+    deliver(std::move(piece));
+  }
+  void event(const json& message) { push("event: message\ndata: " + message.dump() + "\n\n"); }
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    std::unique_lock lk(mu_);
+    if (pieces_.empty()) {
+      waiting_ = std::move(deliver);
+      return;
+    }
+    auto piece = std::move(pieces_.front());
+    pieces_.pop_front();
+    lk.unlock();
+    deliver(std::move(piece));
+  }
+  void cancel() override { gone_ = true; }
+  bool gone() const { return gone_; }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::optional<std::string>> pieces_;
+  std::function<void(std::optional<std::string>)> waiting_;
+  std::atomic<bool> gone_ = false;
+};
+
 // ---- tools -----------------------------------------------------------------------------------
 
 json object_schema(json properties, json required = json::array()) {
@@ -249,6 +283,11 @@ Result<std::vector<Call>> calls_of(const std::string& tool, const json& args) {
   return error(Code::not_found, "no tool named " + tool);
 }
 
+// A tool call that could not be made (bad arguments, an input URL that cannot be fetched).
+json error_result(const std::string& why) {
+  return {{"content", json::array({{{"type", "text"}, {"text", why}}})}, {"isError", true}};
+}
+
 // The HTTP answer of a tool as its result: the body as text and, from 2025-06-18, structuredContent;
 // an HTTP error is a result with isError (the model reads the message), not a JSON-RPC error.
 json tool_result(const Response& r, const std::string& version) {
@@ -273,6 +312,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   bool batch = false;
   size_t at = 0;
   std::function<void(Response)> deliver;
+  std::shared_ptr<Pushed> stream;  // set once the answer became an event stream
 
   bool allow_private = false;  // --allow-private-urls: what an input URL may name
   size_t max_bytes = 0;        // --upload-body-limit
@@ -303,26 +343,27 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
       const std::string method = m.value("method", "");
       const json params = m.contains("params") && m["params"].is_object() ? m["params"] : json::object();
       if (method == "ping") {
-        answers.push_back(rpc_result(id, json::object()));
+        answer(rpc_result(id, json::object()));
       } else if (method == "tools/list") {
-        answers.push_back(rpc_result(id, {{"tools", tool_list()}}));
+        answer(rpc_result(id, {{"tools", tool_list()}}));
       } else if (method == "tools/call") {
         const std::string name = params.value("name", "");
         auto calls = calls_of(name, params.contains("arguments") ? params["arguments"] : json::object());
         if (!calls.ok() && calls.status().code == Code::not_found) {
-          answers.push_back(rpc_error(id, kInvalidParams, "Unknown tool: " + name));
+          answer(rpc_error(id, kInvalidParams, "Unknown tool: " + name));
         } else if (!calls.ok()) {
-          answers.push_back(rpc_result(id, {{"content", json::array({{{"type", "text"}, {"text", calls.status().message}}})},
-                                            {"isError", true}}));
+          answer(rpc_result(id, error_result(calls.status().message)));
+        } else if (json token = progress_token(params); !token.is_null() && !batch && calls->size() == 1 && (*calls)[0].wait > 0) {
+          return start_progress(id, std::move(token), std::move((*calls)[0]));
         } else {
           return run_calls(id, std::move(*calls), 0);  // continues with next() when they are done
         }
       } else if (method == "initialize") {
-        answers.push_back(rpc_error(id, kInvalidRequest, "The session is initialized already"));
+        answer(rpc_error(id, kInvalidRequest, "The session is initialized already"));
       } else if (method == "resources/list" || method == "prompts/list") {
-        answers.push_back(rpc_error(id, kMethodNotFound, "This server offers tools only"));
+        answer(rpc_error(id, kMethodNotFound, "This server offers tools only"));
       } else {
-        answers.push_back(rpc_error(id, kMethodNotFound, "Unknown method: " + method));
+        answer(rpc_error(id, kMethodNotFound, "Unknown method: " + method));
       }
     }
     finish();
@@ -331,12 +372,22 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   void run_calls(json id, std::vector<Call> calls, size_t i) {
     if (!calls[i].fetch.empty()) {
       if (Status st = fetch(calls[i]); !st.ok()) {
-        answers.push_back(rpc_result(id, {{"content", json::array({{{"type", "text"}, {"text", st.message}}})}, {"isError", true}}));
+        answer(rpc_result(id, error_result(st.message)));
         return next();
       }
     }
+    auto self = shared_from_this();
+    const Call c = calls[i];  // before the callback takes the list
+    handle(c, [self, id, calls = std::move(calls), i](Response r) mutable {
+      if (i + 1 < calls.size() && r.status < 400) return self->run_calls(id, std::move(calls), i + 1);
+      self->answer(rpc_result(id, tool_result(r, self->version)));
+      self->next();
+    });
+  }
+
+  // One inner request through the Api with the caller's credential and address.
+  void handle(const Call& c, std::function<void(Response)> done) {
     Request inner;
-    const Call& c = calls[i];
     inner.method = c.method;
     inner.path = c.path;
     inner.query = c.query;
@@ -345,15 +396,56 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     inner.remote_ip = outer.remote_ip;
     inner.headers = {{"authorization", std::string(outer.header("authorization"))}, {"content-type", c.content_type}};
     if (c.wait > 0) inner.headers.emplace_back("prefer", "wait=" + std::to_string(c.wait));
+    api.handle(std::move(inner), std::move(done));
+  }
+
+  void answer(json message) {
+    if (stream) return stream->event(message);
+    answers.push_back(std::move(message));
+  }
+
+  static json progress_token(const json& params) {
+    if (!params.contains("_meta") || !params["_meta"].is_object() || !params["_meta"].contains("progressToken")) return nullptr;
+    const json& t = params["_meta"]["progressToken"];
+    return t.is_string() || t.is_number_integer() ? t : json(nullptr);
+  }
+
+  // A waiting call whose caller asked for progress: the answer becomes an event stream at once;
+  // the job is submitted (or read) without waiting, then read again with one-second waits, each
+  // read a notifications/progress, until it ends or the wait runs out; then the response.
+  void start_progress(json id, json token, Call c) {
+    stream = std::make_shared<Pushed>();
+    Response r;
+    r.content_type = "text/event-stream";
+    r.stream = stream;
+    deliver(std::move(r));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(c.wait);
+    c.wait = 0;
+    progress_step(std::move(id), std::move(token), std::move(c), deadline, 0);
+  }
+
+  void progress_step(json id, json token, Call c, std::chrono::steady_clock::time_point deadline, int n) {
     auto self = shared_from_this();
-    api.handle(std::move(inner), [self, id, calls = std::move(calls), i](Response r) mutable {
-      if (i + 1 < calls.size() && r.status < 400) return self->run_calls(id, std::move(calls), i + 1);
-      self->answers.push_back(rpc_result(id, tool_result(r, self->version)));
-      self->next();
+    handle(c, [self, id, token, c, deadline, n](Response r) mutable {
+      json job = json::parse(r.body, nullptr, false);
+      const std::string status = job.is_object() ? job.value("status", "") : "";
+      const bool live = r.status < 400 && (status == "queued" || status == "processing");
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (!live || left <= 0 || self->stream->gone()) {
+        self->answer(rpc_result(id, tool_result(r, self->version)));
+        return self->next();
+      }
+      self->stream->event({{"jsonrpc", "2.0"}, {"method", "notifications/progress"},
+                           {"params", {{"progressToken", token}, {"progress", n + 1},
+                                       {"message", job.value("job_id", "") + " " + status}}}});
+      if (c.method == "POST") c = Call{"GET", "/v1/jobs/" + job.value("job_id", "")};  // submitted: follow it
+      c.wait = int(std::min<int64_t>(left, 1));
+      self->progress_step(id, token, std::move(c), deadline, n + 1);
     });
   }
 
   void finish() {
+    if (stream) return stream->push(std::nullopt);  // its answers went out as events
     if (answers.empty()) {
       Response r;
       r.status = 202;  // only notifications and responses: accepted, nothing to say

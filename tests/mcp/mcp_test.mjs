@@ -241,6 +241,29 @@ await step('varg mcp without a saved key exits with a message, before speaking M
   expect(r.status !== 0 && /login|VARG_API_KEY/.test(r.stderr) && r.stdout === '', `${r.status} ${r.stderr} ${r.stdout}`);
 });
 
+await step('a long call_tool with a progress token answers as an event stream: progress notifications, then the job', async () => {
+  const fake = spawn('python3', [path.join(HERE, '..', 'fakes', 'fake_upstream.py'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => fake.kill('SIGTERM'));
+  const port = (await new Promise((res) => readline.createInterface({ input: fake.stdout }).once('line', res))).split(' ')[1];
+  const fal = `http://127.0.0.1:${port}`;
+  await fetch(`${fal}/_control`, { method: 'POST', body: JSON.stringify({ mode: 'slow_job', delay: 2.5 }) });
+  const slow = await startVargd(['--fal-url', fal, '--fal-key', 'test-key', '--allow-private-provider-urls', '1',
+    '--allow-private-urls', '1', '--provider-poll-ms', '100']);
+  const key = admin('create-user', '--email', 'slow@example.com', '--credits', '100');
+  const c = new Client({ name: 'progress', version: '1' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(`${slow}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+  cleanups.push(() => c.close().catch(() => {}));
+  const seen = [];
+  const r = await c.callTool({ name: 'call_tool', arguments: { tool: 'image', input: { model: 'flux-pro', prompt: 'slowly' }, wait: 30 } },
+    undefined, { onprogress: (p) => seen.push(p), timeout: 60000 });
+  const job = r.structuredContent;
+  expect(!r.isError && job.status === 'completed', JSON.stringify(r).slice(0, 400));
+  expect(seen.length >= 2 && seen.every((p, i) => i === 0 || p.progress > seen[i - 1].progress), JSON.stringify(seen));
+  expect(seen.every((p) => p.message.startsWith(job.job_id)), JSON.stringify(seen));
+  const bal = await tool(c, 'check_balance');
+  expect(bal.json.balance_cents === 90, `flux-pro is 10 credits, charged once: ${bal.text}`);
+});
+
 // ---- the transport's rules, raw ----
 const auth = { Authorization: `Bearer ${rich}` };
 await step('sessions: initialize opens one; a request without it is 400, with an unknown one 404, after DELETE 404', async () => {
