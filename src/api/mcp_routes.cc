@@ -486,8 +486,10 @@ void add_mcp_routes(Api& api, Services& s) {
     return std::nullopt;
   };
 
+  // upload_file carries a file as base64 (4/3 of its size) inside a JSON-RPC message.
+  const size_t body_limit = s.jobs->options().input_max_bytes / 3 * 4 + (64 << 10);
   api.add({"POST", "/mcp", "Model Context Protocol (Streamable HTTP): JSON-RPC requests (docs/mcp.md)", Auth::none, "", "",
-           nullptr, 0, [&api, &s, authenticate, refused, session_of, sessions, server_version](Ctx& ctx) -> Result<Response> {
+           nullptr, body_limit, [&api, &s, authenticate, refused, session_of, sessions, server_version](Ctx& ctx) -> Result<Response> {
              auto p = authenticate(ctx.req);
              if (!p.ok()) return refused(p.status());
              const std::string accept(ctx.req.header("accept"));

@@ -156,6 +156,9 @@ await step('upload_file stores base64 data and a fetched URL, deduplicated', asy
   expect(!page1.isError && page1.json.files.length === 1 && page1.json.files[0].file_id === other.json.file_id && page1.json.next_cursor, page1.text);
   const page2 = await tool(client, 'list_files', { limit: 10, cursor: page1.json.next_cursor });
   expect(page2.json.files.length === 1 && page2.json.files[0].file_id === a.json.file_id && page2.json.next_cursor === null, page2.text);
+  const big = Buffer.concat([image.bytes, Buffer.alloc(3 << 20, 7)]);  // past the 1 MiB JSON limit of other routes
+  const large = await tool(client, 'upload_file', { data: big.toString('base64'), media_type: 'application/octet-stream' });
+  expect(!large.isError && large.json.size === big.length, large.text.slice(0, 300));
   const poorList = await tool(await connect(poor), 'list_files', {});
   expect(!poorList.isError && poorList.json.files.length === 0, `another account sees uploads: ${poorList.text}`);
 });
