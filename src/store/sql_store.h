@@ -61,6 +61,15 @@ class SqlStore : public Store {
   Result<FileRecord> insert_file(const FileRecord& f, bool* existed) override;
   Status record_upload(int64_t user_id, const std::string& file_id, int64_t now) override;
   Result<std::vector<Upload>> uploads_page(const UploadPage& q) override;
+  Status insert_oauth_client(const OAuthClient& c) override;
+  Result<OAuthClient> oauth_client(const std::string& id) override;
+  Status insert_oauth_code(const OAuthCode& c) override;
+  Result<OAuthCode> take_oauth_code(const std::string& hash, int64_t now) override;
+  Status insert_oauth_token(const OAuthToken& t) override;
+  Result<OAuthToken> oauth_token_by_access(const std::string& hash) override;
+  Result<OAuthToken> rotate_oauth_token(const std::string& refresh_hash, OAuthToken next, int64_t now) override;
+  Result<bool> revoke_oauth_family(int64_t user_id, const std::string& family, int64_t now) override;
+  Result<std::vector<OAuthToken>> oauth_tokens_of(int64_t user_id, int64_t now) override;
   Result<FileRecord> file(const std::string& id) override;
   Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) override;
   Status cache_put(const CacheEntry& e) override;

@@ -178,6 +178,29 @@ struct RenderJobRecord {
   std::optional<int64_t> started_at, completed_at;
 };
 
+// OAuth 2.1 for MCP clients (docs/mcp.md): registered clients, authorization codes and token
+// pairs. Codes and tokens are kept only as peppered hashes. A pair's refresh token rotates: each
+// refresh replaces the pair by a new one of the same family, and a refresh token used a second
+// time (replayed: it was stolen) revokes its whole family.
+struct OAuthClient {
+  std::string id, name;
+  std::string redirect_uris;  // JSON array of exact URIs
+  int64_t created_at = 0;
+};
+struct OAuthCode {
+  std::string hash, client_id;
+  int64_t user_id = 0;
+  std::string redirect_uri, challenge, scope;  // challenge: the PKCE S256 code_challenge
+  int64_t expires_at = 0;
+};
+struct OAuthToken {
+  std::string id, family, client_id;
+  int64_t user_id = 0;
+  std::string scope, access_hash, refresh_hash;
+  int64_t access_expires_at = 0, refresh_expires_at = 0, created_at = 0;
+  int64_t revoked_at = 0;  // 0: live; else when it was rotated or revoked
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -350,6 +373,20 @@ class Store {
     int limit = 20;
   };
   virtual Result<std::vector<Upload>> uploads_page(const UploadPage& q) = 0;
+
+  // OAuth (see OAuthToken). take_oauth_code returns a code once: it is deleted as it is read, and
+  // not_found when unknown or expired. rotate_oauth_token: not_found when the refresh token is
+  // unknown or expired, and when it was used before (then its family is revoked first).
+  virtual Status insert_oauth_client(const OAuthClient& c) = 0;
+  virtual Result<OAuthClient> oauth_client(const std::string& id) = 0;
+  virtual Status insert_oauth_code(const OAuthCode& c) = 0;
+  virtual Result<OAuthCode> take_oauth_code(const std::string& hash, int64_t now) = 0;
+  virtual Status insert_oauth_token(const OAuthToken& t) = 0;
+  virtual Result<OAuthToken> oauth_token_by_access(const std::string& hash) = 0;
+  virtual Result<OAuthToken> rotate_oauth_token(const std::string& refresh_hash, OAuthToken next, int64_t now) = 0;
+  // Revokes a family (every pair of one grant); false when the account has no such live family.
+  virtual Result<bool> revoke_oauth_family(int64_t user_id, const std::string& family, int64_t now) = 0;
+  virtual Result<std::vector<OAuthToken>> oauth_tokens_of(int64_t user_id, int64_t now) = 0;  // live pairs
 
   // The result cache.
   virtual Result<std::optional<CacheEntry>> cache_get(const std::string& key, int64_t now) = 0;

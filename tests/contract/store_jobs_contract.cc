@@ -600,4 +600,47 @@ TEST_P(StoreContract, UploadsArePerAccountRecordedOnceAndPagedNewestFirst) {
   EXPECT_EQ((*theirs)[0].file.id, "file_b");
 }
 
+TEST_P(StoreContract, OAuthCodesAreTakenOnceAndRefreshTokensRotateWithReplayRevokingTheGrant) {
+  const int64_t u = new_user("agent-owner@example.com");
+  ASSERT_TRUE(store().insert_oauth_client({"client_1", "Claude", R"(["http://127.0.0.1:9/cb"])", kNow}).ok());
+  EXPECT_EQ(store().oauth_client("client_1")->name, "Claude");
+  EXPECT_EQ(store().oauth_client("client_2").status().code, Code::not_found);
+
+  ASSERT_TRUE(store().insert_oauth_code({"code_h", "client_1", u, "http://127.0.0.1:9/cb", "chal", "mcp:tools", kNow + 60}).ok());
+  auto code = store().take_oauth_code("code_h", kNow);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(code->user_id, u);
+  EXPECT_EQ(code->challenge, "chal");
+  EXPECT_EQ(store().take_oauth_code("code_h", kNow).status().code, Code::not_found) << "a code works once";
+  ASSERT_TRUE(store().insert_oauth_code({"old_h", "client_1", u, "http://127.0.0.1:9/cb", "c", "mcp:tools", kNow}).ok());
+  EXPECT_EQ(store().take_oauth_code("old_h", kNow).status().code, Code::not_found) << "an expired code";
+  EXPECT_EQ(store().take_oauth_code("old_h", kNow).status().code, Code::not_found) << "and it is gone";
+
+  OAuthToken first{"tok_1", "fam_1", "client_1", u, "mcp:tools", "acc_1", "ref_1", kNow + 3600, kNow + 86400, kNow, 0};
+  ASSERT_TRUE(store().insert_oauth_token(first).ok());
+  EXPECT_EQ(store().oauth_token_by_access("acc_1")->user_id, u);
+  OAuthToken next{"tok_2", "", "", 0, "", "acc_2", "ref_2", kNow + 7200, kNow + 90000, kNow + 10, 0};
+  auto rotated = store().rotate_oauth_token("ref_1", next, kNow + 10);
+  ASSERT_TRUE(rotated.ok()) << rotated.status().message;
+  EXPECT_EQ(rotated->family, "fam_1");
+  EXPECT_EQ(rotated->user_id, u);
+  EXPECT_EQ(rotated->client_id, "client_1");
+  EXPECT_NE(store().oauth_token_by_access("acc_1")->revoked_at, 0) << "the old pair is spent";
+  ASSERT_EQ(store().oauth_tokens_of(u, kNow + 10)->size(), 1u);
+
+  OAuthToken again{"tok_3", "", "", 0, "", "acc_3", "ref_3", kNow + 7200, kNow + 90000, kNow + 20, 0};
+  EXPECT_EQ(store().rotate_oauth_token("ref_1", again, kNow + 20).status().code, Code::not_found) << "a replayed refresh token";
+  EXPECT_NE(store().oauth_token_by_access("acc_2")->revoked_at, 0) << "the replay revoked the live pair of its grant";
+  EXPECT_EQ(store().oauth_token_by_access("acc_3").status().code, Code::not_found);
+  EXPECT_TRUE(store().oauth_tokens_of(u, kNow + 20)->empty());
+
+  OAuthToken other{"tok_4", "fam_2", "client_1", u, "mcp:tools", "acc_4", "ref_4", kNow + 3600, kNow + 100, kNow, 0};
+  ASSERT_TRUE(store().insert_oauth_token(other).ok());
+  OAuthToken late{"tok_5", "", "", 0, "", "acc_5", "ref_5", kNow + 7200, kNow + 90000, kNow + 200, 0};
+  EXPECT_EQ(store().rotate_oauth_token("ref_4", late, kNow + 200).status().code, Code::not_found) << "an expired refresh token";
+  EXPECT_FALSE(*store().revoke_oauth_family(u + 1, "fam_2", kNow)) << "another account's grant";
+  EXPECT_TRUE(*store().revoke_oauth_family(u, "fam_2", kNow));
+  EXPECT_FALSE(*store().revoke_oauth_family(u, "fam_2", kNow)) << "revoked already";
+}
+
 }  // namespace varg

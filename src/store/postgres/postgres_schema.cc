@@ -250,6 +250,36 @@ CREATE TABLE uploads(
   PRIMARY KEY (user_id, file_id));
 CREATE INDEX uploads_by_time ON uploads(user_id, created_at);
 )sql",
+    // 15: OAuth for MCP clients, as SQLite's migration 12
+    R"sql(
+CREATE TABLE oauth_clients(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE TABLE oauth_codes(
+  hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES oauth_clients(id),
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  redirect_uri TEXT NOT NULL,
+  challenge TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  expires_at BIGINT NOT NULL);
+CREATE TABLE oauth_tokens(
+  id TEXT PRIMARY KEY,
+  family TEXT NOT NULL,
+  client_id TEXT NOT NULL REFERENCES oauth_clients(id),
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  scope TEXT NOT NULL,
+  access_hash TEXT NOT NULL UNIQUE,
+  refresh_hash TEXT NOT NULL UNIQUE,
+  access_expires_at BIGINT NOT NULL,
+  refresh_expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT NOT NULL);
+CREATE INDEX oauth_tokens_family ON oauth_tokens(family);
+CREATE INDEX oauth_tokens_by_user ON oauth_tokens(user_id, created_at);
+)sql",
 };
 
 constexpr int64_t kMigrationLock = 0x76617267;  // "varg": one lock id for every vargd

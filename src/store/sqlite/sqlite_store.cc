@@ -259,6 +259,36 @@ CREATE TABLE uploads(
   PRIMARY KEY (user_id, file_id)) WITHOUT ROWID;
 CREATE INDEX uploads_by_time ON uploads(user_id, created_at);
 )sql",
+    // 12: OAuth for MCP clients: registered clients, authorization codes, rotating token pairs
+    R"sql(
+CREATE TABLE oauth_clients(
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE TABLE oauth_codes(
+  hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES oauth_clients(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  redirect_uri TEXT NOT NULL,
+  challenge TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE TABLE oauth_tokens(
+  id TEXT PRIMARY KEY,
+  family TEXT NOT NULL,
+  client_id TEXT NOT NULL REFERENCES oauth_clients(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  scope TEXT NOT NULL,
+  access_hash TEXT NOT NULL UNIQUE,
+  refresh_hash TEXT NOT NULL UNIQUE,
+  access_expires_at INTEGER NOT NULL,
+  refresh_expires_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER NOT NULL);
+CREATE INDEX oauth_tokens_family ON oauth_tokens(family);
+CREATE INDEX oauth_tokens_by_user ON oauth_tokens(user_id, created_at);
+)sql",
 };
 
 Status db_error(sqlite3* db, int rc) {
