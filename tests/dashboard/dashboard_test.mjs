@@ -10,6 +10,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { cleanups, expect, finish, step } from '../js/steps.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VARGD_ARG = process.argv[2] || process.env.VARGD || 'vargd';
 const VARGD = VARGD_ARG.includes('/') ? path.resolve(VARGD_ARG) : VARGD_ARG;
@@ -22,20 +24,6 @@ if (!fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core'))) {
 }
 const { chromium } = await import('playwright-core');
 
-// ---- tiny test runner: every step says what it proves; failures print what was seen ----
-let failures = 0;
-const cleanups = [];
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}\n     ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
-  }
-}
-function expect(cond, msg) { if (!cond) throw new Error(msg); }
 
 // ---- processes ----
 async function startVargd(extra = []) {
@@ -424,7 +412,5 @@ try {
     expect(real.length === 0, real.join('\n'));
   });
 } finally {
-  for (const c of cleanups) { try { await c(); } catch (e) { /* best effort */ } }
+  await finish('dashboard tests');
 }
-console.log(failures ? `${failures} failed` : 'all dashboard tests passed');
-process.exit(failures ? 1 : 0);

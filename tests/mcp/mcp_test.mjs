@@ -10,6 +10,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { cleanups, expect, finish, step } from '../js/steps.mjs';
+
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VARGD = path.resolve(process.argv[2] || process.env.VARGD || 'vargd');
 const VARG = process.argv[3] ? path.resolve(process.argv[3]) : '';  // the CLI, for `varg mcp` over stdio
@@ -22,19 +24,6 @@ const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
 const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
 const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
 
-let failures = 0;
-const cleanups = [];
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}\n     ${String(e && e.stack || e).split('\n').slice(0, 6).join('\n     ')}`);
-  }
-}
-function expect(cond, msg) { if (!cond) throw new Error(msg); }
 
 // ---- vargd, its accounts and keys ----
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'varg-mcp-'));
@@ -321,6 +310,5 @@ await step('malformed messages: JSON-RPC errors, never a 500', async () => {
   expect(get.status === 405, `${get.status}`);
 });
 
-for (const c of cleanups.reverse()) await c();
-console.log(failures ? `${failures} failed` : 'all passed');
-process.exit(failures ? 1 : 0);
+cleanups.reverse();  // clients first, then the servers they talk to, then the files
+await finish('MCP tests');
