@@ -21,6 +21,7 @@ constexpr const char* kOlder = "2025-03-26";  // the first Streamable HTTP revis
 bool supported(const std::string& v) { return v == kLatest || v == kOlder; }
 
 // JSON-RPC error codes (JSON-RPC 2.0 section 5.1).
+constexpr size_t kMaxBatch = 64;
 constexpr int kParseError = -32700, kInvalidRequest = -32600, kMethodNotFound = -32601, kInvalidParams = -32602;
 
 json rpc_error(const json& id, int code, const std::string& message) {
@@ -504,6 +505,8 @@ void add_mcp_routes(Api& api, Services& s) {
              ex->batch = body.is_array();
              if (ex->batch) {
                if (body.empty()) return http_json(400, rpc_error(nullptr, kInvalidRequest, "An empty batch"));
+               if (body.size() > kMaxBatch)  // each tool call of a batch nests in the one before when answered at once
+                 return http_json(400, rpc_error(nullptr, kInvalidRequest, "A batch holds at most " + std::to_string(kMaxBatch) + " messages"));
                for (auto& m : body) ex->messages.push_back(m);
              } else {
                ex->messages.push_back(body);

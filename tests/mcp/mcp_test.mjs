@@ -288,6 +288,11 @@ await step('versions: 2025-03-26 is negotiated and takes batches; 2025-06-18 ref
   expect(batch.status === 200 && Array.isArray(batch.json) && batch.json.length === 2, batch.text);
   const b = batch.json.find((m) => m.id === 'b');
   expect(b.result.structuredContent === undefined && JSON.parse(b.result.content[0].text).balance_cents === 100, JSON.stringify(b));
+  const many = Array.from({ length: 65 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'check_balance', arguments: {} } }));
+  const tooMany = await raw({ ...auth, 'Mcp-Session-Id': sid }, many);
+  expect(tooMany.status === 400 && tooMany.json.error.code === -32600, tooMany.text.slice(0, 200));
+  const full = await raw({ ...auth, 'Mcp-Session-Id': sid }, many.slice(0, 64));
+  expect(full.status === 200 && full.json.length === 64 && full.json.every((m) => !m.result.isError), full.text.slice(0, 200));
   const latest = await raw(auth, init('2025-06-18'));
   const refused = await raw({ ...auth, 'Mcp-Session-Id': latest.headers.get('mcp-session-id') }, [{ jsonrpc: '2.0', id: 1, method: 'ping' }]);
   expect(refused.status === 400, `${refused.status}`);
