@@ -90,6 +90,12 @@ void Api::handle(Request req, std::function<void(Response)> done) {
   start(std::move(req), std::move(p), std::move(done));
 }
 
+void Api::handle_as(Request req, Principal who, std::function<void(Response)> done) {
+  Prepared p = prepare(req);
+  p.as = std::move(who);
+  start(std::move(req), std::move(p), std::move(done));
+}
+
 // Runs the pipeline coroutine for a request it owns; `done` gets the answer on whichever thread
 // finishes it. A deferred response (Prefer: wait) completes later, from whichever thread finishes the job.
 void Api::start(Request req, Prepared p, std::function<void(Response)> done) {
@@ -153,9 +159,13 @@ Task<Result<Response>> Api::steps(Ctx& ctx, Prepared& p, Flow& flow) {
   ctx.params = std::move(m.params);
 
   if (route.auth != Auth::none) {
-    auto who = co_await authn_.run(ctx.req, route.auth, p.key_hash, flow);
-    if (!who.ok()) co_return who.status();
-    ctx.principal = std::move(*who);
+    if (p.as) {
+      ctx.principal = std::move(*p.as);
+    } else {
+      auto who = co_await authn_.run(ctx.req, route.auth, p.key_hash, flow);
+      if (!who.ok()) co_return who.status();
+      ctx.principal = std::move(*who);
+    }
     if (Status allowed = check_permission(ctx.principal, route, ctx.req); !allowed.ok()) co_return allowed;
     if (limiter_) {
       Status admitted = co_await limiter_->run(ctx.req, ctx.principal.user_id, flow);

@@ -60,6 +60,9 @@ class Api final : public HttpHandler {
   Response refuse(std::string_view path, int status, const std::string& message) override;
   void precheck(Request head, std::function<void(std::optional<Response>)> done) override;
 
+  // An in-process request on behalf of an account already authenticated (MCP with an OAuth token):
+  // the authentication step takes `who` instead of reading a credential. Never reachable from HTTP.
+  void handle_as(Request req, Principal who, std::function<void(Response)> done);
   // The whole pipeline for one request, on the calling thread (which may block).
   Response run(const Request& req);
   json openapi() const;
@@ -70,6 +73,7 @@ class Api final : public HttpHandler {
   struct Prepared {
     Router::Match match;
     std::string key_hash;
+    std::optional<Principal> as{};  // handle_as
   };
   Prepared prepare(const Request& req) const;
   const RouteSpec* route_of(const Prepared& p) const {

@@ -307,6 +307,7 @@ json tool_result(const Response& r, const std::string& version) {
 struct Exchange : std::enable_shared_from_this<Exchange> {
   Api& api;
   Request outer;  // its Authorization header and address go with every inner request
+  std::optional<Principal> as;  // an OAuth caller: inner requests run as this account instead
   std::string version;
   std::vector<json> messages;
   std::vector<json> answers;
@@ -397,6 +398,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     inner.remote_ip = outer.remote_ip;
     inner.headers = {{"authorization", std::string(outer.header("authorization"))}, {"content-type", c.content_type}};
     if (c.wait > 0) inner.headers.emplace_back("prefer", "wait=" + std::to_string(c.wait));
+    if (as) return api.handle_as(std::move(inner), *as, std::move(done));
     api.handle(std::move(inner), std::move(done));
   }
 
@@ -464,14 +466,19 @@ void add_mcp_routes(Api& api, Services& s) {
   const std::string server_version = "1.0";
 
   // The caller's credential, or the 401 an MCP client expects (with the challenge it reads).
+  // An API key, or an OAuth access token this server issued (oauth_routes.cc).
   auto authenticate = [&s](const Request& req) -> Result<Principal> {
     std::string_view h = req.header("authorization");
     if (!h.starts_with("Bearer ") && !h.starts_with("bearer ")) return error(Code::unauthorized, Authenticator::kInvalid);
-    return s.auth.api_key(h.substr(7));
+    const std::string_view token = h.substr(7);
+    if (token.starts_with("vmcp_")) return oauth_principal(s, token);
+    return s.auth.api_key(token);
   };
-  auto refused = [](const Status& st) {
+  // The challenge names the protected-resource metadata, where an OAuth client starts (RFC 9728).
+  auto refused = [challenge = "Bearer resource_metadata=\"" + s.public_url + "/.well-known/oauth-protected-resource\", scope=\"mcp:tools\""](
+                     const Status& st) {
     Response r = error_response(Family::gateway, st);
-    if (r.status == 401) r.set_header("WWW-Authenticate", "Bearer realm=\"vargd\", error=\"invalid_token\"");
+    if (r.status == 401) r.set_header("WWW-Authenticate", challenge);
     return r;
   };
   // A message sent before or without initialize, or on a session that is not this account's.
@@ -500,6 +507,7 @@ void add_mcp_routes(Api& api, Services& s) {
              json body = json::parse(ctx.req.body, nullptr, false);
              if (body.is_discarded()) return http_json(400, rpc_error(nullptr, kParseError, "The body is not JSON"));
              auto ex = std::make_shared<Exchange>(api, ctx.req);
+             if (p->session) ex->as = *p;  // an OAuth token: REST routes would not take it
              ex->allow_private = s.jobs->options().allow_private_urls;
              ex->max_bytes = s.jobs->options().input_max_bytes;
              ex->batch = body.is_array();

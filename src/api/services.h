@@ -44,6 +44,9 @@ void add_billing_routes(Api& api, Services& s);     // needs payments, provider_
 void add_dashboard_routes(Api& api, Services& s);   // the web dashboard and its own routes
 void add_webhook_routes(Api& api, Services& s);     // needs webhooks
 void add_mcp_routes(Api& api, Services& s);         // /mcp (docs/mcp.md); needs jobs
+void add_oauth_routes(Api& api, Services& s);       // OAuth for MCP clients (docs/mcp.md)
+// The account an OAuth access token (vmcp_at_...) stands for, at /mcp; 401 when unknown, expired or revoked.
+Result<Principal> oauth_principal(Services& s, std::string_view token);
 
 // Generation steps shared by /v1 and the dashboard's playground, so validation, billing and the
 // cache are one code path.

@@ -161,6 +161,7 @@ int serve(const Config& cfg) {
   add_dashboard_routes(api, services);
   add_webhook_routes(api, services);
   add_mcp_routes(api, services);
+  add_oauth_routes(api, services);
   api.set_public_origin(public_url);
   render::RenderSettings render_settings;
   render_settings.workers = cfg.render_workers;

@@ -66,6 +66,10 @@ Result<OAuthToken> SqlStore::oauth_token_by_access(const std::string& hash) {
   return read_one(db(), "No such access token", std::string(kTokenCols) + "WHERE access_hash = ?", {hash}, read_token);
 }
 
+Result<OAuthToken> SqlStore::oauth_token_by_refresh(const std::string& hash) {
+  return read_one(db(), "No such refresh token", std::string(kTokenCols) + "WHERE refresh_hash = ?", {hash}, read_token);
+}
+
 Result<OAuthToken> SqlStore::rotate_oauth_token(const std::string& refresh_hash, OAuthToken next, int64_t now) {
   bool replayed = false;
   auto done = db().write([&](Tx& t) -> Status {

@@ -67,6 +67,7 @@ class SqlStore : public Store {
   Result<OAuthCode> take_oauth_code(const std::string& hash, int64_t now) override;
   Status insert_oauth_token(const OAuthToken& t) override;
   Result<OAuthToken> oauth_token_by_access(const std::string& hash) override;
+  Result<OAuthToken> oauth_token_by_refresh(const std::string& hash) override;
   Result<OAuthToken> rotate_oauth_token(const std::string& refresh_hash, OAuthToken next, int64_t now) override;
   Result<bool> revoke_oauth_family(int64_t user_id, const std::string& family, int64_t now) override;
   Result<std::vector<OAuthToken>> oauth_tokens_of(int64_t user_id, int64_t now) override;

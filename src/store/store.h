@@ -383,6 +383,7 @@ class Store {
   virtual Result<OAuthCode> take_oauth_code(const std::string& hash, int64_t now) = 0;
   virtual Status insert_oauth_token(const OAuthToken& t) = 0;
   virtual Result<OAuthToken> oauth_token_by_access(const std::string& hash) = 0;
+  virtual Result<OAuthToken> oauth_token_by_refresh(const std::string& hash) = 0;
   virtual Result<OAuthToken> rotate_oauth_token(const std::string& refresh_hash, OAuthToken next, int64_t now) = 0;
   // Revokes a family (every pair of one grant); false when the account has no such live family.
   virtual Result<bool> revoke_oauth_family(int64_t user_id, const std::string& family, int64_t now) = 0;

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import crypto from 'node:crypto';
 
 import { cleanups, expect, finish, step } from '../js/steps.mjs';
 
@@ -254,6 +255,92 @@ await step('a long call_tool with a progress token answers as an event stream: p
   expect(seen.every((p) => p.message.startsWith(job.job_id)), JSON.stringify(seen));
   const bal = await tool(c, 'check_balance');
   expect(bal.json.balance_cents === 90, `flux-pro is 10 credits, charged once: ${bal.text}`);
+});
+
+await step('OAuth: metadata, registration, the email-code sign-in with consent, PKCE, tokens at /mcp, rotation, replay, revocation', async () => {
+  const pr = await (await fetch(`${base}/.well-known/oauth-protected-resource`)).json();
+  expect(pr.resource === `${base}/mcp` && pr.authorization_servers[0] === base, JSON.stringify(pr));
+  const challengeHeader = (await raw({}, init('2025-06-18'))).headers.get('www-authenticate');
+  expect(challengeHeader.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource"`), challengeHeader);
+  const as = await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json();
+  expect(as.code_challenge_methods_supported.join() === 'S256' && as.registration_endpoint === `${base}/oauth/register`, JSON.stringify(as));
+
+  const post = (url, body, json = true) => fetch(url, { method: 'POST', redirect: 'manual',
+    headers: { 'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded' },
+    body: json ? JSON.stringify(body) : new URLSearchParams(body).toString() });
+  for (const bad of [['http://evil.example/cb'], ['javascript:alert(1)'], ['https://ok.example/cb#frag'], []]) {
+    const r = await post(as.registration_endpoint, { redirect_uris: bad });
+    expect(r.status === 400, `${JSON.stringify(bad)} registered: ${r.status}`);
+  }
+  const redirect = 'http://127.0.0.1:9/callback';
+  const reg = await post(as.registration_endpoint, { client_name: 'Test <agent>', redirect_uris: [redirect] });
+  const client = await reg.json();
+  expect(reg.status === 201 && client.client_id && client.token_endpoint_auth_method === 'none', JSON.stringify(client));
+
+  const verifier = crypto.randomBytes(48).toString('base64url');
+  const challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
+  const params = { client_id: client.client_id, redirect_uri: redirect, code_challenge: challenge, state: 'st<"8>', scope: 'mcp:tools' };
+  const q = new URLSearchParams({ response_type: 'code', code_challenge_method: 'S256', ...params });
+  const start = await fetch(`${as.authorization_endpoint}?${q}`);
+  const startHtml = await start.text();
+  expect(start.status === 200 && startHtml.includes('Test &lt;agent&gt;') && !startHtml.includes('<agent>'), startHtml.slice(0, 300));
+  expect(/frame-ancestors 'none'/.test(start.headers.get('content-security-policy')), 'the consent page may be framed');
+  const evil = await fetch(`${as.authorization_endpoint}?${new URLSearchParams({ ...Object.fromEntries(q), redirect_uri: 'https://evil.example/x' })}`, { redirect: 'manual' });
+  expect(evil.status === 400, `an unregistered redirect_uri: ${evil.status} ${evil.headers.get('location')}`);
+  const noPkce = new URLSearchParams(q); noPkce.delete('code_challenge_method');
+  const np = await fetch(`${as.authorization_endpoint}?${noPkce}`, { redirect: 'manual' });
+  expect(np.status === 302 && np.headers.get('location').startsWith(`${redirect}?error=invalid_request`), `${np.status} ${np.headers.get('location')}`);
+
+  const sent = await post(as.authorization_endpoint, { ...params, step: 'send', email: 'rich@example.com' }, false);
+  expect(sent.status === 200 && (await sent.text()).includes('6-digit code'), `${sent.status}`);
+  const outbox = path.join(data, 'outbox');
+  const mail = fs.readdirSync(outbox).map((f) => fs.readFileSync(path.join(outbox, f), 'utf8')).filter((t) => t.toLowerCase().includes('rich@example.com'));
+  const code6 = /code is (\d{6})/.exec(mail[mail.length - 1])[1];
+  const wrong = await post(as.authorization_endpoint, { ...params, step: 'verify', email: 'rich@example.com', code: '000000' }, false);
+  expect(!(await wrong.text()).includes('name=ticket'), 'a wrong code reached consent');
+  const consent = await (await post(as.authorization_endpoint, { ...params, step: 'verify', email: 'rich@example.com', code: code6 }, false)).text();
+  const ticket = /name=ticket value="([^"]+)"/.exec(consent)[1];
+  expect(consent.includes('Allow') && consent.includes('rich@example.com'), consent.slice(0, 300));
+  const forged = await post(as.authorization_endpoint, { ...params, step: 'allow', ticket: ticket.replace(/^\d+/, (m) => String(Number(m) + 1)) }, false);
+  expect(forged.status === 400, `a forged ticket: ${forged.status}`);
+  const codeOf = async () => {
+    const r = await post(as.authorization_endpoint, { ...params, step: 'allow', ticket }, false);
+    const loc = new URL(r.headers.get('location'));
+    expect(r.status === 302 && loc.origin + loc.pathname === redirect && loc.searchParams.get('state') === params.state, `${r.status} ${loc}`);
+    return loc.searchParams.get('code');
+  };
+  const denied = await post(as.authorization_endpoint, { ...params, step: 'deny', ticket }, false);
+  expect(new URL(denied.headers.get('location')).searchParams.get('error') === 'access_denied', denied.headers.get('location'));
+
+  const token = (body) => post(as.token_endpoint, body, false).then(async (r) => ({ status: r.status, json: await r.json() }));
+  const exchange = (code, v) => token({ grant_type: 'authorization_code', code, redirect_uri: redirect, client_id: client.client_id, code_verifier: v });
+  const c1 = await codeOf();
+  expect((await exchange(c1, crypto.randomBytes(48).toString('base64url'))).json.error === 'invalid_grant', 'a wrong verifier');
+  expect((await exchange(c1, verifier)).status === 400, 'a code survived a failed exchange');
+  const pair = await exchange(await codeOf(), verifier);
+  expect(pair.status === 200 && pair.json.access_token.startsWith('vmcp_at_') && pair.json.expires_in === 3600, JSON.stringify(pair));
+
+  const viaOAuth = await connect(pair.json.access_token);
+  const bal = await tool(viaOAuth, 'check_balance');
+  expect(!bal.isError && bal.json.balance_cents === 100, bal.text);
+  const gen = await tool(viaOAuth, 'call_tool', { tool: 'image', input: { model: 'local-image', prompt: 'via oauth' }, wait: 30 });
+  expect(!gen.isError && gen.json.status === 'completed', gen.text);
+  const rest = await fetch(`${base}/v1/balance`, { headers: { Authorization: `Bearer ${pair.json.access_token}` } });
+  expect(rest.status === 401, `the REST API took an MCP token: ${rest.status}`);
+
+  const refreshed = await token({ grant_type: 'refresh_token', refresh_token: pair.json.refresh_token, client_id: client.client_id });
+  expect(refreshed.status === 200 && refreshed.json.refresh_token !== pair.json.refresh_token, JSON.stringify(refreshed));
+  expect((await raw({ Authorization: `Bearer ${pair.json.access_token}` }, init('2025-06-18'))).status === 401, 'a rotated access token still works');
+  expect((await raw({ Authorization: `Bearer ${refreshed.json.access_token}` }, init('2025-06-18'))).status === 200, 'the new access token');
+  const replay = await token({ grant_type: 'refresh_token', refresh_token: pair.json.refresh_token, client_id: client.client_id });
+  expect(replay.status === 400, 'a replayed refresh token');
+  expect((await raw({ Authorization: `Bearer ${refreshed.json.access_token}` }, init('2025-06-18'))).status === 401, 'the replay did not revoke the grant');
+
+  const other = await exchange(await codeOf(), verifier);
+  expect((await raw({ Authorization: `Bearer ${other.json.access_token}` }, init('2025-06-18'))).status === 200, 'a second grant');
+  const revoked = await post(`${base}/oauth/revoke`, { token: other.json.refresh_token }, false);
+  expect(revoked.status === 200, `${revoked.status}`);
+  expect((await raw({ Authorization: `Bearer ${other.json.access_token}` }, init('2025-06-18'))).status === 401, 'revoked, still accepted');
 });
 
 // ---- the transport's rules, raw ----
