@@ -328,6 +328,26 @@ async function loadKeys() {
       h('td', { class: 'num' }, del));
   }));
   show($('keys-empty'), keys.length === 0);
+  await loadGrants();
+}
+
+async function loadGrants() {
+  const { grants } = await api('GET', '/api/oauth/grants');
+  $('grants-table').querySelector('tbody').replaceChildren(...grants.map((g) => {
+    const revoke = h('button', { type: 'button', class: 'small danger-text', 'aria-label': `Revoke ${g.client_name}` }, 'Revoke');
+    revoke.addEventListener('click', async () => {
+      const ok = await confirmDialog('Revoke this app?', `“${g.client_name}” loses access to your account at once.`);
+      if (!ok) return;
+      try {
+        await api('DELETE', `/api/oauth/grants/${encodeURIComponent(g.id)}`);
+        banner(`“${g.client_name}” revoked.`);
+        await loadGrants();
+      } catch (err) { banner(err.message, true); }
+    });
+    return h('tr', { 'data-grant-id': g.id }, h('td', {}, g.client_name), h('td', {}, fmtDate(g.created_at)),
+      h('td', {}, fmtDate(g.expires_at)), h('td', { class: 'num' }, revoke));
+  }));
+  show($('grants-empty'), grants.length === 0);
 }
 
 function wireWebhookSecret() {

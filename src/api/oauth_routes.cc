@@ -4,6 +4,7 @@
 // step — short-lived access tokens and rotating refresh tokens (store.h OAuthToken), revocation
 // (RFC 7009). Tokens carry the scope mcp:tools and are accepted at /mcp only.
 #include <regex>
+#include <set>
 
 #include "api/services.h"
 #include "common/crypto.h"
@@ -312,6 +313,31 @@ void add_oauth_routes(Api& api, Services& s) {
              Response r = json_response(200, {{"access_token", access}, {"token_type", "Bearer"}, {"expires_in", kAccessSeconds},
                                               {"refresh_token", refresh}, {"scope", next.scope}});
              r.set_header("Cache-Control", "no-store");
+             return r;
+           }});
+
+  // The dashboard's "Connected apps": the account's live grants, and revoking one.
+  api.add({"GET", "/api/oauth/grants", "The MCP clients this account authorized (live OAuth grants)", Auth::key_or_session,
+           "user_read", "api.keys.read", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto live = s.store.oauth_tokens_of(ctx.principal.user_id, s.clock.now());
+             if (!live.ok()) return live.status();
+             json out = json::array();
+             std::set<std::string> seen;
+             for (auto& t : *live) {
+               if (!seen.insert(t.family).second) continue;
+               auto c = s.store.oauth_client(t.client_id);
+               out.push_back({{"id", t.family}, {"client_name", c.ok() ? c->name : t.client_id},
+                              {"created_at", iso8601(t.created_at)}, {"expires_at", iso8601(t.refresh_expires_at)}});
+             }
+             return json_response(200, {{"grants", out}});
+           }});
+  api.add({"DELETE", "/api/oauth/grants/{id}", "Revoke an MCP client's access at once (every token of the grant)",
+           Auth::key_or_session, "user_write", "api.keys.write", nullptr, 0, [&s](Ctx& ctx) -> Result<Response> {
+             auto done = s.store.revoke_oauth_family(ctx.principal.user_id, ctx.param("id"), s.clock.now());
+             if (!done.ok()) return done.status();
+             if (!*done) return error(Code::not_found, "No such connected app");
+             Response r;
+             r.status = 204;
              return r;
            }});
 

@@ -338,6 +338,16 @@ await step('OAuth: metadata, registration, the email-code sign-in with consent, 
 
   const other = await exchange(await codeOf(), verifier);
   expect((await raw({ Authorization: `Bearer ${other.json.access_token}` }, init('2025-06-18'))).status === 200, 'a second grant');
+  const listed = await (await fetch(`${base}/api/oauth/grants`, { headers: { Authorization: `Bearer ${rich}` } })).json();
+  expect(listed.grants.length === 1 && listed.grants[0].client_name === 'Test <agent>', JSON.stringify(listed));
+  const theirs = await fetch(`${base}/api/oauth/grants/${listed.grants[0].id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${poor}` } });
+  expect(theirs.status === 404, `another account revoked it: ${theirs.status}`);
+  const third = await exchange(await codeOf(), verifier);
+  const before = (await (await fetch(`${base}/api/oauth/grants`, { headers: { Authorization: `Bearer ${rich}` } })).json()).grants;
+  const g3 = before.find((g) => g.id !== listed.grants[0].id);
+  const del = await fetch(`${base}/api/oauth/grants/${g3.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${rich}` } });
+  expect(del.status === 204, `${del.status}`);
+  expect((await raw({ Authorization: `Bearer ${third.json.access_token}` }, init('2025-06-18'))).status === 401, 'revoked from the dashboard, still accepted');
   const revoked = await post(`${base}/oauth/revoke`, { token: other.json.refresh_token }, false);
   expect(revoked.status === 200, `${revoked.status}`);
   expect((await raw({ Authorization: `Bearer ${other.json.access_token}` }, init('2025-06-18'))).status === 401, 'revoked, still accepted');
