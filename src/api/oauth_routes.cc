@@ -255,7 +255,9 @@ void add_oauth_routes(Api& api, Services& s) {
                                              "<input type=hidden name=ticket value=\"" + html_escape(ticket) + "\">";
                return page("Allow access?",
                            "<p><b>" + html_escape(a->client_name) + "</b> will be able to use varg tools as " + html_escape(v->user.email) +
-                               ": generate (billed to this account), check the balance, list and cancel jobs, upload files.</p>" +
+                               ": generate (billed to this account), check the balance, list and cancel jobs, upload files.</p>"
+                               "<p class=muted>Allowing sends you back to " + html_escape(a->redirect_uri.substr(0, a->redirect_uri.find('?'))) +
+                               "</p>" +
                                form_head + "<input type=hidden name=step value=allow><button>Allow</button></form>" + form_head +
                                "<input type=hidden name=step value=deny><button class=deny>Deny</button></form>");
              }
