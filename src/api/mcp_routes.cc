@@ -176,20 +176,6 @@ bool safe_id(const std::string& s) {
   return std::regex_match(s, ok);
 }
 
-std::string query_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(char(c));
-    else {
-      static const char* hex = "0123456789ABCDEF";
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // One inner request of a tool: what Api::handle runs with the caller's own credential.
 struct Call {
   std::string method, path, query{}, body{}, content_type = "application/json";
@@ -256,7 +242,7 @@ Result<std::vector<Call>> calls_of(const std::string& tool, const json& args) {
       const json& v = args[k];
       const std::string s = v.is_string() ? v.get<std::string>() : v.is_number_integer() ? std::to_string(v.get<int64_t>()) : "";
       if (s.empty()) return invalid(std::string(k) + " has the wrong type");
-      q += (q.empty() ? "" : "&") + std::string(k) + "=" + query_escape(s);
+      q += (q.empty() ? "" : "&") + std::string(k) + "=" + percent_encode(s);
     }
     return std::vector<Call>{{"GET", jobs ? "/v1/jobs" : "/v1/files", q}};
   }

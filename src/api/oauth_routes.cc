@@ -39,16 +39,6 @@ std::map<std::string, std::string> form(std::string_view body) {
   return out;
 }
 
-std::string url_escape(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(char(c));
-    else out += {'%', hex[c >> 4], hex[c & 15]};
-  }
-  return out;
-}
-
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -193,12 +183,12 @@ void add_oauth_routes(Api& api, Services& s) {
     Response r;
     r.status = 302;
     r.set_header("Location", a.redirect_uri + (a.redirect_uri.find('?') == std::string::npos ? "?" : "&") + query +
-                                 (a.state.empty() ? "" : "&state=" + url_escape(a.state)));
+                                 (a.state.empty() ? "" : "&state=" + percent_encode(a.state)));
     r.set_header("Cache-Control", "no-store");
     return r;
   };
   auto refused = [back](const Status& st, const std::optional<AuthRequest>& a) {
-    if (st.code == Code::forbidden && a) return back(*a, "error=invalid_request&error_description=" + url_escape(st.message));
+    if (st.code == Code::forbidden && a) return back(*a, "error=invalid_request&error_description=" + percent_encode(st.message));
     Response r = page("Cannot sign in", "<p>" + html_escape(st.message) + "</p>");
     r.status = 400;
     return r;

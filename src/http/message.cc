@@ -108,6 +108,16 @@ std::string response_head(const Response& r, unsigned version, bool keep_alive, 
   return out;
 }
 
+std::string percent_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(char(c));
+    else out += {'%', hex[c >> 4], hex[c & 15]};
+  }
+  return out;
+}
+
 std::string normalize_path(std::string_view path) {
   std::string out;
   out.reserve(path.size() + 1);

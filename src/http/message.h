@@ -69,6 +69,7 @@ inline bool bodiless(int status) { return status < 200 || status == 204 || statu
 
 std::string normalize_path(std::string_view path);
 std::string percent_decode(std::string_view s);
+std::string percent_encode(std::string_view s);  // all but unreserved characters (RFC 3986 section 2.3)
 
 // What the server hands requests to. handle() may complete on any thread.
 class HttpHandler {

@@ -151,6 +151,8 @@ TEST(PercentDecode, HandlesTruncatedEscapes) {
   EXPECT_EQ(percent_decode("%4"), "%4");
   EXPECT_EQ(percent_decode("%"), "%");
   EXPECT_EQ(percent_decode("a+b"), "a b");
+  EXPECT_EQ(percent_encode("a b&c=d/é~"), "a%20b%26c%3Dd%2F%C3%A9~");
+  EXPECT_EQ(percent_decode(percent_encode("st<\"8>&x")), "st<\"8>&x");
 }
 
 TEST(ResponseHead, StatusLineFieldsLengthAndConnection) {
