@@ -10,7 +10,6 @@
 
 #include "api/services.h"
 #include "common/crypto.h"
-#include "http/client.h"
 
 namespace varg {
 
@@ -20,16 +19,14 @@ constexpr const char* kLatest = "2025-06-18";
 constexpr const char* kOlder = "2025-03-26";  // the first Streamable HTTP revision: allows batches
 bool supported(const std::string& v) { return v == kLatest || v == kOlder; }
 
-// JSON-RPC error codes (JSON-RPC 2.0 section 5.1).
 constexpr size_t kMaxBatch = 64;
+// JSON-RPC error codes (JSON-RPC 2.0 section 5.1).
 constexpr int kParseError = -32700, kInvalidRequest = -32600, kMethodNotFound = -32601, kInvalidParams = -32602;
 
 json rpc_error(const json& id, int code, const std::string& message) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
 }
 json rpc_result(const json& id, json result) { return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; }
-
-Response http_json(int status, const json& body) { return json_response(status, body); }
 
 // Session ids carry what they need, signed: any instance verifies one without a shared table.
 // "<random>.<version>.<mac>", the MAC over the random part, the account and the version.
@@ -302,26 +299,9 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   std::function<void(Response)> deliver;
   std::shared_ptr<Pushed> stream;  // set once the answer became an event stream
 
-  bool allow_private = false;  // --allow-private-urls: what an input URL may name
-  size_t max_bytes = 0;        // --upload-body-limit
+  const Jobs& jobs;  // upload_file by URL fetches as a generation's input is fetched
 
-  Exchange(Api& a, const Request& r) : api(a), outer(r) {}
-
-  // upload_file by URL: the bytes fetched with the same guards as a generation's input URL
-  // (public addresses only unless allowed, the upload limit, a timeout).
-  Status fetch(Call& c) const {
-    HttpCall call;
-    call.url = c.fetch;
-    call.timeout_ms = 60000;
-    call.max_bytes = max_bytes;
-    call.allow_private = allow_private;
-    auto r = http_call(call);
-    if (!r.ok()) return error(Code::invalid, "could not fetch " + c.fetch + ": " + r.status().message);
-    if (r->status != 200) return error(Code::invalid, "could not fetch " + c.fetch + ": HTTP " + std::to_string(r->status));
-    c.body = std::move(r->body);
-    c.content_type = r->header("content-type").empty() ? "application/octet-stream" : r->header("content-type");
-    return Status::Ok();
-  }
+  Exchange(Api& a, const Request& r, const Jobs& j) : api(a), outer(r), jobs(j) {}
 
   void next() {
     while (at < messages.size()) {
@@ -358,11 +338,14 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
   }
 
   void run_calls(json id, std::vector<Call> calls, size_t i) {
-    if (!calls[i].fetch.empty()) {
-      if (Status st = fetch(calls[i]); !st.ok()) {
-        answer(rpc_result(id, error_result(st.message)));
+    if (Call& c = calls[i]; !c.fetch.empty()) {
+      auto bytes = jobs.fetch_input(c.fetch);
+      if (!bytes.ok()) {
+        answer(rpc_result(id, error_result(bytes.status().message)));
         return next();
       }
+      c.body = std::move(*bytes);
+      c.content_type = "application/octet-stream";  // /v1/files types a file by its bytes
     }
     auto self = shared_from_this();
     const Call c = calls[i];  // before the callback takes the list
@@ -441,7 +424,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
       r.content_type = "application/json";
       return deliver(std::move(r));
     }
-    deliver(http_json(200, batch ? json(answers) : answers.front()));
+    deliver(json_response(200, batch ? json(answers) : answers.front()));
   }
 };
 
@@ -454,9 +437,8 @@ void add_mcp_routes(Api& api, Services& s) {
   // The caller's credential, or the 401 an MCP client expects (with the challenge it reads).
   // An API key, or an OAuth access token this server issued (oauth_routes.cc).
   auto authenticate = [&s](const Request& req) -> Result<Principal> {
-    std::string_view h = req.header("authorization");
-    if (!h.starts_with("Bearer ") && !h.starts_with("bearer ")) return error(Code::unauthorized, Authenticator::kInvalid);
-    const std::string_view token = h.substr(7);
+    const std::string_view token = bearer(req);
+    if (token.empty()) return error(Code::unauthorized, Authenticator::kInvalid);
     if (token.starts_with("vmcp_")) return oauth_principal(s, token);
     return s.auth.api_key(token);
   };
@@ -470,12 +452,12 @@ void add_mcp_routes(Api& api, Services& s) {
   // A message sent before or without initialize, or on a session that is not this account's.
   auto session_of = [sessions](const Request& req, const Principal& p, std::string* version) -> std::optional<Response> {
     const std::string id(req.header("mcp-session-id"));
-    if (id.empty()) return http_json(400, rpc_error(nullptr, kInvalidRequest, "Mcp-Session-Id is required: send initialize first"));
+    if (id.empty()) return json_response(400, rpc_error(nullptr, kInvalidRequest, "Mcp-Session-Id is required: send initialize first"));
     *version = sessions->check(id, p.user_id);
-    if (version->empty()) return http_json(404, rpc_error(nullptr, kInvalidRequest, "No such session (ended or never opened): initialize again"));
+    if (version->empty()) return json_response(404, rpc_error(nullptr, kInvalidRequest, "No such session (ended or never opened): initialize again"));
     const std::string asked(req.header("mcp-protocol-version"));
     if (!asked.empty() && !supported(asked))
-      return http_json(400, rpc_error(nullptr, kInvalidRequest, "Unsupported MCP-Protocol-Version " + asked + "; this server speaks " +
+      return json_response(400, rpc_error(nullptr, kInvalidRequest, "Unsupported MCP-Protocol-Version " + asked + "; this server speaks " +
                                                                     kLatest + " and " + kOlder));
     return std::nullopt;
   };
@@ -489,36 +471,34 @@ void add_mcp_routes(Api& api, Services& s) {
              const std::string accept(ctx.req.header("accept"));
              if (!accept.empty() && accept.find("application/json") == std::string::npos &&
                  accept.find("text/event-stream") == std::string::npos && accept.find("*/*") == std::string::npos)
-               return http_json(406, rpc_error(nullptr, kInvalidRequest, "Accept application/json or text/event-stream"));
+               return json_response(406, rpc_error(nullptr, kInvalidRequest, "Accept application/json or text/event-stream"));
              json body = json::parse(ctx.req.body, nullptr, false);
-             if (body.is_discarded()) return http_json(400, rpc_error(nullptr, kParseError, "The body is not JSON"));
-             auto ex = std::make_shared<Exchange>(api, ctx.req);
+             if (body.is_discarded()) return json_response(400, rpc_error(nullptr, kParseError, "The body is not JSON"));
+             auto ex = std::make_shared<Exchange>(api, ctx.req, *s.jobs);
              if (p->session) ex->as = *p;  // an OAuth token: REST routes would not take it
-             ex->allow_private = s.jobs->options().allow_private_urls;
-             ex->max_bytes = s.jobs->options().input_max_bytes;
              ex->batch = body.is_array();
              if (ex->batch) {
-               if (body.empty()) return http_json(400, rpc_error(nullptr, kInvalidRequest, "An empty batch"));
+               if (body.empty()) return json_response(400, rpc_error(nullptr, kInvalidRequest, "An empty batch"));
                if (body.size() > kMaxBatch)  // each tool call of a batch nests in the one before when answered at once
-                 return http_json(400, rpc_error(nullptr, kInvalidRequest, "A batch holds at most " + std::to_string(kMaxBatch) + " messages"));
+                 return json_response(400, rpc_error(nullptr, kInvalidRequest, "A batch holds at most " + std::to_string(kMaxBatch) + " messages"));
                for (auto& m : body) ex->messages.push_back(m);
              } else {
                ex->messages.push_back(body);
              }
              for (auto& m : ex->messages)
                if (!m.is_object() || m.value("jsonrpc", "") != "2.0" || (!m.contains("method") && !m.contains("result") && !m.contains("error")))
-                 return http_json(400, rpc_error(m.is_object() && m.contains("id") ? m["id"] : json(nullptr), kInvalidRequest,
+                 return json_response(400, rpc_error(m.is_object() && m.contains("id") ? m["id"] : json(nullptr), kInvalidRequest,
                                                  "Not a JSON-RPC 2.0 message"));
 
              // initialize: alone, without a session; it opens one.
              const json& first = ex->messages.front();
              if (first.value("method", "") == "initialize") {
-               if (ex->batch) return http_json(400, rpc_error(nullptr, kInvalidRequest, "initialize cannot be part of a batch"));
-               if (!first.contains("id")) return http_json(400, rpc_error(nullptr, kInvalidRequest, "initialize is a request: it needs an id"));
+               if (ex->batch) return json_response(400, rpc_error(nullptr, kInvalidRequest, "initialize cannot be part of a batch"));
+               if (!first.contains("id")) return json_response(400, rpc_error(nullptr, kInvalidRequest, "initialize is a request: it needs an id"));
                const json params = first.contains("params") && first["params"].is_object() ? first["params"] : json::object();
                const std::string asked = params.value("protocolVersion", "");
                const std::string version = supported(asked) ? asked : kLatest;  // else ours: the client decides whether to go on
-               Response r = http_json(200, rpc_result(first["id"], {{"protocolVersion", version},
+               Response r = json_response(200, rpc_result(first["id"], {{"protocolVersion", version},
                                                                     {"capabilities", {{"tools", {{"listChanged", false}}}}},
                                                                     {"serverInfo", {{"name", "vargd"}, {"version", server_version}}},
                                                                     {"instructions",
@@ -531,7 +511,7 @@ void add_mcp_routes(Api& api, Services& s) {
              std::string version;
              if (auto refusal = session_of(ctx.req, *p, &version)) return std::move(*refusal);
              if (ex->batch && version == kLatest)
-               return http_json(400, rpc_error(nullptr, kInvalidRequest, "Protocol revision 2025-06-18 has no batches: send one message per request"));
+               return json_response(400, rpc_error(nullptr, kInvalidRequest, "Protocol revision 2025-06-18 has no batches: send one message per request"));
              ex->version = version;
              Response held;
              held.deferred = [ex](std::function<void(Response)> deliver) {
@@ -545,7 +525,7 @@ void add_mcp_routes(Api& api, Services& s) {
            nullptr, 0, [authenticate, refused](Ctx& ctx) -> Result<Response> {
              auto p = authenticate(ctx.req);
              if (!p.ok()) return refused(p.status());
-             Response r = http_json(405, rpc_error(nullptr, kInvalidRequest, "This server sends no messages of its own: POST requests"));
+             Response r = json_response(405, rpc_error(nullptr, kInvalidRequest, "This server sends no messages of its own: POST requests"));
              r.set_header("Allow", "POST, DELETE");
              return r;
            }});

@@ -300,6 +300,17 @@ Result<json> Jobs::name_inputs(const std::vector<json>& files) {
   return out;
 }
 
+Result<std::string> Jobs::fetch_input(const std::string& url) const {
+  HttpCall call;
+  call.url = url;
+  call.timeout_ms = 30000;
+  call.max_bytes = opts_.input_max_bytes;
+  call.allow_private = opts_.allow_private_urls;
+  auto r = http_call(call);
+  if (!r.ok() || r->status != 200) return error(Code::invalid, "Could not fetch input file " + url + kUnfetchable);
+  return std::move(r->body);
+}
+
 // Fetches the job's inputs named by URL (at most opts_.fetches_per_account at once per account;
 // over that, the job waits its turn) and settles what its cache key decides. false when the job
 // does not go on to the provider: it waits, was answered from the cache, follows an identical
@@ -325,19 +336,13 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
   for (auto& i : stored["inputs"]) {
     if (i.value("fetch", false)) {
       const std::string url = i["url"];
-      HttpCall call;
-      call.url = url;
-      call.timeout_ms = 30000;
-      call.max_bytes = opts_.input_max_bytes;
-      call.allow_private = opts_.allow_private_urls;
-      auto r = http_call(call);
-      // One answer for every failure (refused address, no connection, any status): no port-scan oracle.
-      if (!r.ok() || r->status != 200) {
-        fail(job, "Could not fetch input file " + url + kUnfetchable);
+      auto bytes = fetch_input(url);
+      if (!bytes.ok()) {
+        fail(job, bytes.status().message);
         return false;
       }
       bool existed = false;
-      auto f = files_.put(r->body, &existed);  // typed by its bytes, not by the remote server
+      auto f = files_.put(*bytes, &existed);  // typed by its bytes, not by the remote server
       if (!f.ok()) {
         fail(job, "could not store the input file " + url);
         return false;

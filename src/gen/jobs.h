@@ -125,6 +125,10 @@ class Jobs {
   nlohmann::json to_json(const JobRecord& j) const;
   const Catalog& catalog() const { return catalog_; }
   const Options& options() const { return opts_; }
+  // The bytes at a caller's input URL, fetched with the guards of a generation's input (no private
+  // address unless allow_private_urls, input_max_bytes, 30 s). Every failure is the same answer
+  // (refused address, no connection, any status other than 200): no port-scan oracle.
+  Result<std::string> fetch_input(const std::string& url) const;
   // A job with several results (media processing) has as its output a stored listing of them,
   // named by this media type: {"file_id", "media_type", ...} with each further file referenced
   // as {"file_id", "media_type"}; to_json turns each reference into {"url", "media_type"}.
