@@ -90,6 +90,12 @@ void Api::handle(Request req, std::function<void(Response)> done) {
   start(std::move(req), std::move(p), std::move(done));
 }
 
+Status Api::permitted(const Principal& who, const Request& req) const {
+  const Router::Match m = router_.match(req.method, req.path);
+  if (m.kind != Router::Match::found) return Status::Ok();
+  return check_permission(who, routes_[m.index], req);
+}
+
 void Api::handle_as(Request req, Principal who, std::function<void(Response)> done) {
   Prepared p = prepare(req);
   p.as = std::move(who);

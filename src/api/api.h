@@ -63,6 +63,9 @@ class Api final : public HttpHandler {
   // An in-process request on behalf of an account already authenticated (MCP with an OAuth token):
   // the authentication step takes `who` instead of reading a credential. Never reachable from HTTP.
   void handle_as(Request req, Principal who, std::function<void(Response)> done);
+  // The permission step alone, for an in-process request before it is made (MCP checks it before
+  // fetching what the request would carry). Ok for a request no route takes: it answers itself.
+  Status permitted(const Principal& who, const Request& req) const;
   // The whole pipeline for one request, on the calling thread (which may block).
   Response run(const Request& req);
   json openapi() const;

@@ -290,6 +290,7 @@ json tool_result(const Response& r, const std::string& version) {
 struct Exchange : std::enable_shared_from_this<Exchange> {
   Api& api;
   Request outer;  // its Authorization header and address go with every inner request
+  Principal who;                // the caller, as /mcp authenticated it
   std::optional<Principal> as;  // an OAuth caller: inner requests run as this account instead
   std::string version;
   std::vector<json> messages;
@@ -339,6 +340,10 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
 
   void run_calls(json id, std::vector<Call> calls, size_t i) {
     if (Call& c = calls[i]; !c.fetch.empty()) {
+      if (Status st = api.permitted(who, inner_of(c)); !st.ok()) {  // no fetch for a request the key may not make
+        answer(rpc_result(id, tool_result(error_response(Family::gateway, st), version)));
+        return next();
+      }
       auto bytes = jobs.fetch_input(c.fetch);
       if (!bytes.ok()) {
         answer(rpc_result(id, error_result(bytes.status().message)));
@@ -358,6 +363,12 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
 
   // One inner request through the Api with the caller's credential and address.
   void handle(const Call& c, std::function<void(Response)> done) {
+    Request inner = inner_of(c);
+    if (as) return api.handle_as(std::move(inner), *as, std::move(done));
+    api.handle(std::move(inner), std::move(done));
+  }
+
+  Request inner_of(const Call& c) const {
     Request inner;
     inner.method = c.method;
     inner.path = c.path;
@@ -367,8 +378,7 @@ struct Exchange : std::enable_shared_from_this<Exchange> {
     inner.remote_ip = outer.remote_ip;
     inner.headers = {{"authorization", std::string(outer.header("authorization"))}, {"content-type", c.content_type}};
     if (c.wait > 0) inner.headers.emplace_back("prefer", "wait=" + std::to_string(c.wait));
-    if (as) return api.handle_as(std::move(inner), *as, std::move(done));
-    api.handle(std::move(inner), std::move(done));
+    return inner;
   }
 
   void answer(json message) {
@@ -475,6 +485,7 @@ void add_mcp_routes(Api& api, Services& s) {
              json body = json::parse(ctx.req.body, nullptr, false);
              if (body.is_discarded()) return json_response(400, rpc_error(nullptr, kParseError, "The body is not JSON"));
              auto ex = std::make_shared<Exchange>(api, ctx.req, *s.jobs);
+             ex->who = *p;
              if (p->session) ex->as = *p;  // an OAuth token: REST routes would not take it
              ex->batch = body.is_array();
              if (ex->batch) {

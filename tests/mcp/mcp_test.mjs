@@ -196,6 +196,8 @@ await step('a scoped key reads its balance and is denied a generation (403 as is
   expect(!bal.isError && bal.json.balance_cents === 100, bal.text);
   const gen = await tool(scoped, 'call_tool', { tool: 'image', input: { model: 'local-image', prompt: 'denied' } });
   expect(gen.isError && /403/.test(gen.text), gen.text);
+  const fetchDenied = await tool(scoped, 'upload_file', { url: `${base}/files/none.png` });
+  expect(fetchDenied.isError && /403/.test(fetchDenied.text), `fetched for a key that may not upload: ${fetchDenied.text}`);
 });
 
 await step('without a key the client is refused: 401 with a Bearer challenge', async () => {
