@@ -38,7 +38,7 @@ Response error_response(Family f, const Status& s) {
       break;
   }
   Response r = json_response(status, body);
-  if (s.code == Code::rate_limited || (s.code == Code::unavailable && s.retry_after > 0))
+  if (s.code == Code::rate_limited || s.retry_after > 0)
     r.set_header("Retry-After", std::to_string(std::max(1, s.retry_after)));
   return r;
 }
@@ -141,8 +141,12 @@ void Api::precheck(Request head, std::function<void(std::optional<Response>)> do
   auto shared = std::make_shared<std::pair<Request, Prepared>>(std::move(head), std::move(p));
   bool queued = pool_->submit([this, shared, done, route] {
     auto& [req, prepared] = *shared;
-    if (authn_.now(req, route->auth, prepared.key_hash).ok()) return done(std::nullopt);
-    done(run(req, std::move(prepared)));  // the pipeline's own refusal, logged and counted like any other answer
+    auto who = authn_.now(req, route->auth, prepared.key_hash);
+    if (who.ok()) return done(std::nullopt);
+    // Answered with this refusal (never by running the handler on a request without its body,
+    // should the credential pass a second look), logged and counted like any other answer.
+    prepared.refused = who.status();
+    done(run(req, std::move(prepared)));
   });
   if (!queued) done(error_response(family_of(shared->first.path), overloaded()));
 }
@@ -165,6 +169,7 @@ Task<Result<Response>> Api::steps(Ctx& ctx, Prepared& p, Flow& flow) {
   ctx.params = std::move(m.params);
 
   if (route.auth != Auth::none) {
+    if (!p.refused.ok()) co_return p.refused;
     if (p.as) {
       ctx.principal = std::move(*p.as);
     } else {

@@ -77,6 +77,7 @@ class Api final : public HttpHandler {
     Router::Match match;
     std::string key_hash;
     std::optional<Principal> as{};  // handle_as
+    Status refused{};               // precheck's answer: the pipeline stops at authentication with it
   };
   Prepared prepare(const Request& req) const;
   const RouteSpec* route_of(const Prepared& p) const {

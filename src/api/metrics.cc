@@ -60,6 +60,7 @@ std::string Metrics::render() const {
   o << "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total " << cpu << "\n";
   o << "# TYPE process_open_fds gauge\nprocess_open_fds " << fds << "\n";
   o << "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds " << start_time_ << "\n";
+  for (auto& source : sources_) o << source();
   return o.str();
 }
 

@@ -2,10 +2,12 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace varg {
 
@@ -13,6 +15,8 @@ class Metrics {
  public:
   void observe(const std::string& method, const std::string& route, int status, int64_t micros);
   std::string render() const;
+  // More Prometheus text appended to every render (the jobs, the store); set up before serving.
+  void add_source(std::function<std::string()> source) { sources_.push_back(std::move(source)); }
 
  private:
   static constexpr std::array<int64_t, 12> kBucketsUs = {100, 250, 500, 1000, 2500, 5000, 10000,
@@ -25,6 +29,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::tuple<std::string, std::string, int>, Series> series_;
   int64_t start_time_ = 0;
+  std::vector<std::function<std::string()>> sources_;
 
  public:
   Metrics();

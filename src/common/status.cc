@@ -18,6 +18,7 @@ int http_status(Code c) {
     case Code::provider_error: return 502;
     case Code::unavailable: return 503;
     case Code::timeout: return 504;
+    case Code::insufficient_storage: return 507;
   }
   return 500;
 }
@@ -38,6 +39,7 @@ const char* code_name(Code c) {
     case Code::provider_error: return "provider_error";
     case Code::unavailable: return "service_unavailable";
     case Code::timeout: return "timeout";
+    case Code::insufficient_storage: return "insufficient_storage";
   }
   return "internal_error";
 }

@@ -22,6 +22,7 @@ enum class Code {
   provider_error,        // 502
   unavailable,           // 503
   timeout,               // 504
+  insufficient_storage,  // 507
 };
 
 int http_status(Code c);
@@ -32,7 +33,7 @@ struct Status {
   std::string message;
   std::string field;     // the request field at fault, when there is one
   std::string provider;  // the upstream provider at fault, when there is one
-  int retry_after = 0;   // seconds, for rate_limited
+  int retry_after = 0;   // seconds: the caller may retry then (a Retry-After header)
 
   bool ok() const { return code == Code::ok; }
   static Status Ok() { return Status{}; }
@@ -40,6 +41,14 @@ struct Status {
 
 inline Status error(Code c, std::string message, std::string field = {}) {
   return Status{c, std::move(message), std::move(field), {}, 0};
+}
+
+// A temporary failure (the database restarting, a full disk, an open circuit): the response
+// carries Retry-After.
+inline Status retry_later(Code c, std::string message, int seconds = 1) {
+  Status s = error(c, std::move(message));
+  s.retry_after = seconds;
+  return s;
 }
 
 template <class T>

@@ -72,6 +72,7 @@ Result<ModelSpec> parse_model(const json& m) {
   s.default_duration = m.value("default_duration", s.durations.empty() ? std::max(5, s.min_duration) : s.durations.front());
   s.prompt_optional = m.value("prompt_optional", false);
   s.timed = m.value("timed", true);
+  s.fallback = m.value("fallback", "");
   s.aspect_ratios = m.value("aspect_ratios", std::vector<std::string>{});
   const json files = m.value("files", json::object()), choices = m.value("choices", json::object()),
              routes = m.value("routes", json::object());
@@ -125,6 +126,13 @@ Result<Catalog> Catalog::parse(const json& doc) {
     } catch (const json::exception& e) {
       return error(Code::invalid, "catalog: malformed model entry " + (m.is_object() ? m.value("id", "?") : "?") + ": " + e.what());
     }
+  }
+  for (auto& m : c.models_) {
+    if (m.fallback.empty()) continue;
+    const ModelSpec* alt = c.find(m.fallback);
+    if (!alt || alt->capability != m.capability || alt->provider == m.provider)
+      return error(Code::invalid, "catalog: model " + m.id + ": fallback " + m.fallback +
+                                      " must be another provider's model of the same capability");
   }
   for (auto& v : doc.value("voices", json::array())) {
     Voice voice{v.value("voice_id", ""), v.value("name", ""), {}};

@@ -52,6 +52,9 @@ struct ModelSpec {
   std::string qualified() const { return provider + ":" + id; }
   int64_t price(int duration_seconds) const;
   std::string unit() const;  // "request" or "5s"
+  // Another provider's model of the same capability that takes this model's requests while this
+  // provider's circuit breaker is open — only when the caller pays exactly the same. "": none.
+  std::string fallback;
   bool timed = true;  // false: the output's length follows its inputs (lipsync, upscale, edit): no duration, a flat price
   bool takes_duration() const { return timed && (capability == "video" || capability == "music"); }
   const FileRule* file_rule(const std::string& media) const;  // nullptr: the model takes no such files

@@ -1,9 +1,11 @@
 #include "gen/jobs.h"
-#include "gen/webhooks.h"
 
 #include <spdlog/spdlog.h>
 
+#include <sstream>
+
 #include "common/crypto.h"
+#include "gen/webhooks.h"
 #include "http/client.h"
 
 
@@ -16,7 +18,48 @@ Jobs::Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys
            const Clock& clock, Options opts)
     : store_(store), files_(files), providers_(providers), keys_(keys), catalog_(catalog), clock_(clock),
       ledger_(store, clock), opts_(opts),
-      instance_("vargd-" + random_base62(16)) {}
+      instance_("vargd-" + random_base62(16)) {
+  for (auto& [name, p] : providers_)
+    if (p->needs_key()) {
+      breakers_[name] = std::make_unique<Breaker>(opts_.breaker);
+      calls_[name];
+    }
+}
+
+Breaker* Jobs::breaker_of(const std::string& provider) {
+  auto it = breakers_.find(provider);
+  return it == breakers_.end() ? nullptr : it->second.get();
+}
+
+std::string Jobs::metrics() {
+  std::ostringstream o;
+  size_t queued = 0, running = 0;
+  {
+    std::lock_guard lk(mu_);
+    queued = queue_.size() + later_.size();
+    running = cancel_flags_.size();
+  }
+  o << "# TYPE varg_jobs_queued gauge\nvarg_jobs_queued " << queued << "\n";
+  o << "# TYPE varg_jobs_running gauge\nvarg_jobs_running " << running << "\n";
+  o << "# TYPE varg_provider_breaker_state gauge\n# TYPE varg_provider_breaker_opened_total counter\n"
+       "# TYPE varg_provider_breaker_rejected_total counter\n# TYPE varg_provider_calls_total counter\n"
+       "# TYPE varg_provider_fallbacks_total counter\n";
+  const int64_t now = clock_.now_ms();
+  for (auto& [name, b] : breakers_) {
+    const auto snap = b->snapshot(now);
+    const std::string l = "provider=\"" + name + "\"";
+    for (auto st : {Breaker::State::closed, Breaker::State::open, Breaker::State::half_open})
+      o << "varg_provider_breaker_state{" << l << ",state=\"" << breaker_state_name(st) << "\"} " << (snap.state == st) << "\n";
+    o << "varg_provider_breaker_opened_total{" << l << "} " << snap.opened_total << "\n";
+    o << "varg_provider_breaker_rejected_total{" << l << "} " << snap.rejected_total << "\n";
+    const Calls& c = calls_.at(name);
+    o << "varg_provider_calls_total{" << l << ",outcome=\"ok\"} " << c.ok << "\n";
+    o << "varg_provider_calls_total{" << l << ",outcome=\"error\"} " << c.error << "\n";
+    o << "varg_provider_calls_total{" << l << ",outcome=\"outage\"} " << c.outage << "\n";
+    o << "varg_provider_fallbacks_total{" << l << "} " << c.fallback << "\n";
+  }
+  return o.str();
+}
 
 Jobs::~Jobs() { stop(); }
 
@@ -167,7 +210,7 @@ void Jobs::timer() {
   auto next_sweep = steady::now() + std::chrono::seconds(kOrphanGrace);
   while (!stopping_) {
     cv_.wait_for(lk, std::chrono::milliseconds(100));
-    while (!later_.empty() && later_.front().first <= steady::now()) {  // waited for a fetch slot
+    while (!later_.empty() && later_.front().first <= steady::now()) {  // their turn came
       queue_.push_back(later_.front().second);
       later_.pop_front();
       work_cv_.notify_one();
@@ -320,7 +363,7 @@ bool Jobs::fetch_inputs(JobRecord& job, json& stored) {
     std::lock_guard lk(mu_);
     int& n = fetching_[job.user_id];
     if (n >= std::max(1, opts_.fetches_per_account)) {
-      later_.emplace_back(steady::now() + std::chrono::milliseconds(200), job.id);
+      later_.emplace_back(steady::now() + kLater, job.id);
       return false;
     }
     n++;
@@ -523,6 +566,14 @@ Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
     return j;
   }
   VARG_TRY(pay(p, s));
+  Submission routed = s;  // the fallback's, when the breaker sends the request there
+  VARG_TRY(through_breaker(routed, p));
+  if (routed.body != s.body) j = new_job(routed, p);
+  {
+    std::lock_guard lk(mu_);
+    if (queue_.size() + later_.size() >= opts_.max_queued)
+      return retry_later(Code::unavailable, "Too many jobs are waiting on this instance; retry shortly", 2);
+  }
   bill(j, p);
   Store::Admission a;
   if (!p.no_key.ok()) a.unless_hit = p.no_key;
@@ -562,6 +613,38 @@ Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
     enqueue(j.id);
   }
   return j;
+}
+
+Status Jobs::through_breaker(Submission& s, Plan& p) {
+  const ModelSpec& m = *p.req.model;
+  Breaker* b = breaker_of(m.provider);
+  int wait = 0;
+  if (!b || b->allow(clock_.now_ms(), &wait)) return Status::Ok();
+  if (!m.fallback.empty()) {
+    Submission alt = s;
+    alt.body["model"] = m.fallback;
+    auto q = plan(alt, true);
+    int alt_wait = 0;
+    // The caller was quoted this price and billing mode: the fallback serves it only on the same terms.
+    if (q.ok() && pay(*q, alt).ok() && q->no_key.ok() == p.no_key.ok() && q->billing_mode == p.billing_mode &&
+        q->req.credits() == p.req.credits()) {
+      Breaker* other = breaker_of(q->req.model->provider);
+      if (!other || other->allow(clock_.now_ms(), &alt_wait)) {
+        calls_.at(m.provider).fallback++;
+        spdlog::info(json{{"msg", "breaker open: request sent to the fallback model"}, {"model", m.qualified()},
+                          {"fallback", q->req.model->qualified()}}.dump());
+        s = std::move(alt);
+        p = std::move(*q);
+        return Status::Ok();
+      }
+    }
+  }
+  Status st = retry_later(Code::provider_error,
+                          m.provider + " is failing: new requests to it are paused for " + std::to_string(wait) +
+                              " s (circuit breaker open); retry then",
+                          wait);
+  st.provider = m.provider;
+  return st;
 }
 
 Result<Jobs::Estimate> Jobs::estimate(const Submission& s) {
@@ -676,15 +759,23 @@ void Jobs::run_job(const std::string& id) {
     std::lock_guard lk(mu_);
     if (auto it = live_.find(id); it != live_.end()) here = it->second;
   }
+  // The store unavailable for now (a database restart): the job runs again shortly, not never.
+  auto again = [&](const Status& s) {
+    if (s.retry_after == 0) return;
+    std::lock_guard lk(mu_);
+    later_.emplace_back(steady::now() + kLater, id);
+  };
   auto loaded = here ? Result<JobRecord>(std::move(*here)) : store_.job(id);
-  if (!loaded.ok() || !is_live(loaded->status) || !loaded->leader.empty()) return;
+  if (!loaded.ok()) return again(loaded.status());
+  if (!is_live(loaded->status) || !loaded->leader.empty()) return;
   JobRecord job = std::move(*loaded);
   const int64_t now = clock_.now_ms();
   // Each job runs on one instance: the lease holder. A job admitted here holds this instance's
   // lease already (renewed every lease_ms / 5), so only a lease about to run out is claimed again.
   if (opts_.shared_store && !(job.lease_owner == instance_ && job.lease_until > now + opts_.lease_ms / 2)) {
     auto mine = store_.claim_job(id, instance_, now + opts_.lease_ms, now);
-    if (!mine.ok() || !*mine) return;
+    if (!mine.ok()) return again(mine.status());
+    if (!*mine) return;
   }
   json stored = json::parse(job.params);
   if (needs_fetch(stored["inputs"])) {
@@ -708,7 +799,8 @@ void Jobs::run_job(const std::string& id) {
     if (!provider->submits_first() || !job.upstream_id.empty()) {
       job.status = JobStatus::processing;
       auto moved = store_.transition_job({job, JobStatus::queued, std::nullopt, std::nullopt});
-      if (!moved.ok() || !moved->applied) return;  // cancelled meanwhile
+      if (!moved.ok()) return again(moved.status());
+      if (!moved->applied) return;  // cancelled meanwhile
       remember(job);
       notify(id);
     }
@@ -725,6 +817,12 @@ void Jobs::run_job(const std::string& id) {
     if (stopping_) return;  // shutting down: the job stays unfinished and resumes at next start
   }
   if (*flag) return;  // cancelled: cancel() already settled it
+  if (Breaker* b = breaker_of(m->provider)) {
+    const bool outage = !out.ok() && out.status().retry_after > 0;
+    auto& c = calls_.at(m->provider);
+    (out.ok() ? c.ok : outage ? c.outage : c.error)++;
+    b->record(outage, clock_.now_ms());
+  }
   if (out.ok()) {
     complete(job, *out);
   } else {
@@ -783,7 +881,7 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
   // (even while the result downloaded) leaves nothing cached and nothing charged.
   if (job.cache_mode != "no-store")
     t.publish = CacheEntry{job.cache_key, job.output_file_id, job.output_media_type, clock_.now(), clock_.now() + opts_.cache_ttl};
-  auto done = store_.transition_job(t);
+  auto done = write_final(t);
   if (!done.ok()) {
     spdlog::error(json{{"msg", "cannot finish job"}, {"job_id", job.id}, {"error", done.status().message}}.dump());
     return;  // still processing in the store: it resumes (and settles) at the next start
@@ -822,10 +920,24 @@ void Jobs::fail(JobRecord job, const std::string& why) {
   Store::Transition t{job, from, std::nullopt, std::nullopt};
   if (!job.reservation.empty())
     t.entry = ledger_.release(job);
-  auto done = store_.transition_job(t);
+  auto done = write_final(t);
   spdlog::info(json{{"msg", "job failed"}, {"job_id", job.id}, {"error", why}}.dump());
   const bool applied = done.ok() && done->applied;
   finished(job.id, done.ok() ? done->followers : std::vector<std::string>{}, applied ? &t.job : nullptr);
+}
+
+Result<Store::Moved> Jobs::write_final(const Store::Transition& t) {
+  auto wait = std::chrono::milliseconds(100);
+  for (bool logged = false;; logged = true) {
+    auto done = store_.transition_job(t);
+    if (done.ok() || done.status().retry_after == 0) return done;
+    if (!logged)
+      spdlog::warn(json{{"msg", "cannot write a job's outcome yet; trying again"}, {"job_id", t.job.id},
+                        {"error", done.status().message}}.dump());
+    std::unique_lock lk(mu_);
+    if (cv_.wait_for(lk, wait, [&] { return stopping_; })) return done;  // resumes at the next start
+    wait = std::min(wait * 2, std::chrono::milliseconds(5000));
+  }
 }
 
 // A job stopped being live: its watchers (and those of the followers resolved with it) hear it.

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "auth/permissions.h"
 #include "billing/ledger.h"
+#include "gen/breaker.h"
 #include "gen/catalog.h"
 #include "gen/files.h"
 #include "gen/hits.h"
@@ -50,6 +51,8 @@ class Jobs {
     int64_t lease_ms = 10000;
     // No threads: the caller runs queued jobs one at a time with step() (the simulation).
     bool manual = false;
+    Breaker::Settings breaker{};  // per remote provider
+    size_t max_queued = 10000;    // jobs waiting here for a worker; more: 503 with Retry-After
   };
   Jobs(Store& store, Files& files, ProviderRegistry& providers, ProviderKeys& keys, const Catalog& catalog,
        const Clock& clock, Options opts);
@@ -59,6 +62,8 @@ class Jobs {
   // starts the workers (none when manual).
   void start();
   void stop();
+  // Prometheus text: the job queue, each provider's breaker and its calls by outcome.
+  std::string metrics();
   // Manual mode: runs the next queued job (or one whose fetch slot came free) on the calling
   // thread; false when none is waiting.
   bool step();
@@ -171,6 +176,15 @@ class Jobs {
   Result<FileRecord> store_listing(const FileRecord& first, const ProviderOutput& out);
   nlohmann::json listing(const std::string& file_id) const;
   void fail(JobRecord job, const std::string& why);
+  // Admission's guard for the provider of the plan: its breaker lets the request through, or the
+  // model's fallback takes it at exactly the same price (the plan and *s are switched to it), or
+  // the request fails fast with provider_error and Retry-After.
+  Status through_breaker(Submission& s, Plan& p);
+  Breaker* breaker_of(const std::string& provider);
+  // Writes a job's final transition (its charge or release), trying again while the store is
+  // unavailable (the database restarting, a full disk) — the outcome is in hand and must not be
+  // lost — until it is written, refused for good, or this process stops.
+  Result<Store::Moved> write_final(const Store::Transition& t);
   // A job reached its final state (`final`: its record as written, kept a minute for the watchers
   // that re-read it; null when not known here) and its followers with it.
   void finished(const std::string& id, const std::vector<std::string>& followers, const JobRecord* final = nullptr);
@@ -195,7 +209,14 @@ class Jobs {
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running jobs
   std::map<std::string, std::string> header_keys_;  // job → BYOK header key, in memory only
   std::map<int64_t, int> fetching_;                  // account → jobs fetching input URLs now
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> later_;  // waiting for a fetch slot
+  std::map<std::string, std::unique_ptr<Breaker>> breakers_;  // remote providers (fixed at start)
+  struct Calls {
+    std::atomic<int64_t> ok{0}, error{0}, outage{0}, fallback{0};
+  };
+  std::map<std::string, Calls> calls_;  // provider → outcomes of its calls (same keys as breakers_)
+  // Jobs to run again shortly: waiting for a fetch slot, or for the store to come back.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> later_;
+  static constexpr std::chrono::milliseconds kLater{200};
   std::map<std::string, uint64_t> versions_;
   // Records of the last kFinalKept jobs finished here (final: they never move), for the watchers
   // that re-read a job as it finishes.

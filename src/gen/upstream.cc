@@ -15,6 +15,12 @@ Status Upstream::failure(const std::string& what) const {
   return s;
 }
 
+Status Upstream::outage(const std::string& what) const {
+  Status s = failure(what);
+  s.retry_after = 30;
+  return s;
+}
+
 bool Upstream::pause(long ms, const std::atomic<bool>& cancelled) {
   for (long waited = 0; waited < ms; waited += 20) {
     if (cancelled) return false;
@@ -52,14 +58,14 @@ Result<HttpReply> Upstream::call(HttpCall c, const std::atomic<bool>& cancelled)
     }
     if (attempt < attempts && !pause(std::min(wait, 30000L), cancelled)) return error(Code::unavailable, "cancelled");
   }
-  return failure(last + " after " + std::to_string(attempts) + " attempts");
+  return outage(last + " after " + std::to_string(attempts) + " attempts");
 }
 
 Result<nlohmann::json> Upstream::call_json(HttpCall c, const std::atomic<bool>& cancelled) const {
   auto r = call(std::move(c), cancelled);
   if (!r.ok()) return r.status();
   auto j = parse_untrusted(r->body, {64, 2000000});  // a provider's answer is as untrusted as a caller's body
-  if (!j.ok() || !j->is_object()) return failure("the provider answered with something that is not JSON");
+  if (!j.ok() || !j->is_object()) return outage("the provider answered with something that is not JSON");
   return j;
 }
 

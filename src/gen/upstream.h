@@ -25,6 +25,10 @@ struct Upstream {
   // call() and the body parsed as a JSON object.
   Result<nlohmann::json> call_json(HttpCall c, const std::atomic<bool>& cancelled) const;
   Status failure(const std::string& what) const;
+  // A failure that says the provider is down or struggling (5xx or 429 after every retry, no
+  // connection, timeouts, garbage): it counts toward the provider's circuit breaker, and the
+  // Status carries a Retry-After.
+  Status outage(const std::string& what) const;
   // Sleeps up to ms, waking early when cancelled; false if cancelled.
   static bool pause(long ms, const std::atomic<bool>& cancelled);
 };

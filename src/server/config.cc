@@ -171,6 +171,12 @@ const std::vector<Setting>& settings() {
        integer("allow-private-provider-urls", &Config::allow_private_provider_urls, 0, 1)},
       {"rate-limit-rpm", "600", "state-changing requests (POST, PUT, DELETE) per minute per account, all its keys and sessions together (0: unlimited); 429 with Retry-After above",
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
+      {"breaker-failures", "5", "consecutive outages of a provider (5xx, timeouts, no connection) that open its circuit breaker (0: never)",
+       integer("breaker-failures", &Config::breaker_failures, 0, 1000000)},
+      {"breaker-open-ms", "30000", "how long an open breaker fails requests to its provider fast before one probe may pass",
+       integer("breaker-open-ms", &Config::breaker_open_ms, 100, 86400000)},
+      {"max-queued-jobs", "10000", "generations waiting for a job worker on this instance; more get a 503 with Retry-After",
+       integer("max-queued-jobs", &Config::max_queued_jobs, 1, 100000000)},
       {"max-active-jobs", "20", "queued plus processing generations one account may have (0: no cap); 429 above",
        integer("max-active-jobs", &Config::max_active_jobs, 0, 100000)},
       {"job-lease-ms", "10000", "with PostgreSQL: how long a job stays with the instance running it without a renewal; "

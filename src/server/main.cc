@@ -139,7 +139,10 @@ int serve(const Config& cfg) {
   jo.max_active_per_account = cfg.max_active_jobs;
   jo.lease_ms = cfg.job_lease_ms;
   jo.shared_store = opened->shared;
+  jo.breaker = {cfg.breaker_failures, cfg.breaker_open_ms};
+  jo.max_queued = size_t(cfg.max_queued_jobs);
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
+  metrics.add_source([&jobs] { return jobs.metrics(); });
 
   Webhooks::Options wo;
   wo.backoff_s = cfg.webhook_retries;

@@ -1,6 +1,6 @@
 """Shared harness for varg's end-to-end tests: the real vargd and the fake upstreams, started as
 real processes on loopback in a temp dir, spoken to over real HTTP (stdlib only)."""
-import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import glob, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VARGD = os.environ.get("VARGD") or (sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "vargd")
@@ -105,3 +105,70 @@ def wait_job(base, key, job_id, timeout=30):
 
 def balance(base, key):
     return call("GET", base + "/v1/balance", key)[2]
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Postgres:
+    """A throwaway PostgreSQL server: initdb into a temp dir, pg_ctl start on a free loopback port."""
+
+    def __init__(self):
+        ctl = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not ctl:
+            raise RuntimeError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl): run scripts/setup")
+        self.bin = os.path.dirname(ctl[-1])
+        self.dir = tempfile.mkdtemp(prefix="varg-pg-e2e-")
+        os.chmod(self.dir, 0o755)
+        self.as_pg = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.dir, "postgres")
+            self.as_pg = ["runuser", "-u", "postgres", "--"]
+        self.port = free_port()
+        self.run("initdb", "-D", self.dir + "/data", "-A", "trust", "-U", "varg", "--no-sync")
+        self.start()
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "varg", "varg")
+        self.url = "postgresql://varg@127.0.0.1:%d/varg" % self.port
+
+    def start(self):
+        self.run("pg_ctl", "-D", self.dir + "/data", "-l", self.dir + "/server.log", "-w", "start", "-o",
+                 "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" % (self.port, self.dir))
+
+    def halt(self, mode="fast"):
+        """pg_ctl stop: 'fast' ends every session (a planned restart), 'immediate' is a crash."""
+        self.run("pg_ctl", "-D", self.dir + "/data", "-m", mode, "-w", "stop")
+
+    def run(self, tool, *args):
+        subprocess.run(self.as_pg + [os.path.join(self.bin, tool), *args], cwd=self.dir, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sql(self, query):
+        out = subprocess.run(self.as_pg + [os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "varg",
+                                           "-d", "varg", "-Atc", query], cwd=self.dir, check=True, capture_output=True, text=True)
+        return [line.split("|") for line in out.stdout.splitlines() if line]
+
+    LIVE_JOBS = "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'processing')"
+
+    def live_jobs(self):
+        """Jobs still queued or processing: [] when none, else their state (for a failure's message)."""
+        if self.sql(self.LIVE_JOBS) == [["0"]]:
+            return []
+        return self.sql("SELECT id, status, lease_owner, lease_until - (EXTRACT(EPOCH FROM now()) * 1000)::bigint, leader, "
+                        "upstream_id, reservation FROM jobs WHERE status IN ('queued', 'processing') LIMIT 10")
+
+    def wait_no_live_jobs(self, timeout):
+        end = time.time() + timeout
+        while time.time() < end and self.live_jobs():
+            time.sleep(0.5)
+        return self.live_jobs()
+
+    def stop(self):
+        try:
+            self.run("pg_ctl", "-D", self.dir + "/data", "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """End-to-end: login codes delivered through a real SMTP server (Debian's python3-aiosmtpd on a
 free port), read out of the delivered message; an unreachable SMTP server is a 502 and a log line."""
-import email, re, socket, sys, time, unittest
+import email, re, sys, time, unittest
 
 from aiosmtpd.controller import Controller
 
-from harness import Vargd, call
+from harness import Vargd, call, free_port
 
 
 class Inbox:
@@ -15,14 +15,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.rcpt_tos, envelope.content))
         return "250 Message accepted"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Mail(unittest.TestCase):

@@ -7,57 +7,12 @@ Issue 20: identical requests on two instances generate once (f), the active-jobs
 instances (d), and under 64 concurrent clients an instance killed and restarted three times leaves
 every account's ledger identity intact and nothing reserved.
 Usage: test_scaleout.py /path/to/vargd. Without PostgreSQL the run fails; nothing is skipped."""
-import glob, os, random, shutil, socket, subprocess, tempfile, threading, time, unittest
+import os, random, threading, time, unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import Vargd, balance, call, start_fake, wait_job
+from harness import Postgres, Vargd, balance, call, start_fake, wait_job
 
 SECRET = "5e" * 32  # one --secret for every instance, so key hashes and sealed keys match
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Postgres:
-    """A throwaway PostgreSQL server: initdb into a temp dir, pg_ctl start on a free loopback port."""
-
-    def __init__(self):
-        ctl = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not ctl:
-            raise RuntimeError("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl): run scripts/setup")
-        self.bin = os.path.dirname(ctl[-1])
-        self.dir = tempfile.mkdtemp(prefix="varg-pg-e2e-")
-        os.chmod(self.dir, 0o755)
-        self.as_pg = []
-        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-            shutil.chown(self.dir, "postgres")
-            self.as_pg = ["runuser", "-u", "postgres", "--"]
-        self.port = free_port()
-        self.run("initdb", "-D", self.dir + "/data", "-A", "trust", "-U", "varg", "--no-sync")
-        self.run("pg_ctl", "-D", self.dir + "/data", "-l", self.dir + "/server.log", "-w", "start", "-o",
-                 "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" % (self.port, self.dir))
-        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "varg", "varg")
-        self.url = "postgresql://varg@127.0.0.1:%d/varg" % self.port
-
-    def run(self, tool, *args):
-        subprocess.run(self.as_pg + [os.path.join(self.bin, tool), *args], cwd=self.dir, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def sql(self, query):
-        out = subprocess.run(self.as_pg + [os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "varg",
-                                           "-d", "varg", "-Atc", query], cwd=self.dir, check=True, capture_output=True, text=True)
-        return [line.split("|") for line in out.stdout.splitlines() if line]
-
-    def stop(self):
-        try:
-            self.run("pg_ctl", "-D", self.dir + "/data", "-m", "immediate", "stop")
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ScaleOut(unittest.TestCase):
@@ -252,10 +207,8 @@ class ScaleOut(unittest.TestCase):
                 b.start()
             for t in threads:
                 t.join()
-            end = time.time() + 90  # the survivors finish every job the dead ones left (lease 2 s)
-            while time.time() < end and int(self.pg.sql("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'processing')")[0][0]):
-                time.sleep(0.5)
-            self.assertEqual(self.pg.sql("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'processing')"), [["0"]])
+            # The survivors finish every job the dead ones left (lease 2 s).
+            self.assertEqual(self.pg.wait_no_live_jobs(90), [], "jobs left queued or processing")
             bad = self.pg.sql(
                 "SELECT a.user_id, a.settled, a.reserved FROM accounts a WHERE a.reserved <> 0 OR a.active <> 0 OR a.settled <> "
                 "(SELECT COALESCE(SUM(CASE WHEN kind IN ('grant','purchase','refund','adjustment') THEN amount "

@@ -11,11 +11,7 @@
 namespace varg {
 
 // The worker queue is full: try again in a second.
-inline Status overloaded() {
-  Status s = error(Code::unavailable, "Server is overloaded; retry shortly");
-  s.retry_after = 1;
-  return s;
-}
+inline Status overloaded() { return retry_later(Code::unavailable, "Server is overloaded; retry shortly"); }
 
 class Flow {
  public:

@@ -14,7 +14,7 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& url, int statement_t
   if (PQstatus(c) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(c);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return error(Code::unavailable, "cannot connect to PostgreSQL: " + msg);
+    return retry_later(Code::unavailable, "cannot connect to PostgreSQL: " + msg);
   }
   VARG_TRY(conn->setup());
   return conn;
@@ -46,7 +46,7 @@ Status Conn::reset() {
   PQreset(pg_);
   if (PQstatus(pg_) != CONNECTION_OK) {
     prepared_.clear();
-    return error(Code::unavailable, "The database is unavailable; retry shortly");
+    return retry_later(Code::unavailable, "The database is unavailable; retry shortly");
   }
   return setup();
 }
@@ -77,9 +77,13 @@ Status Conn::failure(PGresult* r, const std::string& what) {
   std::string msg = r ? PQresultErrorMessage(r) : PQerrorMessage(pg_);
   if (r) PQclear(r);
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  if (PQstatus(pg_) != CONNECTION_OK) return error(Code::unavailable, "The database is unavailable; retry shortly");
-  if (sqlstate_ == "57014") return error(Code::unavailable, "The database did not answer in time; retry shortly");
-  if (lost_race() || sqlstate_ == "55P03") return error(Code::unavailable, "The database is busy; retry shortly");
+  if (PQstatus(pg_) != CONNECTION_OK) return retry_later(Code::unavailable, "The database is unavailable; retry shortly");
+  if (sqlstate_ == "57014") return retry_later(Code::unavailable, "The database did not answer in time; retry shortly");
+  if (lost_race() || sqlstate_ == "55P03") return retry_later(Code::unavailable, "The database is busy; retry shortly");
+  // Class 53: out of disk, memory or connections; class 57P: the server is shutting down or starting.
+  if (sqlstate_ == "53100") return retry_later(Code::insufficient_storage, "The database is out of disk space; retry later", 30);
+  if (sqlstate_.starts_with("53") || sqlstate_.starts_with("57P"))
+    return retry_later(Code::unavailable, "The database is unavailable; retry shortly");
   if (sqlstate_ == "23505") return error(Code::conflict, "database conflict: " + msg);
   return error(Code::internal, "database error (" + what + "): " + msg);
 }

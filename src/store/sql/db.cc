@@ -57,7 +57,7 @@ Result<Rows> Tx::run(std::string_view sql, std::initializer_list<Value> params) 
 
 Status Tx::retry() {
   retry_ = true;
-  return error(Code::unavailable, "The database is busy; retry shortly");
+  return retry_later(Code::unavailable, "The database is busy; retry shortly");
 }
 
 std::string numbered_placeholders(std::string_view sql) {
@@ -209,7 +209,7 @@ Status Db::read(FnRef<Status(Tx&)> op) {
   {
     std::unique_lock lk(s.mu);
     if (!s.readers_cv.wait_for(lk, std::chrono::milliseconds(s.engine.pool_wait_ms), [&] { return !s.idle_readers.empty(); }))
-      return error(Code::unavailable, "All database connections are busy; retry shortly");
+      return retry_later(Code::unavailable, "All database connections are busy; retry shortly");
     c = s.idle_readers.back();
     s.idle_readers.pop_back();
   }
@@ -328,7 +328,7 @@ void Db::State::run_batch(Connection& c, std::vector<Op*>& batch) {
     }
     if (attempt + 1 >= kAttempts) {
       for (size_t i = 0; i < batch.size(); i++)
-        if (!settled[i]) batch[i]->result = error(Code::unavailable, "The database is busy; retry shortly");
+        if (!settled[i]) batch[i]->result = retry_later(Code::unavailable, "The database is busy; retry shortly");
       return;
     }
     if (attempt > 0)  // a re-run failed for another reason (connection reset): back off a little
@@ -382,7 +382,7 @@ Status Db::State::run_once(Connection& c, std::vector<Op*>& batch, std::vector<b
   }
   if (c.broken()) {
     c.reset();
-    return error(Code::unavailable, "The database connection was lost while committing; the outcome is unknown, retry");
+    return retry_later(Code::unavailable, "The database connection was lost while committing; the outcome is unknown, retry");
   }
   rollback(c);
   return commit;

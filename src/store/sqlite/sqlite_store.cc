@@ -293,7 +293,9 @@ CREATE INDEX oauth_tokens_by_user ON oauth_tokens(user_id, created_at);
 
 Status db_error(sqlite3* db, int rc) {
   const int primary = rc & 0xff;
-  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return error(Code::unavailable, "The database is busy; retry shortly");
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return retry_later(Code::unavailable, "The database is busy; retry shortly");
+  if (primary == SQLITE_FULL) return retry_later(Code::insufficient_storage, "The disk is full; nothing was written, retry later", 30);
+  if (primary == SQLITE_IOERR) return retry_later(Code::unavailable, "The database could not write to disk; nothing was written, retry shortly", 5);
   const std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) return error(Code::conflict, "database conflict: " + msg);
   return error(Code::internal, "database error: " + msg);

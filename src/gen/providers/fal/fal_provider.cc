@@ -64,7 +64,7 @@ class FalProvider final : public Provider {
         return up_.failure("the request ended as " + status);
       if (status != "IN_QUEUE" && status != "IN_PROGRESS") return up_.failure("unknown queue status '" + status + "'");
       call.running();
-      if (waited > up_.max_wait_ms) return up_.failure("the request did not finish in time");
+      if (waited > up_.max_wait_ms) return up_.outage("the request did not finish in time");
       if (!Upstream::pause(up_.poll_ms, call.cancelled)) return error(Code::unavailable, "cancelled");
     }
     auto out = up_.call_json({"GET", base, auth, ""}, call.cancelled);

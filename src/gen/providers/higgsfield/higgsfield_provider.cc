@@ -64,7 +64,7 @@ class HiggsfieldProvider final : public Provider {
       if (status == "failed" || status == "canceled") return up_.failure("the request ended as " + status);
       if (status != "queued" && status != "in_progress") return up_.failure("unknown request status '" + status.substr(0, 40) + "'");
       call.running();
-      if (waited > up_.max_wait_ms) return up_.failure("the request did not finish in time");
+      if (waited > up_.max_wait_ms) return up_.outage("the request did not finish in time");
       if (!Upstream::pause(up_.poll_ms, call.cancelled)) return error(Code::unavailable, "cancelled");
     }
   }

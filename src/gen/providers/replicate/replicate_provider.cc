@@ -35,7 +35,7 @@ class ReplicateProvider final : public Provider {
     const std::string id = prediction.value("id", "");
     for (long waited = 0; running(prediction.value("status", "")); waited += up_.poll_ms) {
       call.running();
-      if (waited > up_.max_wait_ms) return up_.failure("the prediction did not finish in time");
+      if (waited > up_.max_wait_ms) return up_.outage("the prediction did not finish in time");
       if (!Upstream::pause(up_.poll_ms, call.cancelled)) return error(Code::unavailable, "cancelled");
       auto got = up_.call_json({"GET", up_.base_url + "/v1/predictions/" + id, auth, ""}, call.cancelled);
       if (!got.ok()) return got.status();

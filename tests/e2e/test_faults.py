@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""End-to-end faults (issue 25), each injected against real vargd processes: PostgreSQL restarted
+and crashed under load (every request answered 200-class or 503 with Retry-After in its dialect,
+none lost or charged twice, pools and LISTEN back without restarting vargd); a provider outage
+(its circuit breaker opens, fails fast, probes, closes; a fallback route at the same price only).
+Usage: test_faults.py /path/to/vargd. Without PostgreSQL the run fails; nothing is skipped."""
+import json, os, random, re, tempfile, threading, time, unittest
+
+from harness import Postgres, Vargd, balance, call, start_fake, wait_job
+
+SECRET = "6f" * 32
+
+# What a ledger that holds looks like: settled = grants - captures, nothing reserved or active.
+BROKEN_IDENTITY = (
+    "SELECT a.user_id, a.settled, a.reserved FROM accounts a WHERE a.reserved <> 0 OR a.active <> 0 OR a.settled <> "
+    "(SELECT COALESCE(SUM(CASE WHEN kind IN ('grant','purchase','refund','adjustment') THEN amount "
+    "WHEN kind = 'capture' THEN -amount ELSE 0 END), 0) FROM ledger l WHERE l.user_id = a.user_id)")
+
+
+def dialect_ok(path, status, headers, body):
+    """A 503 in the route family's documented error shape, with Retry-After."""
+    if status != 503 or "Retry-After" not in headers or not isinstance(body, dict):
+        return False
+    if path.startswith("/v1/"):
+        return body.get("statusCode") == 503 and body["error"]["code"] == "service_unavailable"
+    if path.startswith("/api/v0/"):
+        return body.get("success") is False and body.get("error") == "service_unavailable"
+    return body.get("statusCode") == 503 and body.get("code") == "service_unavailable"
+
+
+class PostgresRestart(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg, cls.fake, cls.vs = None, None, []
+        try:
+            cls.pg = Postgres()
+            os.environ["VARGD_DATABASE"] = cls.pg.url
+            os.environ["VARGD_SECRET"] = SECRET
+            cls.fake, cls.fake_url = start_fake()
+            flags = ["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
+                     "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key", "--job-lease-ms", "2000",
+                     "--max-active-jobs", "0", "--rate-limit-rpm", "0"]
+            cls.vs = [Vargd(flags), Vargd(flags)]
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for v in cls.vs:
+            v.cleanup()
+        if cls.fake:
+            cls.fake.kill()
+            cls.fake.wait()
+        if cls.pg:
+            cls.pg.stop()
+        os.environ.pop("VARGD_DATABASE", None)
+        os.environ.pop("VARGD_SECRET", None)
+
+    def test_restart_and_crash_under_load(self):
+        urls = [v.url for v in self.vs]
+        emails = ["pgr%d-%f@example.com" % (i, time.time()) for i in range(6)]
+        keys = [self.vs[0].user(e, 3000) for e in emails]
+        call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 0.2})
+        stop_at = time.time() + 14
+        seen, bad, jobs, lock = {}, [], [], threading.Lock()
+
+        def client(i):
+            rng = random.Random(i)
+            key = keys[i % len(keys)]
+            while time.time() < stop_at:
+                url = urls[rng.randrange(2)]
+                pick = rng.random()
+                if pick < 0.15:
+                    path, method, body = "/v1/image", "POST", {"model": "flux-pro", "prompt": "pg %d %f" % (i, rng.random())}
+                elif pick < 0.6:
+                    path, method, body = "/v1/balance", "GET", None
+                elif pick < 0.8:
+                    path, method, body = "/api/keys", "GET", None
+                else:
+                    path, method, body = "/api/v0/users/current", "GET", None
+                started = time.time()
+                try:
+                    s, h, j = call(method, url + path, key, body, {"Cache-Control": "no-store"} if body else None)
+                except OSError as e:  # a hang (the client's timeout) or a reset connection
+                    with lock:
+                        bad.append((path, "no answer after %.1f s: %s" % (time.time() - started, e)))
+                    continue
+                with lock:
+                    seen[s] = seen.get(s, 0) + 1
+                    if s == 202:
+                        jobs.append((key, j["job_id"]))
+                    elif s not in (200, 402) and not dialect_ok(path, s, h, j):
+                        bad.append((path, s, h.get("Retry-After"), j))
+                if s == 503:
+                    time.sleep(0.05)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(24)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        self.pg.halt("fast")  # a planned restart: every session ended
+        time.sleep(2)
+        self.pg.start()
+        time.sleep(3)
+        self.pg.halt("immediate")  # a crash: recovery from the WAL at start
+        time.sleep(1)
+        self.pg.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(bad, [], "answers other than 200/202/402 or a 503 with Retry-After in the dialect")
+        self.assertGreater(seen.get(503, 0), 0, "the restarts were not noticed: %s" % seen)
+        self.assertGreater(seen.get(202, 0), 20, seen)
+        print("\n  answers while PostgreSQL restarted and crashed: %s" % sorted(seen.items()))
+
+        # Pools recovered without restarting vargd: every instance answers at once.
+        for u in urls:
+            self.assertEqual(call("GET", u + "/v1/balance", keys[0])[0], 200)
+        # Every admitted job finishes (the survivors' leases take over anything stranded).
+        self.assertEqual(self.pg.wait_no_live_jobs(90), [], "jobs left queued or processing")
+        known = {row[0] for row in self.pg.sql("SELECT id FROM jobs")}
+        self.assertEqual([j for _, j in jobs if j not in known], [], "a job answered 202 was lost")
+        wait_job(urls[1], jobs[-1][0], jobs[-1][1])  # and the API agrees
+        self.assertEqual(self.pg.sql(BROKEN_IDENTITY), [], "balance identity broken or credits left reserved")
+        self.assertEqual(self.pg.sql("SELECT COUNT(*) FROM holds"), [["0"]])
+        self.assertEqual(self.pg.sql("SELECT ref FROM ledger WHERE kind = 'capture' GROUP BY ref HAVING COUNT(*) > 1"), [])
+        charged = self.pg.sql("SELECT COALESCE(SUM(cost_cents), 0) FROM jobs WHERE status = 'completed'")[0][0]
+        captured = self.pg.sql("SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE kind = 'capture'")[0][0]
+        self.assertEqual(charged, captured, "what completed jobs cost is what the ledger captured")
+
+        # LISTEN/NOTIFY is back: a revocation on one instance reaches the other within 1 s ...
+        s, _, k = call("POST", urls[0] + "/api/keys", keys[1], {"name": "after-restart"})
+        self.assertIn(s, (200, 201), k)
+        for u in urls:
+            self.assertEqual(call("GET", u + "/v1/balance", k["key"])[0], 200)
+        s, _, _ = call("DELETE", "%s/api/keys/%s" % (urls[1], k["id"]), keys[1])
+        self.assertIn(s, (200, 204))
+        time.sleep(1.0)
+        self.assertEqual(call("GET", urls[0] + "/v1/balance", k["key"])[0], 401)
+        # ... and so does a grant made by another process (the balance caches' notifications).
+        before = balance(urls[0], keys[2])["balance_cents"]
+        out = self.vs[1].admin("grant", "--email", emails[2], "--credits", "7")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        time.sleep(1.0)
+        self.assertEqual(balance(urls[0], keys[2])["balance_cents"], before + 7)
+        self.assertEqual(balance(urls[1], keys[2])["balance_cents"], before + 7)
+
+
+CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "gen", "catalog.json")
+
+
+def metric(url, name, **labels):
+    text = urllib_text(url + "/metrics")
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)\{([^}]*)\} (\S+)$", line)
+        if m and m.group(1) == name and ",".join(sorted(m.group(2).split(","))) == want:
+            return float(m.group(3))
+    raise AssertionError("no metric %s{%s}" % (name, want))
+
+
+def urllib_text(url):
+    return call("GET", url)[2].decode()
+
+
+class ProviderOutage(unittest.TestCase):
+    """fal goes down: after 3 consecutive outages its breaker opens; flux-pro (fallback: a
+    Higgsfield model at the same 10 credits) moves there, flux-dev (fallback at another price) fails
+    fast with 502 + Retry-After and reaches nobody; after the open period one probe passes and closes it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fal, cls.fal_url = start_fake()
+        cls.hf, cls.hf_url = start_fake()
+        cls.v = None
+        try:
+            with open(CATALOG) as f:
+                doc = json.load(f)
+            soul = next(m for m in doc["models"] if m["id"] == "soul")
+            doc["models"].append(dict(soul, id="soul-at-10", credits=10))
+            for m in doc["models"]:
+                if m["id"] == "flux-pro":
+                    m["fallback"] = "soul-at-10"
+                if m["id"] == "flux-dev":
+                    m["fallback"] = "soul"  # 15 credits, not 8: never taken
+            fd, cls.catalog = tempfile.mkstemp(suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                json.dump(doc, f)
+            cls.v = Vargd(["--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
+                           "--fal-url", cls.fal_url, "--fal-key", "pooled_fal", "--higgsfield-url", cls.hf_url,
+                           "--higgsfield-key", "hf_id:hf_secret", "--breaker-failures", "3", "--breaker-open-ms", "3000",
+                           "--catalog", cls.catalog])
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.v:
+            cls.v.cleanup()
+        if getattr(cls, "catalog", None):
+            os.unlink(cls.catalog)
+        for p in (cls.fal, cls.hf):
+            p.kill()
+            p.wait()
+
+    def test_breaker_opens_fails_fast_falls_back_at_the_same_price_and_closes(self):
+        key = self.v.user("outage@example.com", 1000)
+        call("POST", self.fal_url + "/_control", body={"mode": "error500"})
+        for i in range(3):
+            s, _, j = call("POST", self.v.url + "/v1/image", key, {"model": "flux-dev", "prompt": "down %d" % i})
+            self.assertEqual(s, 202, j)
+            self.assertEqual(wait_job(self.v.url, key, j["job_id"], timeout=60)["status"], "failed")
+        self.assertEqual(metric(self.v.url, "varg_provider_breaker_state", provider="fal", state="open"), 1)
+        self.assertEqual(metric(self.v.url, "varg_provider_calls_total", provider="fal", outcome="outage"), 3)
+        calls_before = len(call("GET", self.fal_url + "/_calls")[2]["calls"])
+
+        # Open: flux-dev fails fast (its fallback costs more), in the gateway dialect, with Retry-After.
+        s, h, e = call("POST", self.v.url + "/v1/image", key, {"model": "flux-dev", "prompt": "fast"})
+        self.assertEqual(s, 502, e)
+        self.assertEqual(e["error"]["code"], "provider_error")
+        self.assertEqual(e["provider"], "fal")
+        self.assertTrue(1 <= int(h["Retry-After"]) <= 3, h)
+        self.assertEqual(len(call("GET", self.fal_url + "/_calls")[2]["calls"]), calls_before, "an open breaker sent nothing")
+        self.assertEqual(balance(self.v.url, key)["balance_cents"], 1000, "failed and refused requests cost nothing")
+
+        # flux-pro goes to its fallback, at the quoted 10 credits, and says which model ran.
+        s, _, j = call("POST", self.v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "elsewhere"})
+        self.assertEqual(s, 202, j)
+        done = wait_job(self.v.url, key, j["job_id"], timeout=30)
+        self.assertEqual(done["status"], "completed", done)
+        self.assertEqual(done["model"], "higgsfield:soul-at-10", done)
+        self.assertEqual(done["billing"]["cost_cents"], 10, done)
+        self.assertEqual(balance(self.v.url, key)["balance_cents"], 990)
+        self.assertEqual(metric(self.v.url, "varg_provider_fallbacks_total", provider="fal"), 1)
+        self.assertGreaterEqual(metric(self.v.url, "varg_provider_breaker_rejected_total", provider="fal"), 2)
+
+        # After the open period one probe passes; fal is back, so it closes.
+        call("POST", self.fal_url + "/_control", body={"mode": "ok"})
+        time.sleep(3.1)
+        s, _, j = call("POST", self.v.url + "/v1/image", key, {"model": "flux-dev", "prompt": "probe"})
+        self.assertEqual(s, 202, j)
+        s2, _, e2 = call("POST", self.v.url + "/v1/image", key, {"model": "flux-dev", "prompt": "behind the probe"})
+        self.assertEqual(s2, 502, "one probe at a time while half-open: %s" % e2)
+        self.assertEqual(wait_job(self.v.url, key, j["job_id"], timeout=30)["status"], "completed")
+        self.assertEqual(metric(self.v.url, "varg_provider_breaker_state", provider="fal", state="closed"), 1)
+        s, _, j = call("POST", self.v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "home again"})
+        self.assertEqual(wait_job(self.v.url, key, j["job_id"])["model"], "fal:flux-pro")
+
+
+if __name__ == "__main__":
+    import sys
+    unittest.main(argv=[sys.argv[0], "-v"])
