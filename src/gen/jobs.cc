@@ -148,18 +148,25 @@ void Jobs::poll_watched(const std::vector<std::string>& ids) {
   polled_ = std::move(seen);
 }
 
-void Jobs::stop() {
+void Jobs::stop(std::chrono::milliseconds drain) {
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
     if (stopping_) return;
+    draining_ = true;
+    work_cv_.notify_all();
+    const bool drained = work_cv_.wait_for(lk, drain, [&] { return busy_ == 0; });
     stopping_ = true;
     for (auto& [_, f] : cancel_flags_) f->store(true);  // running jobs stay unfinished and resume at next start
+    if (!drained || !queue_.empty() || !later_.empty())
+      spdlog::info(json{{"msg", "stopping with unfinished jobs; they resume at the next start or on another instance"},
+                        {"running", busy_}, {"queued", queue_.size() + later_.size()}}.dump());
   }
   cv_.notify_all();
   work_cv_.notify_all();
   for (auto& t : threads_) t.join();
   threads_.clear();
   hits_.flush();
+  if (opts_.shared_store) store_.release_leases(instance_);
 }
 
 // ---- notification ----
@@ -691,12 +698,15 @@ void Jobs::worker() {
     std::string id;
     {
       std::unique_lock lk(mu_);
-      work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      work_cv_.wait(lk, [&] { return draining_ || !queue_.empty(); });
+      if (draining_) return;
       id = queue_.front();
       queue_.pop_front();
+      busy_++;
     }
     run(id);
+    std::lock_guard lk(mu_);
+    if (--busy_ == 0 && draining_) work_cv_.notify_all();  // stop() waits for the last one
   }
 }
 

@@ -61,7 +61,10 @@ class Jobs {
   // Resumes unfinished jobs (or fails them cleanly), releases holds left without a live job, and
   // starts the workers (none when manual).
   void start();
-  void stop();
+  // Stops taking queued jobs, lets running ones finish for up to `drain`, then stops the rest where
+  // they are (they resume at the next start, or — on a shared store — on another instance at once:
+  // their leases are handed over).
+  void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(0));
   // Prometheus text: the job queue, each provider's breaker and its calls by outcome.
   std::string metrics();
   // Manual mode: runs the next queued job (or one whose fetch slot came free) on the calling
@@ -206,6 +209,8 @@ class Jobs {
   std::condition_variable work_cv_;  // job workers: a queued job
   std::deque<std::string> queue_;
   bool stopping_ = false;
+  bool draining_ = false;  // stop(): no queued job starts any more
+  int busy_ = 0;           // workers running a job
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> cancel_flags_;  // running jobs
   std::map<std::string, std::string> header_keys_;  // job → BYOK header key, in memory only
   std::map<int64_t, int> fetching_;                  // account → jobs fetching input URLs now

@@ -9,6 +9,7 @@
 #include "billing/ledger.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "server/backup.h"
 #include "server/secret.h"
 #include "store/open_store.h"
 
@@ -22,7 +23,10 @@ const char* kAdminHelp =
     "  grant --email E --credits N [--reason R]   add credits (a ledger entry)\n"
     "  list-users                                 every account with its balance\n"
     "  list-keys --email E                        an account's live keys (never the keys themselves)\n"
-    "  revoke-key ID                              revoke a key on every instance\n";
+    "  revoke-key ID                              revoke a key on every instance\n"
+    "  backup PATH                                an online copy of the data (SQLite) into a new directory\n"
+    "  restore PATH                               a backup back into --data-dir (vargd stopped)\n"
+    "  verify                                     check the ledger, reservations and files; exit 1 on a problem\n";
 
 int fail(const std::string& msg) {
   std::cerr << "vargd admin: " << msg << "\n";
@@ -51,6 +55,8 @@ int run_admin(const ParsedArgs& args) {
   const std::string cmd = args.positional[1];
   const auto& o = args.extra;
   const Config& cfg = args.config;
+  auto path_arg = [&] { return args.positional.size() > 2 ? args.positional[2] : std::string(); };
+  if (cmd == "restore") return admin_restore(cfg, path_arg());  // before anything opens the database
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   auto store = open_store(cfg.database_path(), 1, cfg.secret);
@@ -124,6 +130,8 @@ int run_admin(const ParsedArgs& args) {
                   k.permissions ? "scoped" : "full");
     return 0;
   }
+  if (cmd == "backup") return admin_backup(s, cfg, path_arg());
+  if (cmd == "verify") return admin_verify(s, cfg);
   if (cmd == "revoke-key") {
     if (args.positional.size() < 3) return fail("revoke-key needs a key ID");
     const std::string& id = args.positional[2];

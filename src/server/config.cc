@@ -171,6 +171,9 @@ const std::vector<Setting>& settings() {
        integer("allow-private-provider-urls", &Config::allow_private_provider_urls, 0, 1)},
       {"rate-limit-rpm", "600", "state-changing requests (POST, PUT, DELETE) per minute per account, all its keys and sessions together (0: unlimited); 429 with Retry-After above",
        integer("rate-limit-rpm", &Config::rate_limit_rpm, 0, 10000000)},
+      {"job-drain-ms", "10000", "after SIGTERM, how long running generations may finish before the rest are left to resume "
+       "(at the next start, or at once on another instance on a shared database)",
+       integer("job-drain-ms", &Config::job_drain_ms, 0, 3600000)},
       {"breaker-failures", "5", "consecutive outages of a provider (5xx, timeouts, no connection) that open its circuit breaker (0: never)",
        integer("breaker-failures", &Config::breaker_failures, 0, 1000000)},
       {"breaker-open-ms", "30000", "how long an open breaker fails requests to its provider fast before one probe may pass",

@@ -44,6 +44,7 @@ struct Config {
   int rate_limit_rpm = 600;
   int max_active_jobs = 20;
   int job_lease_ms = 10000;
+  int job_drain_ms = 10000;
   int breaker_failures = 5;
   int breaker_open_ms = 30000;
   int max_queued_jobs = 10000;

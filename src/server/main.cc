@@ -15,6 +15,7 @@
 #include "gen/providers/remote.h"
 #include "mail/mailer.h"
 #include "server/admin.h"
+#include "server/backup.h"
 #include "server/config.h"
 #include "server/log_sink.h"
 #include "server/secret.h"
@@ -40,6 +41,11 @@ int serve(const Config& cfg) {
   std::filesystem::create_directories(cfg.data_dir, ec);
   if (ec) {
     std::cerr << "vargd: cannot create data directory " << cfg.data_dir << ": " << ec.message() << "\n";
+    return 1;
+  }
+  // Held (shared) until the process exits: `vargd admin restore` waits for every vargd to stop.
+  if (lock_data_dir(cfg.data_dir, false) < 0) {
+    std::cerr << "vargd: " << cfg.data_dir << " is being restored (vargd admin restore); start again once it is done\n";
     return 1;
   }
   auto opened = open_store(cfg.database_path(), cfg.workers, cfg.secret);
@@ -185,7 +191,7 @@ int serve(const Config& cfg) {
   server.run();
   webhooks.stop();
   renders.stop();
-  jobs.stop();
+  jobs.stop(std::chrono::milliseconds(cfg.job_drain_ms));
   spdlog::info(json{{"msg", "stopped"}}.dump());
   return 0;
 }

@@ -332,6 +332,10 @@ Status SqlStore::renew_leases(const std::string& owner, int64_t until) {
                    {until, owner, until});
 }
 
+Status SqlStore::release_leases(const std::string& owner) {
+  return write_one(db(), "UPDATE jobs SET lease_until = 0 WHERE lease_owner = ? AND status IN ('queued', 'processing')", {owner});
+}
+
 Result<std::vector<JobRecord>> SqlStore::jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                                  int limit) {
   return read_all(db(),

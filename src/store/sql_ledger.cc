@@ -2,6 +2,8 @@
 // equal to their sum, with CHECK (settled - reserved >= 0) in both schemas as the last line of
 // defense. Every rule runs inside one serial write (store/sql/db.h), so a check and the write it
 // guards cannot be separated by another writer on either engine.
+#include <cstdio>
+
 #include "store/sql_store_internal.h"
 
 namespace varg {
@@ -169,6 +171,68 @@ Result<Balance> SqlStore::ledger_sum(int64_t user_id) {
 Result<std::vector<LedgerEntry>> SqlStore::entries(int64_t user_id, int limit) {
   return read_all(db(), std::string(kEntryCols) + "WHERE user_id = ? ORDER BY id DESC LIMIT ?", {user_id, int64_t(limit)},
                   read_entry);
+}
+
+// Each check is one query whose rows are the accounts or holds that break a rule. One read
+// connection; on PostgreSQL each statement sees its own snapshot, so a busy database may show a
+// job that moved between two checks — run verify again before acting on one problem.
+Result<Store::Audit> SqlStore::audit() {
+  Audit a;
+  static constexpr const char* kSettled =
+      "CAST(COALESCE(SUM(CASE WHEN kind IN ('grant','purchase','refund','adjustment') THEN amount "
+      "WHEN kind = 'capture' THEN -amount ELSE 0 END), 0) AS BIGINT)";
+  const std::string settled = std::string("SELECT u.user_id, COALESCE(a.settled, 0), u.s FROM (SELECT user_id, ") + kSettled +
+                              " AS s FROM ledger GROUP BY user_id) u LEFT JOIN accounts a ON a.user_id = u.user_id "
+                              "WHERE COALESCE(a.settled, 0) <> u.s "
+                              "UNION ALL SELECT a.user_id, a.settled, 0 FROM accounts a WHERE a.settled <> 0 AND "
+                              "NOT EXISTS (SELECT 1 FROM ledger l WHERE l.user_id = a.user_id)";
+  struct Check {
+    std::string sql;
+    const char* what;  // printf-like: the row's three columns
+  };
+  const Check checks[] = {
+      {settled, "account %s: balance %s is not the sum of its ledger entries (%s)"},
+      {"SELECT a.user_id, a.reserved, COALESCE(h.s, 0) FROM accounts a LEFT JOIN (SELECT user_id, "
+       "CAST(SUM(amount) AS BIGINT) AS s FROM holds GROUP BY user_id) h ON h.user_id = a.user_id "
+       "WHERE a.reserved <> COALESCE(h.s, 0)",
+       "account %s: %s credits reserved, but its holds add up to %s"},
+      {"SELECT a.user_id, a.active, COALESCE(j.n, 0) FROM accounts a LEFT JOIN (SELECT user_id, "
+       "CAST(COUNT(*) AS BIGINT) AS n FROM jobs WHERE status IN ('queued', 'processing') GROUP BY user_id) j "
+       "ON j.user_id = a.user_id WHERE a.active <> COALESCE(j.n, 0)",
+       "account %s: counts %s active jobs, but %s are queued or processing"},
+      {"SELECT h.reservation, h.amount, h.job_id FROM holds h LEFT JOIN jobs j ON j.id = h.job_id "
+       "WHERE j.id IS NULL OR j.status NOT IN ('queued', 'processing')",
+       "hold %s of %s credits has no live job (%s); vargd releases it a minute after start"},
+  };
+  Status st = db().read([&](Tx& t) -> Status {
+    for (const Check& c : checks) {
+      auto r = t.run(c.sql);
+      if (!r.ok()) return r.status();
+      for (int i = 0; i < r->size(); i++) {
+        char line[512];
+        std::snprintf(line, sizeof line, c.what, r->text(i, 0).c_str(), r->text(i, 1).c_str(), r->text(i, 2).c_str());
+        a.problems.emplace_back(line);
+      }
+    }
+    auto n = t.run("SELECT (SELECT COUNT(*) FROM accounts), (SELECT COUNT(*) FROM ledger), (SELECT COUNT(*) FROM jobs), "
+                   "(SELECT COUNT(*) FROM holds)");
+    if (!n.ok()) return n.status();
+    a.accounts = n->i64(0, 0);
+    a.entries = n->i64(0, 1);
+    a.jobs = n->i64(0, 2);
+    a.holds = n->i64(0, 3);
+    auto files = t.run("SELECT hash FROM files");
+    if (!files.ok()) return files.status();
+    for (int i = 0; i < files->size(); i++) a.file_hashes.push_back(files->text(i, 0));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return a;
+}
+
+Status SqlStore::backup(const std::string&) {
+  return error(Code::invalid, "vargd admin backup copies SQLite databases; back PostgreSQL up with pg_dump or "
+                              "pg_basebackup (docs/operations.md)");
 }
 
 }  // namespace varg

@@ -53,8 +53,11 @@ class SqlStore : public Store {
   Result<std::vector<JobRecord>> unfinished_jobs() override;
   Result<int64_t> active_jobs(int64_t user_id) override;
   Result<std::vector<Hold>> orphan_holds(int64_t before) override;
+  Result<Audit> audit() override;
+  Status backup(const std::string& path) override;
   Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) override;
   Status renew_leases(const std::string& owner, int64_t until) override;
+  Status release_leases(const std::string& owner) override;
   Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                         int limit) override;
 

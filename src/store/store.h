@@ -337,11 +337,28 @@ class Store {
     int64_t amount = 0, created_at = 0;
   };
   virtual Result<std::vector<Hold>> orphan_holds(int64_t before) = 0;
+
+  // `vargd admin verify`: what must always hold, checked over the whole database. Each problem is
+  // a sentence naming the account or job: a balance that is not the sum of its ledger, reserved
+  // credits that are not the sum of the account's holds, an active-job count that is not its live
+  // jobs, a hold without a live job; on SQLite, the file's own integrity check.
+  struct Audit {
+    std::vector<std::string> problems;
+    int64_t accounts = 0, entries = 0, jobs = 0, holds = 0;
+    std::vector<std::string> file_hashes;  // every file record's content hash, for the blob check
+  };
+  virtual Result<Audit> audit() = 0;
+  // A consistent copy of the whole database written to `path` while other connections and
+  // processes go on using it (SQLite's online backup API). PostgreSQL: invalid — pg_dump and
+  // pg_basebackup do that (docs/operations.md).
+  virtual Status backup(const std::string& path) = 0;
   // Job leases, so that each job runs on one instance of several (times in ms): claim_job gives
   // the unfinished job to `owner` until `until` if its lease ended before `now` or is owner's
   // already (false otherwise); renew_leases extends every unfinished job `owner` holds to `until`.
   virtual Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) = 0;
   virtual Status renew_leases(const std::string& owner, int64_t until) = 0;
+  // A stopping instance hands its unfinished jobs over: their leases run out now.
+  virtual Status release_leases(const std::string& owner) = 0;
   // The user's jobs created in [from, to), newest first, optionally for one model.
   virtual Result<std::vector<JobRecord>> jobs_of(int64_t user_id, int64_t from, int64_t to, const std::string& model,
                                                 int limit) = 0;

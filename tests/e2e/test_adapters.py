@@ -73,6 +73,8 @@ class Fixture:
         self.stderr = open(self.stderr_path, "wb")
         args = [vargd, "--listen", "127.0.0.1:0", "--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
                 "--provider-timeout-ms", str(TIMEOUT_MS), "--job-workers", "128", "--rate-limit-rpm", "0", "--max-active-jobs", "0", "--data-dir", data,
+                # Every outage here is injected on purpose, one request at a time: no breaker (e2e_faults tests it).
+                "--breaker-failures", "0",
                 "--fal-url", self.up, "--elevenlabs-url", self.up, "--replicate-url", self.up, "--higgsfield-url", self.up,
                 "--groq-url", self.up, "--fal-key", POOLED["fal"], "--elevenlabs-key", POOLED["elevenlabs"],
                 "--replicate-key", POOLED["replicate"], "--higgsfield-key", POOLED["higgsfield"], "--groq-key", POOLED["groq"]]

@@ -2,11 +2,13 @@
 """End-to-end faults (issue 25), each injected against real vargd processes: PostgreSQL restarted
 and crashed under load (every request answered 200-class or 503 with Retry-After in its dialect,
 none lost or charged twice, pools and LISTEN back without restarting vargd); a provider outage
-(its circuit breaker opens, fails fast, probes, closes; a fallback route at the same price only).
+(its circuit breaker opens, fails fast, probes, closes; a fallback route at the same price only);
+SIGTERM finishing running jobs, or handing them to another instance; a backup taken under load,
+verified, damaged (verify says where) and restored; a schema one migration ahead (rolling upgrade).
 Usage: test_faults.py /path/to/vargd. Without PostgreSQL the run fails; nothing is skipped."""
-import json, os, random, re, tempfile, threading, time, unittest
+import json, os, random, re, shutil, signal, sqlite3, subprocess, tempfile, threading, time, unittest
 
-from harness import Postgres, Vargd, balance, call, start_fake, wait_job
+from harness import VARGD, Postgres, Vargd, balance, call, start_fake, wait_job
 
 SECRET = "6f" * 32
 
@@ -147,6 +149,35 @@ class PostgresRestart(unittest.TestCase):
         self.assertEqual(balance(urls[0], keys[2])["balance_cents"], before + 7)
         self.assertEqual(balance(urls[1], keys[2])["balance_cents"], before + 7)
 
+    def test_sigterm_hands_running_jobs_to_the_other_instance(self):
+        # A lease of a minute: the survivor can only take the jobs this soon if they are handed over.
+        flags = self.vs[0].extra + ["--job-drain-ms", "300", "--job-lease-ms", "60000"]
+        leaving = Vargd(flags)
+        try:
+            key = leaving.user("handover-%f@example.com" % time.time(), 100)
+            call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 3})
+            jobs = []
+            for i in range(4):
+                s, _, j = call("POST", leaving.url + "/v1/image", key, {"model": "flux-pro", "prompt": "handover %d %f" % (i, time.time())})
+                self.assertEqual(s, 202, j)
+                jobs.append(j["job_id"])
+            time.sleep(0.5)
+            started = time.time()
+            leaving.proc.send_signal(signal.SIGTERM)
+            leaving.proc.wait(timeout=15)
+            took = time.time() - started
+            self.assertEqual(leaving.proc.returncode, 0)
+            self.assertLess(took, 5, "SIGTERM took %.1f s with a 300 ms drain" % took)
+            self.assertIn('"msg":"stopped"', leaving.log_text())
+            for j in jobs:  # taken over at once (leases handed over), not after they ran out
+                self.assertEqual(wait_job(self.vs[0].url, key, j, timeout=20)["status"], "completed")
+            self.assertEqual(balance(self.vs[0].url, key), {"balance_cents": 60, "currency": "usd", "reserved_cents": 0})
+            posts = [c for c in call("GET", self.fake_url + "/_calls")[2]["calls"] if c["method"] == "POST" and "handover" in (c.get("body") or "")]
+            self.assertEqual(len(posts), 4, "the survivor resumed the upstream requests instead of sending them again")
+        finally:
+            call("POST", self.fake_url + "/_control", body={"mode": "ok"})
+            leaving.cleanup()
+
 
 CATALOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "gen", "catalog.json")
 
@@ -248,6 +279,146 @@ class ProviderOutage(unittest.TestCase):
         self.assertEqual(metric(self.v.url, "varg_provider_breaker_state", provider="fal", state="closed"), 1)
         s, _, j = call("POST", self.v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "home again"})
         self.assertEqual(wait_job(self.v.url, key, j["job_id"])["model"], "fal:flux-pro")
+
+
+def sqlite_rows(path, query, args=()):
+    with sqlite3.connect(path) as db:
+        return db.execute(query, args).fetchall()
+
+
+class SqliteOperations(unittest.TestCase):
+    """One vargd on SQLite: SIGTERM lets running jobs finish; backup under load, verify, restore;
+    the schema-version rule of rolling upgrades."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.fake, cls.fake_url = start_fake()
+        cls.flags = ["--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
+                     "--fal-key", "pooled_fal", "--rate-limit-rpm", "0", "--max-active-jobs", "0"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.fake.kill()
+        cls.fake.wait()
+
+    def setUp(self):
+        call("POST", self.fake_url + "/_control", body={"mode": "ok"})
+
+    def test_sigterm_lets_running_jobs_finish_within_the_drain(self):
+        v = Vargd(self.flags + ["--job-drain-ms", "8000"])
+        try:
+            key = v.user("drain@example.com", 100)
+            call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 1.5})
+            jobs = [call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "drain %d" % i})[2]["job_id"] for i in range(3)]
+            time.sleep(0.3)
+            v.proc.send_signal(signal.SIGTERM)
+            v.proc.wait(timeout=15)
+            self.assertEqual(v.proc.returncode, 0)
+            rows = sqlite_rows(v.dir + "/data/varg.db", "SELECT status FROM jobs WHERE id IN (?, ?, ?)", jobs)
+            self.assertEqual(sorted(r[0] for r in rows), ["completed"] * 3, "finished before the process exited")
+            self.assertEqual(sqlite_rows(v.dir + "/data/varg.db", "SELECT COUNT(*) FROM holds"), [(0,)])
+            log = v.log_text()
+            self.assertIn('"msg":"stopped"', log.splitlines()[-1], "the log's last line was flushed")
+        finally:
+            v.cleanup()
+
+    def test_backup_under_load_verify_damage_and_restore(self):
+        v = Vargd(self.flags)
+        backup = tempfile.mkdtemp(prefix="varg-backup-") + "/b1"
+        target = None
+        try:
+            keys = [v.user("bk%d@example.com" % i, 500) for i in range(4)]
+            stop_at = time.time() + 4
+            statuses = []
+
+            def client(i):
+                while time.time() < stop_at:
+                    statuses.append(call("POST", v.url + "/v1/image", keys[i], {"model": "flux-pro", "prompt": "bk %d %f" % (i, time.time())},
+                                         {"Cache-Control": "no-store"})[0])
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
+            out = v.admin("backup", backup)
+            for t in threads:
+                t.join()
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("Backup written", out.stdout)
+            self.assertGreater(statuses.count(202), 10, statuses)
+            self.assertEqual(v.admin("backup", backup).returncode, 1, "a backup never overwrites another")
+            for k in keys:
+                b = balance(v.url, k)
+                end = time.time() + 20
+                while b["reserved_cents"] and time.time() < end:
+                    time.sleep(0.2)
+                    b = balance(v.url, k)
+            out = v.admin("verify")
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            self.assertIn("OK:", out.stdout)
+
+            # The backup verifies on its own (it is laid out as a data directory).
+            out = subprocess.run([VARGD, "admin", "verify", "--data-dir", backup], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            copied = sqlite_rows(backup + "/varg.db", "SELECT COUNT(*) FROM ledger")[0][0]
+            self.assertGreater(copied, 4)
+
+            # Restore into a new data directory: refused while a vargd serves it, then it serves the backup.
+            target = Vargd(self.flags)
+            out = target.admin("restore", backup)
+            self.assertEqual(out.returncode, 1)
+            self.assertIn("stop it before restoring", out.stderr)
+            target.stop()
+            out = target.admin("restore", backup)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            target.proc.stdout.close()
+            target.log.close()
+            target.start()
+            settled = dict(sqlite_rows(backup + "/varg.db", "SELECT u.email, a.settled - a.reserved FROM accounts a JOIN users u ON u.id = a.user_id"))
+            self.assertEqual(balance(target.url, keys[0])["balance_cents"], settled["bk0@example.com"], "the key works: the secret came along")
+            s, _, jobs = call("GET", target.url + "/v1/jobs?limit=1", keys[1])
+            self.assertEqual(s, 200, jobs)
+            done = [j for j in jobs["jobs"] if j["status"] == "completed"]
+            if done:
+                s, _, _ = call("GET", done[0]["output"]["url"])
+                self.assertEqual(s, 200, "a result file of the backup is served")
+            self.assertEqual(target.admin("verify").returncode, 0)
+
+            # Damage the backup: verify names each problem and fails.
+            sqlite_rows(backup + "/varg.db", "UPDATE accounts SET settled = settled + 5 WHERE user_id = 1")
+            blob = next(os.path.join(d, f) for d, _, fs in os.walk(backup + "/blobs") for f in fs)
+            os.unlink(blob)
+            out = subprocess.run([VARGD, "admin", "verify", "--data-dir", backup], capture_output=True, text=True)
+            self.assertEqual(out.returncode, 1, out.stdout)
+            self.assertRegex(out.stdout, r"PROBLEM: account 1: balance \d+ is not the sum of its ledger entries")
+            self.assertIn("missing from", out.stdout)
+            out = target.admin("restore", backup)  # its database no longer matches backup.json
+            self.assertEqual(out.returncode, 1)
+        finally:
+            v.cleanup()
+            if target:
+                target.cleanup()
+            shutil.rmtree(os.path.dirname(backup), ignore_errors=True)
+
+    def test_a_schema_one_version_ahead_is_served_two_are_refused(self):
+        v = Vargd(self.flags)
+        try:
+            key = v.user("schema@example.com", 10)
+            v.stop()
+            db = v.dir + "/data/varg.db"
+            latest = sqlite_rows(db, "SELECT MAX(version) FROM schema_migrations")[0][0]
+            sqlite_rows(db, "INSERT INTO schema_migrations(version, applied_at) VALUES(?, 0)", (latest + 1,))
+            v.proc.stdout.close()
+            v.log.close()
+            v.start()  # the next release migrated first: this one still serves
+            self.assertEqual(balance(v.url, key)["balance_cents"], 10)
+            v.stop()
+            sqlite_rows(db, "INSERT INTO schema_migrations(version, applied_at) VALUES(?, 0)", (latest + 2,))
+            out = subprocess.run([VARGD, "--listen", "127.0.0.1:0", "--data-dir", v.dir + "/data"], capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("more than one ahead", out.stderr)
+        finally:
+            v.cleanup()
 
 
 if __name__ == "__main__":

@@ -98,8 +98,11 @@ Status migrate(Connection& c, std::span<const char* const> steps, const std::str
       auto have = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {});
       if (!have.ok()) return have.status();
       v = have->i64(0, 0) + 1;
-      if (v - 1 > total)
-        return error(Code::internal, "database schema is newer than this vargd (version " + std::to_string(v - 1) + ")");
+      // One version ahead is the rolling upgrade (the next vargd migrated first): every migration is
+      // additive, so this one's statements still run. More is refused.
+      if (v - 1 > total + 1)
+        return error(Code::internal, "database schema version " + std::to_string(v - 1) + " is more than one ahead of this vargd (" +
+                                         std::to_string(total) + "): upgrade vargd");
       if (v > total) return c.exec("COMMIT");
       Status s = c.exec(steps[size_t(v - 1)]);
       if (!s.ok()) return error(s.code, "migration " + std::to_string(v) + " failed: " + s.message);

@@ -195,7 +195,8 @@ class Db {
 
 // Applies the numbered migrations not applied yet (step v is steps[v - 1]), each in its own
 // transaction opened by `begin` that reads the applied version first, so two processes starting
-// together never apply one twice. A database newer than `steps` is refused.
+// together never apply one twice. A database one version newer than `steps` is accepted (a rolling
+// upgrade: migrations are additive, docs/operations.md); newer than that is refused.
 Status migrate(Connection& c, std::span<const char* const> steps, const std::string& begin);
 
 // Placeholders `?` rewritten as `$1, $2, ...` (outside quotes), for PostgreSQL.

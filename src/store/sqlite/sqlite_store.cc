@@ -468,6 +468,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, 
   if (!db.ok()) return db.status();
   std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(*db)));
   store->balances_ = std::make_unique<BalanceCache>(std::move(changes));
+  store->path_ = path;
   return store;
 }
 
@@ -478,6 +479,53 @@ int64_t SqliteStore::balances_from_memory() const { return balances_ ? balances_
 Result<Balance> SqliteStore::balance(int64_t user_id) {
   if (!balances_) return SqlStore::balance(user_id);
   return balances_->get(user_id, [&] { return SqlStore::balance(user_id); });
+}
+
+Result<Store::Audit> SqliteStore::audit() {
+  auto a = SqlStore::audit();
+  if (!a.ok()) return a;
+  Status st = db().read([&](sql::Tx& t) -> Status {
+    auto r = t.run("PRAGMA integrity_check");
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->size(); i++)
+      if (r->text(i, 0) != "ok") a->problems.push_back("SQLite integrity check: " + r->text(i, 0));
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return a;
+}
+
+// The backup API copies every page within one read transaction (step -1): in WAL mode that is a
+// consistent snapshot, and writers go on meanwhile. The copy is made beside `path`, synced and
+// renamed, so `path` is either the whole backup or absent.
+Status SqliteStore::backup(const std::string& path) {
+  const std::string tmp = path + ".partial";
+  ::unlink(tmp.c_str());
+  sqlite3 *src = nullptr, *dst = nullptr;
+  auto close_both = [&] {
+    if (src) sqlite3_close_v2(src);
+    if (dst) sqlite3_close_v2(dst);
+  };
+  if (sqlite3_open_v2(path_.c_str(), &src, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK ||
+      sqlite3_open_v2(tmp.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    Status s = db_error(dst ? dst : src, SQLITE_CANTOPEN);
+    close_both();
+    return error(s.code == Code::internal ? Code::invalid : s.code, "cannot open the backup: " + s.message);
+  }
+  sqlite3_busy_timeout(src, 5000);
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  int rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+  if (b) sqlite3_backup_finish(b);
+  Status st = rc == SQLITE_OK || rc == SQLITE_DONE ? Status::Ok() : db_error(dst, rc);
+  close_both();
+  if (st.ok()) {
+    const int fd = ::open(tmp.c_str(), O_RDONLY);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) st = error(Code::internal, "cannot write " + path);
+  }
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
 }
 
 }  // namespace varg

@@ -34,11 +34,14 @@ class SqliteStore final : public SqlStore {
   // writes within BalanceCache::kMs.
   Result<Balance> balance(int64_t user_id) override;
   int64_t balances_from_memory() const;  // how many balance reads memory answered (tests)
+  Result<Audit> audit() override;  // SqlStore's checks and PRAGMA integrity_check
+  Status backup(const std::string& path) override;
 
  private:
   using SqlStore::SqlStore;
   struct ChangesCounter;
   std::unique_ptr<BalanceCache> balances_;
+  std::string path_;
 };
 
 }  // namespace varg
