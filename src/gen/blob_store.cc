@@ -1,13 +1,12 @@
 #include "gen/blob_store.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "common/crypto.h"
+#include "common/atomic_file.h"
 
 namespace varg {
 
@@ -21,22 +20,7 @@ Status LocalBlobStore::put(const std::string& hash, const std::string& bytes) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) return Status::Ok();
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  const std::string tmp = path + ".tmp-" + random_base62(8);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0) return error(Code::internal, "cannot write blob");
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (n <= 0) break;
-    off += size_t(n);
-  }
-  bool ok = off == bytes.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return error(Code::internal, "cannot write blob");
-  }
-  return Status::Ok();
+  return write_file_atomically(path, bytes, 0644);
 }
 
 Result<std::string> LocalBlobStore::get(const std::string& hash) {

@@ -18,7 +18,8 @@ class BlobStore {
   virtual Result<int> open(const std::string& /*hash*/) { return error(Code::unavailable, "not a local blob"); }
 };
 
-// <dir>/ab/cd/<hash>: written to a temp file, fsynced and renamed, so a crash never leaves a torn blob.
+// <dir>/ab/cd/<hash>: written atomically (common/atomic_file.h), so a crash or a full disk never
+// leaves a torn blob.
 class LocalBlobStore final : public BlobStore {
  public:
   explicit LocalBlobStore(std::string dir) : dir_(std::move(dir)) {}

@@ -864,7 +864,8 @@ void Jobs::complete(JobRecord job, const ProviderOutput& out) {
   }
   // One result: its file record is written by the completing transaction (one write fewer).
   bool existed = false;
-  auto f = out.listing.is_null() ? files_.stage(bytes) : files_.put(bytes, &existed);
+  // A full disk keeps the result in hand until there is room again (or this process stops).
+  auto f = persist([&] { return out.listing.is_null() ? files_.stage(bytes) : files_.put(bytes, &existed); }, job.id);
   if (!f.ok()) {
     fail(job, "could not store the result");
     return;
@@ -936,18 +937,23 @@ void Jobs::fail(JobRecord job, const std::string& why) {
   finished(job.id, done.ok() ? done->followers : std::vector<std::string>{}, applied ? &t.job : nullptr);
 }
 
-Result<Store::Moved> Jobs::write_final(const Store::Transition& t) {
+template <class F>
+auto Jobs::persist(F write, const std::string& job_id) -> decltype(write()) {
   auto wait = std::chrono::milliseconds(100);
   for (bool logged = false;; logged = true) {
-    auto done = store_.transition_job(t);
+    auto done = write();
     if (done.ok() || done.status().retry_after == 0) return done;
     if (!logged)
-      spdlog::warn(json{{"msg", "cannot write a job's outcome yet; trying again"}, {"job_id", t.job.id},
+      spdlog::warn(json{{"msg", "cannot write a job's outcome yet; trying again"}, {"job_id", job_id},
                         {"error", done.status().message}}.dump());
     std::unique_lock lk(mu_);
     if (cv_.wait_for(lk, wait, [&] { return stopping_; })) return done;  // resumes at the next start
     wait = std::min(wait * 2, std::chrono::milliseconds(5000));
   }
+}
+
+Result<Store::Moved> Jobs::write_final(const Store::Transition& t) {
+  return persist([&] { return store_.transition_job(t); }, t.job.id);
 }
 
 // A job stopped being live: its watchers (and those of the followers resolved with it) hear it.

@@ -188,6 +188,10 @@ class Jobs {
   // unavailable (the database restarting, a full disk) — the outcome is in hand and must not be
   // lost — until it is written, refused for good, or this process stops.
   Result<Store::Moved> write_final(const Store::Transition& t);
+  // write() again while it fails for a while only (a Status with retry_after: the store or the
+  // disk), with backoff, until it succeeds, fails for good, or this process stops.
+  template <class F>
+  auto persist(F write, const std::string& job_id) -> decltype(write());
   // A job reached its final state (`final`: its record as written, kept a minute for the watchers
   // that re-read it; null when not known here) and its followers with it.
   void finished(const std::string& id, const std::vector<std::string>& followers, const JobRecord* final = nullptr);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "common/crypto.h"
 
 namespace varg {
@@ -50,16 +51,10 @@ Status OutboxMailer::send(const MailMessage& m) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   const std::string name = std::to_string(std::time(nullptr)) + "-" + random_base62(12) + ".eml";
-  const std::string tmp = dir_ + "/." + name + ".tmp", path = dir_ + "/" + name;
-  const std::string text = render_message(from_, m);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) return error(Code::provider_error, "Could not write the email to the outbox");
-  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return error(Code::provider_error, "Could not write the email to the outbox");
-  }
+  const std::string path = dir_ + "/" + name;
+  Status st = write_file_atomically(path, render_message(from_, m), 0600);
+  if (st.code == Code::internal) return error(Code::provider_error, "Could not write the email to the outbox");
+  if (!st.ok()) return st;  // a full disk: 507 with Retry-After
   spdlog::info(nlohmann::json{{"msg", "mail written to outbox"}, {"path", path}}.dump());
   return Status::Ok();
 }

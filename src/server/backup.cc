@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 
@@ -85,19 +86,6 @@ std::string file_sha256_hex(const std::string& path) {
   return to_hex(std::string(reinterpret_cast<char*>(out), sizeof out));
 }
 
-bool write_file(const std::string& path, const std::string& text, mode_t mode) {
-  const std::string tmp = path + ".tmp-" + random_base62(8);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, mode);
-  if (fd < 0) return false;
-  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int lock_data_dir(const std::string& data_dir, bool exclusive) {
@@ -141,7 +129,7 @@ int admin_backup(Store& store, const Config& cfg, const std::string& dest) {
                              {"jobs", audit->jobs},
                              {"files", int64_t(hashes.size())},
                              {"server_secret", fs::exists(work + "/server.secret", ec)}};
-  if (!write_file(work + "/backup.json", manifest.dump(2) + "\n", 0600)) return abandon("cannot write backup.json");
+  if (!write_file_atomically(work + "/backup.json", manifest.dump(2) + "\n", 0600).ok()) return abandon("cannot write backup.json");
   fs::permissions(work, fs::perms::owner_all, ec);  // the secret and every account are in it
   fs::rename(work, dest, ec);
   if (ec) return abandon("cannot move the backup into place: " + ec.message());

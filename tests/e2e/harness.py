@@ -18,8 +18,9 @@ def start_fake(args=()):
 class Vargd:
     """One vargd process with its own data directory; restartable on the same data."""
 
-    def __init__(self, extra=(), env=None, prefix=()):
+    def __init__(self, extra=(), env=None, prefix=(), data=None):
         self.dir = tempfile.mkdtemp(prefix="varg-e2e-")
+        self.data = data or self.dir + "/data"
         self.extra, self.env, self.prefix, self.proc = list(extra), env, list(prefix), None
         self.start()
 
@@ -28,7 +29,7 @@ class Vargd:
         env.pop("FAL_KEY", None)
         env.update(self.env or {})
         self.log = open(os.path.join(self.dir, "vargd.log"), "ab")
-        self.proc = subprocess.Popen(self.prefix + [VARGD, "--listen", "127.0.0.1:0", "--data-dir", self.dir + "/data"] + self.extra,
+        self.proc = subprocess.Popen(self.prefix + [VARGD, "--listen", "127.0.0.1:0", "--data-dir", self.data] + self.extra,
                                      cwd=self.dir, stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
@@ -60,7 +61,7 @@ class Vargd:
     def admin(self, *args):
         env = dict(os.environ)
         env.update(self.env or {})
-        return subprocess.run([VARGD, "admin", *args, "--data-dir", self.dir + "/data"], cwd=self.dir,
+        return subprocess.run([VARGD, "admin", *args, "--data-dir", self.data], cwd=self.dir,
                               capture_output=True, text=True, env=env)
 
     def user(self, email, credits):

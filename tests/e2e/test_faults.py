@@ -3,7 +3,9 @@
 and crashed under load (every request answered 200-class or 503 with Retry-After in its dialect,
 none lost or charged twice, pools and LISTEN back without restarting vargd); a provider outage
 (its circuit breaker opens, fails fast, probes, closes; a fallback route at the same price only);
-SIGTERM finishing running jobs, or handing them to another instance; a backup taken under load,
+a full disk (a size-limited tmpfs data directory: 507 + Retry-After, nothing torn, a result in
+hand kept until there is room, everything back when space returns); SIGTERM finishing running
+jobs, or handing them to another instance; a backup taken under load,
 verified, damaged (verify says where) and restored; a schema one migration ahead (rolling upgrade).
 Usage: test_faults.py /path/to/vargd. Without PostgreSQL the run fails; nothing is skipped."""
 import json, os, random, re, shutil, signal, sqlite3, subprocess, tempfile, threading, time, unittest
@@ -399,6 +401,67 @@ class SqliteOperations(unittest.TestCase):
             if target:
                 target.cleanup()
             shutil.rmtree(os.path.dirname(backup), ignore_errors=True)
+
+    def test_a_full_disk_is_507_and_everything_comes_back_with_space(self):
+        mnt = tempfile.mkdtemp(prefix="varg-full-")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0755", "tmpfs", mnt], capture_output=True, text=True)
+        self.assertEqual(mounted.returncode, 0, "the disk-full test mounts a small tmpfs and needs root: %s" % mounted.stderr)
+        v = None
+        try:
+            v = Vargd(self.flags, data=mnt + "/data")
+            key = v.user("full@example.com", 100)
+            j = call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "before"})[2]
+            self.assertEqual(wait_job(v.url, key, j["job_id"])["status"], "completed")
+            call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 1.5})
+            s, _, inflight = call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "in flight"})
+            self.assertEqual(s, 202, inflight)
+
+            filler = mnt + "/filler"
+            with open(filler, "wb", buffering=0) as f:  # every byte of the disk, down to the last 512
+                for chunk in (1 << 20, 4096, 512):
+                    try:
+                        while True:
+                            f.write(b"\0" * chunk)
+                    except OSError:
+                        pass
+            upload = os.urandom(64 << 10)
+            s, h, e = call("POST", v.url + "/v1/files", key, raw=upload, headers={"Content-Type": "application/octet-stream"})
+            self.assertEqual(s, 507, e)
+            self.assertEqual(e["error"]["code"], "insufficient_storage")
+            self.assertEqual(e["statusCode"], 507)
+            self.assertIn("Retry-After", h)
+            s, h, e = call("POST", v.url + "/api/auth/cli/send-otp", body={"email": "full@example.com"})
+            self.assertEqual(s, 507, e)  # the login code cannot be kept or mailed: said so, in the app dialect
+            self.assertEqual((e["code"], e["statusCode"]), ("insufficient_storage", 507))
+            self.assertEqual(call("GET", v.url + "/v1/balance", key)[0], 200, "reads go on")
+            s, h, e = call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "while full"}, {"Cache-Control": "no-store"})
+            self.assertIn(s, (202, 507), e)  # the WAL may still have room for the admission; the result then waits
+            late = e["job_id"] if s == 202 else None
+            time.sleep(2.5)  # the in-flight result arrived meanwhile and could not be stored yet
+            self.assertIsNone(v.proc.poll(), "vargd is still running")
+            os.unlink(filler)
+
+            self.assertEqual(wait_job(v.url, key, inflight["job_id"], timeout=30)["status"], "completed",
+                             "the result in hand was stored once there was room")
+            self.assertIn("cannot write a job's outcome yet", v.log_text(), "the in-flight result met the full disk")
+            if late:
+                wait_job(v.url, key, late, timeout=30)
+            call("POST", self.fake_url + "/_control", body={"mode": "ok"})
+            s, _, j = call("POST", v.url + "/v1/files", key, raw=upload, headers={"Content-Type": "application/octet-stream"})
+            self.assertIn(s, (200, 201), j)
+            s, _, j = call("POST", v.url + "/v1/image", key, {"model": "flux-pro", "prompt": "after"})
+            self.assertEqual(wait_job(v.url, key, j["job_id"])["status"], "completed")
+            out = v.admin("verify")
+            self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+            leftovers = [f for _, _, fs in os.walk(mnt) for f in fs if ".tmp" in f]
+            self.assertEqual(leftovers, [], "no half-written file stayed behind")
+            charged = 10 * (3 + (1 if late else 0))
+            self.assertEqual(balance(v.url, key), {"balance_cents": 100 - charged, "currency": "usd", "reserved_cents": 0})
+        finally:
+            if v:
+                v.cleanup()
+            subprocess.run(["umount", "-l", mnt])
+            os.rmdir(mnt)
 
     def test_a_schema_one_version_ahead_is_served_two_are_refused(self):
         v = Vargd(self.flags)

@@ -418,7 +418,9 @@ struct SqliteStore::ChangesCounter final : BalanceCache::Signal {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return;
     struct stat st;
-    if (::fstat(fd, &st) == 0 && (st.st_size >= 8 || ::ftruncate(fd, 8) == 0)) {
+    // Allocated, not merely sized: a store through the mapping to a hole on a full disk (a tmpfs)
+    // would be SIGBUS. Without it balances are read from the database.
+    if (::fstat(fd, &st) == 0 && (st.st_size >= 8 || ::posix_fallocate(fd, 0, 8) == 0)) {
       void* m = ::mmap(nullptr, 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       if (m != MAP_FAILED) count = static_cast<uint64_t*>(m);
     }
