@@ -573,9 +573,9 @@ Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
     return j;
   }
   VARG_TRY(pay(p, s));
-  Submission routed = s;  // the fallback's, when the breaker sends the request there
-  VARG_TRY(through_breaker(routed, p));
-  if (routed.body != s.body) j = new_job(routed, p);
+  std::optional<Submission> routed;  // the fallback's, when the breaker sends the request there
+  VARG_TRY(through_breaker(s, p, &routed));
+  if (routed) j = new_job(*routed, p);
   {
     std::lock_guard lk(mu_);
     if (queue_.size() + later_.size() >= opts_.max_queued)
@@ -622,7 +622,7 @@ Result<JobRecord> Jobs::admit(const Submission& s, Plan p, bool* replayed) {
   return j;
 }
 
-Status Jobs::through_breaker(Submission& s, Plan& p) {
+Status Jobs::through_breaker(const Submission& s, Plan& p, std::optional<Submission>* routed) {
   const ModelSpec& m = *p.req.model;
   Breaker* b = breaker_of(m.provider);
   int wait = 0;
@@ -640,7 +640,7 @@ Status Jobs::through_breaker(Submission& s, Plan& p) {
         calls_.at(m.provider).fallback++;
         spdlog::info(json{{"msg", "breaker open: request sent to the fallback model"}, {"model", m.qualified()},
                           {"fallback", q->req.model->qualified()}}.dump());
-        s = std::move(alt);
+        *routed = std::move(alt);
         p = std::move(*q);
         return Status::Ok();
       }

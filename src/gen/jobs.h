@@ -180,9 +180,9 @@ class Jobs {
   nlohmann::json listing(const std::string& file_id) const;
   void fail(JobRecord job, const std::string& why);
   // Admission's guard for the provider of the plan: its breaker lets the request through, or the
-  // model's fallback takes it at exactly the same price (the plan and *s are switched to it), or
-  // the request fails fast with provider_error and Retry-After.
-  Status through_breaker(Submission& s, Plan& p);
+  // model's fallback takes it at exactly the same price (the plan is switched to it and *routed
+  // is its submission), or the request fails fast with provider_error and Retry-After.
+  Status through_breaker(const Submission& s, Plan& p, std::optional<Submission>* routed);
   Breaker* breaker_of(const std::string& provider);
   // Writes a job's final transition (its charge or release), trying again while the store is
   // unavailable (the database restarting, a full disk) — the outcome is in hand and must not be

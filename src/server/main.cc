@@ -149,6 +149,7 @@ int serve(const Config& cfg) {
   jo.max_queued = size_t(cfg.max_queued_jobs);
   Jobs jobs(**store, files, providers, provider_keys, catalog, clock, jo);
   metrics.add_source([&jobs] { return jobs.metrics(); });
+  metrics.add_source([store] { return (*store)->metrics(); });
 
   Webhooks::Options wo;
   wo.backoff_s = cfg.webhook_retries;

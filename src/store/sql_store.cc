@@ -2,6 +2,7 @@
 // and saved provider keys.
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "store/sql_store_internal.h"
 
@@ -352,6 +353,25 @@ Status SqlStore::delete_provider_key(int64_t user_id, const std::string& provide
   const std::string missing = "No saved key for provider " + provider;
   return write_one(db(), "DELETE FROM provider_keys WHERE user_id = ? AND provider = ?", {user_id, provider},
                    missing.c_str());
+}
+
+std::string SqlStore::metrics() {
+  const sql::Db::Counters c = db_->counters();
+  std::ostringstream o;
+  o << "# TYPE varg_db_commit_seconds histogram\n";
+  for (size_t i = 0; i < c.commit_buckets.size(); i++)
+    o << "varg_db_commit_seconds_bucket{le=\"" << double(sql::Db::kCommitBucketsUs[i]) / 1e6 << "\"} " << c.commit_buckets[i] << "\n";
+  o << "varg_db_commit_seconds_bucket{le=\"+Inf\"} " << c.commits << "\n"
+    << "varg_db_commit_seconds_sum " << double(c.commit_us_total) / 1e6 << "\n"
+    << "varg_db_commit_seconds_count " << c.commits << "\n"
+    << "# TYPE varg_db_writes_total counter\nvarg_db_writes_total " << c.operations << "\n"
+    << "# TYPE varg_db_reruns_total counter\nvarg_db_reruns_total " << c.reruns << "\n"
+    << "# TYPE varg_db_queued_writes gauge\nvarg_db_queued_writes " << c.queued_writes << "\n"
+    << "# TYPE varg_db_read_connections gauge\nvarg_db_read_connections{state=\"idle\"} " << c.idle_readers << "\n"
+    << "varg_db_read_connections{state=\"busy\"} " << c.readers - c.idle_readers << "\n"
+    << "# TYPE varg_db_read_waits_total counter\nvarg_db_read_waits_total " << c.read_waits << "\n"
+    << "# TYPE varg_db_read_timeouts_total counter\nvarg_db_read_timeouts_total " << c.read_timeouts << "\n";
+  return o.str();
 }
 
 }  // namespace varg

@@ -55,6 +55,7 @@ class SqlStore : public Store {
   Result<std::vector<Hold>> orphan_holds(int64_t before) override;
   Result<Audit> audit() override;
   Status backup(const std::string& path) override;
+  std::string metrics() override;
   Result<bool> claim_job(const std::string& id, const std::string& owner, int64_t until, int64_t now) override;
   Status renew_leases(const std::string& owner, int64_t until) override;
   Status release_leases(const std::string& owner) override;

@@ -348,6 +348,8 @@ class Store {
     std::vector<std::string> file_hashes;  // every file record's content hash, for the blob check
   };
   virtual Result<Audit> audit() = 0;
+  // Prometheus text about the database: commit latency, connections, queued writes.
+  virtual std::string metrics() = 0;
   // A consistent copy of the whole database written to `path` while other connections and
   // processes go on using it (SQLite's online backup API). PostgreSQL: invalid — pg_dump and
   // pg_basebackup do that (docs/operations.md).

@@ -217,6 +217,15 @@ TEST_F(SqliteFileTest, ADatabaseFromANewerVargdIsRefused) {
   EXPECT_NE(s.status().message.find("newer"), std::string::npos) << s.status().message;
 }
 
+// A rolling upgrade: the next vargd migrated the file first; this one goes on serving it.
+TEST_F(SqliteFileTest, ADatabaseOneMigrationAheadIsServed) {
+  { ASSERT_TRUE(open()); }
+  exec("INSERT INTO schema_migrations(version, applied_at) SELECT MAX(version) + 1, 0 FROM schema_migrations");
+  auto s = SqliteStore::open(path_, 1);
+  ASSERT_TRUE(s.ok()) << s.status().message;
+  EXPECT_TRUE((*s)->create_user("ahead@example.com", kNow).ok());
+}
+
 TEST_F(SqliteFileTest, AnUnopenablePathIsAClearError) {
   auto s = SqliteStore::open((dir_ / "no" / "such" / "dir" / "varg.db").string(), 1);
   ASSERT_FALSE(s.ok());

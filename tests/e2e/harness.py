@@ -1,6 +1,6 @@
 """Shared harness for varg's end-to-end tests: the real vargd and the fake upstreams, started as
 real processes on loopback in a temp dir, spoken to over real HTTP (stdlib only)."""
-import glob, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import glob, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, unittest, urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VARGD = os.environ.get("VARGD") or (sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else "vargd")
@@ -173,3 +173,39 @@ class Postgres:
             self.run("pg_ctl", "-D", self.dir + "/data", "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SharedDatabase(unittest.TestCase):
+    """A class of tests on several vargd instances sharing one throwaway PostgreSQL and one fake
+    provider: every vargd and `vargd admin` of the class uses the same database and secret."""
+    INSTANCES = 2
+    EXTRA_FLAGS = ()
+    SECRET = "5e" * 32  # so key hashes and sealed keys match across instances
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg, cls.fake, cls.vs = None, None, []
+        try:
+            cls.pg = Postgres()
+            os.environ["VARGD_DATABASE"] = cls.pg.url
+            os.environ["VARGD_SECRET"] = cls.SECRET
+            cls.fake, cls.fake_url = start_fake()
+            cls.flags = ["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
+                         "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key", *cls.EXTRA_FLAGS]
+            cls.vs = [Vargd(cls.flags) for _ in range(cls.INSTANCES)]
+            cls.urls = [v.url for v in cls.vs]
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for v in cls.vs:
+            v.cleanup()
+        if cls.fake:
+            cls.fake.kill()
+            cls.fake.wait()
+        if cls.pg:
+            cls.pg.stop()
+        os.environ.pop("VARGD_DATABASE", None)
+        os.environ.pop("VARGD_SECRET", None)

@@ -10,9 +10,7 @@ verified, damaged (verify says where) and restored; a schema one migration ahead
 Usage: test_faults.py /path/to/vargd. Without PostgreSQL the run fails; nothing is skipped."""
 import json, os, random, re, shutil, signal, sqlite3, subprocess, tempfile, threading, time, unittest
 
-from harness import VARGD, Postgres, Vargd, balance, call, start_fake, wait_job
-
-SECRET = "6f" * 32
+from harness import VARGD, SharedDatabase, Vargd, balance, call, start_fake, wait_job
 
 # What a ledger that holds looks like: settled = grants - captures, nothing reserved or active.
 BROKEN_IDENTITY = (
@@ -32,39 +30,12 @@ def dialect_ok(path, status, headers, body):
     return body.get("statusCode") == 503 and body.get("code") == "service_unavailable"
 
 
-class PostgresRestart(unittest.TestCase):
+class PostgresRestart(SharedDatabase):
     maxDiff = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg, cls.fake, cls.vs = None, None, []
-        try:
-            cls.pg = Postgres()
-            os.environ["VARGD_DATABASE"] = cls.pg.url
-            os.environ["VARGD_SECRET"] = SECRET
-            cls.fake, cls.fake_url = start_fake()
-            flags = ["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50",
-                     "--fal-url", cls.fake_url, "--fal-key", "pooled_fal_key", "--job-lease-ms", "2000",
-                     "--max-active-jobs", "0", "--rate-limit-rpm", "0"]
-            cls.vs = [Vargd(flags), Vargd(flags)]
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for v in cls.vs:
-            v.cleanup()
-        if cls.fake:
-            cls.fake.kill()
-            cls.fake.wait()
-        if cls.pg:
-            cls.pg.stop()
-        os.environ.pop("VARGD_DATABASE", None)
-        os.environ.pop("VARGD_SECRET", None)
+    EXTRA_FLAGS = ("--job-lease-ms", "2000", "--max-active-jobs", "0", "--rate-limit-rpm", "0")
 
     def test_restart_and_crash_under_load(self):
-        urls = [v.url for v in self.vs]
+        urls = self.urls
         emails = ["pgr%d-%f@example.com" % (i, time.time()) for i in range(6)]
         keys = [self.vs[0].user(e, 3000) for e in emails]
         call("POST", self.fake_url + "/_control", body={"mode": "slow_job", "delay": 0.2})
@@ -153,7 +124,7 @@ class PostgresRestart(unittest.TestCase):
 
     def test_sigterm_hands_running_jobs_to_the_other_instance(self):
         # A lease of a minute: the survivor can only take the jobs this soon if they are handed over.
-        flags = self.vs[0].extra + ["--job-drain-ms", "300", "--job-lease-ms", "60000"]
+        flags = self.flags + ["--job-drain-ms", "300", "--job-lease-ms", "60000"]
         leaving = Vargd(flags)
         try:
             key = leaving.user("handover-%f@example.com" % time.time(), 100)
@@ -479,7 +450,7 @@ class SqliteOperations(unittest.TestCase):
             sqlite_rows(db, "INSERT INTO schema_migrations(version, applied_at) VALUES(?, 0)", (latest + 2,))
             out = subprocess.run([VARGD, "--listen", "127.0.0.1:0", "--data-dir", v.dir + "/data"], capture_output=True, text=True, timeout=30)
             self.assertNotEqual(out.returncode, 0)
-            self.assertIn("more than one ahead", out.stderr)
+            self.assertIn("by more than one: upgrade vargd", out.stderr)
         finally:
             v.cleanup()
 

@@ -10,39 +10,10 @@ Usage: test_scaleout.py /path/to/vargd. Without PostgreSQL the run fails; nothin
 import os, random, threading, time, unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import Postgres, Vargd, balance, call, start_fake, wait_job
+from harness import SharedDatabase, Vargd, balance, call, wait_job
 
-SECRET = "5e" * 32  # one --secret for every instance, so key hashes and sealed keys match
-
-
-class ScaleOut(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pg, cls.fake, cls.vs = None, None, []
-        try:
-            cls.pg = Postgres()
-            # Every vargd and `vargd admin` of this run talks to the same database with the same secret.
-            os.environ["VARGD_DATABASE"] = cls.pg.url
-            os.environ["VARGD_SECRET"] = SECRET
-            cls.fake, cls.fake_url = start_fake()
-            cls.flags = ["--allow-private-urls", "1", "--allow-private-provider-urls", "1", "--provider-poll-ms", "50", "--fal-url", cls.fake_url,
-                         "--fal-key", "pooled_fal_key"]
-            for _ in range(3):
-                cls.vs.append(Vargd(cls.flags))
-            cls.urls = [v.url for v in cls.vs]
-        except BaseException:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        for v in cls.vs:
-            v.cleanup()
-        if cls.fake:
-            cls.fake.kill()
-            cls.fake.wait()
-        if cls.pg:
-            cls.pg.stop()
+class ScaleOut(SharedDatabase):
+    INSTANCES = 3
 
     def setUp(self):
         call("POST", self.fake_url + "/_reset")

@@ -101,8 +101,8 @@ Status migrate(Connection& c, std::span<const char* const> steps, const std::str
       // One version ahead is the rolling upgrade (the next vargd migrated first): every migration is
       // additive, so this one's statements still run. More is refused.
       if (v - 1 > total + 1)
-        return error(Code::internal, "database schema version " + std::to_string(v - 1) + " is more than one ahead of this vargd (" +
-                                         std::to_string(total) + "): upgrade vargd");
+        return error(Code::internal, "database schema version " + std::to_string(v - 1) + " is newer than this vargd (" +
+                                         std::to_string(total) + ") by more than one: upgrade vargd");
       if (v > total) return c.exec("COMMIT");
       Status s = c.exec(steps[size_t(v - 1)]);
       if (!s.ok()) return error(s.code, "migration " + std::to_string(v) + " failed: " + s.message);
@@ -203,7 +203,11 @@ const std::string& Db::announce_sql() const { return s_->engine.announce; }
 
 Db::Counters Db::counters() {
   std::lock_guard lk(s_->mu);
-  return s_->counters;
+  Counters c = s_->counters;
+  c.readers = std::max(1, s_->engine.readers);
+  c.idle_readers = int(s_->idle_readers.size());
+  c.queued_writes = int(s_->queue.size());
+  return c;
 }
 
 Status Db::read(FnRef<Status(Tx&)> op) {
@@ -211,8 +215,11 @@ Status Db::read(FnRef<Status(Tx&)> op) {
   Connection* c = nullptr;
   {
     std::unique_lock lk(s.mu);
-    if (!s.readers_cv.wait_for(lk, std::chrono::milliseconds(s.engine.pool_wait_ms), [&] { return !s.idle_readers.empty(); }))
+    if (s.idle_readers.empty()) s.counters.read_waits++;
+    if (!s.readers_cv.wait_for(lk, std::chrono::milliseconds(s.engine.pool_wait_ms), [&] { return !s.idle_readers.empty(); })) {
+      s.counters.read_timeouts++;
       return retry_later(Code::unavailable, "All database connections are busy; retry shortly");
+    }
     c = s.idle_readers.back();
     s.idle_readers.pop_back();
   }
@@ -281,6 +288,7 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
     }
     if (batch.empty()) break;
     lk.unlock();
+    const auto began = std::chrono::steady_clock::now();
     try {
       s.run_batch(*c, batch);
     } catch (...) {  // an operation threw: nothing of the batch commits, and the lane goes on
@@ -300,9 +308,13 @@ Status Db::write(FnRef<Status(Tx&)> fn) {
     if (s.engine.committed) s.engine.committed();
     for (Op* op : batch)
       if (op != &self) op->finish();
+    const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began).count();
     lk.lock();
     s.counters.commits++;
     s.counters.operations += int64_t(batch.size());
+    s.counters.commit_us_total += us;
+    for (size_t i = 0; i < kCommitBucketsUs.size(); i++)
+      if (us <= kCommitBucketsUs[i]) s.counters.commit_buckets[i]++;
   }
   if (s.engine.maintain) {
     lk.unlock();

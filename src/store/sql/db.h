@@ -12,6 +12,7 @@
 // without it. A transaction that lost a race runs again as the only writer, so it cannot lose
 // twice.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -180,8 +181,14 @@ class Db {
 
   const std::string& announce_sql() const;
 
+  // Upper bounds (µs) of the commit-latency histogram's buckets: BEGIN to COMMIT returned.
+  static constexpr std::array<int64_t, 10> kCommitBucketsUs = {500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
   struct Counters {
     int64_t commits = 0, operations = 0, reruns = 0;
+    int64_t commit_us_total = 0;
+    std::array<int64_t, kCommitBucketsUs.size()> commit_buckets{};  // cumulative, as Prometheus wants
+    int64_t read_waits = 0, read_timeouts = 0;  // reads that found no idle connection / gave up
+    int readers = 0, idle_readers = 0, queued_writes = 0;  // now
   };
   Counters counters();
 
