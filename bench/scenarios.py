@@ -886,6 +886,8 @@ def write_outputs(a, res):
     if res.get("profile"):  # perf pads its columns very wide
         prof = "\n".join(re.sub(r"\s{2,}", "  ", l).rstrip(" -") for l in res["profile"].splitlines())
         lines += ["## Where the time goes", prof]
+    import soak  # the soak's own recorded section (bench/soak.py --record), kept across runs
+    lines += ["", soak.soak_section()]
     notes_path = os.path.join(HERE, "NOTES.md")
     if os.path.exists(notes_path):
         with open(notes_path) as f:

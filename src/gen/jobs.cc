@@ -81,16 +81,25 @@ void Jobs::adopt_unfinished(bool all) {
   for (auto& j : *pending) {
     if (!all) {
       const int64_t now = clock_.now_ms();
-      if (j.lease_owner == instance_ || j.lease_until >= now) continue;
-      auto claimed = store_.claim_job(j.id, instance_, now + opts_.lease_ms, now);
-      if (!claimed.ok() || !*claimed) continue;  // another instance was quicker
+      // A follower runs nowhere, so one of ours is looked at too: should its leader have ended
+      // without resolving it, it must not wait forever under a lease this instance keeps renewing.
+      const bool ours = j.lease_owner == instance_;
+      if (ours ? j.leader.empty() : j.lease_until >= now) continue;
+      if (!ours) {
+        auto claimed = store_.claim_job(j.id, instance_, now + opts_.lease_ms, now);
+        if (!claimed.ok() || !*claimed) continue;  // another instance was quicker
+      }
     }
-    adopted++;
     if (!j.leader.empty()) {  // a follower: its leader resolves it, unless the leader is gone
       auto leader = store_.job(j.leader);
+      if (!leader.ok() && leader.status().code != Code::not_found) continue;  // unreadable now: looked at next time
       if (leader.ok() && is_live(leader->status)) continue;
+      adopted++;
       fail(j, "the identical request this one waited for is gone; send the request again");
-    } else if (j.key_source == "header") {
+      continue;
+    }
+    adopted++;
+    if (j.key_source == "header") {
       fail(j, "vargd restarted while this job ran, and BYOK header keys are never kept; send the request again");
     } else {
       enqueue(j.id);
