@@ -1,9 +1,7 @@
 #include "mail/mailer.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <ctime>
